@@ -1,0 +1,1 @@
+"""Divert's versioned event contracts and shared vocabulary: what partner systems are written against."""

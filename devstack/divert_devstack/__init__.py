@@ -1,0 +1,1 @@
+"""Local infrastructure for development and tests: real PostgreSQL and NATS from PyPI wheels."""

@@ -1,0 +1,1 @@
+"""Divert's shared kernel: infrastructure only, no business rules."""

@@ -1,0 +1,138 @@
+"""The service application factory: one place wires HTTP, database, bus, relay and consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, FastAPI
+from nats.aio.client import Client
+
+from divert_kernel import bus, problems, telemetry
+from divert_kernel.auth import TokenVerifier
+from divert_kernel.clock import Clock, SystemClock
+from divert_kernel.consumer import Consumer, EventHandler
+from divert_kernel.db import make_engine
+from divert_kernel.gate import ConsentGate
+from divert_kernel.limits import BodySizeLimit
+from divert_kernel.messagebus import CommandHandler, MessageBus
+from divert_kernel.outbox import OutboxRelay
+from divert_kernel.settings import ServiceSettings
+
+log = logging.getLogger("divert.app")
+
+
+@dataclass
+class ServiceSpec:
+    """What a service brings: its routers, command handlers, and event handlers per source service."""
+
+    name: str
+    title: str
+    routers: Sequence[APIRouter]
+    commands: Mapping[type, CommandHandler]
+    subscriptions: Mapping[str, Mapping[str, EventHandler]] = field(default_factory=dict)
+
+
+async def _connect_forever(url: str, name: str) -> Client:
+    while True:
+        try:
+            return await bus.connect(url, name)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("NATS not reachable yet (%s); retrying", type(exc).__name__)
+            await asyncio.sleep(0.5)
+
+
+async def _run_messaging(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings) -> None:
+    nc = await _connect_forever(settings.nats_url, f"divert-{spec.name}")
+    app.state.nats = nc
+    relay = OutboxRelay(app.state.engine, spec.name, nc)
+    app.state.relay = relay
+    consumers = [
+        Consumer(app.state.engine, nc, subscriber=spec.name, source=source, handlers=handlers, on_commit=relay.wake)
+        for source, handlers in spec.subscriptions.items()
+    ]
+    await asyncio.gather(relay.run(), *(c.run() for c in consumers))
+
+
+def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
+    """A FastAPI app for one service, with its lifespan owning every background task."""
+    telemetry.setup(spec.name)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = make_engine(settings.database_url)
+        app.state.verifier = TokenVerifier(settings.jwks_url, settings.token_issuer, settings.token_audience)
+        app.state.gate = ConsentGate(settings.consent_url)
+        app.state.relay = None
+        app.state.bus = MessageBus(app.state.engine, spec.name, spec.commands, on_commit=_wake_relay(app))
+        messaging = asyncio.create_task(_run_messaging(app, spec, settings), name=f"{spec.name}-messaging")
+        try:
+            yield
+        finally:
+            messaging.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await messaging
+            if getattr(app.state, "nats", None) is not None:
+                with contextlib.suppress(Exception):
+                    await app.state.nats.close()
+            await app.state.gate.close()
+            await app.state.engine.dispose()
+
+    app = FastAPI(title=spec.title, version="1", lifespan=lifespan, responses=problems.PROBLEM_RESPONSES)
+    app.state.clock = clock or SystemClock()
+    app.state.settings = settings
+    problems.install(app)
+    for router in spec.routers:
+        app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": spec.name}
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(telemetry.TracingMiddleware)
+    _add_problem_schema(app)
+    return app
+
+
+def _wake_relay(app: FastAPI):  # type: ignore[no-untyped-def]
+    def wake() -> None:
+        relay = getattr(app.state, "relay", None)
+        if relay is not None:
+            relay.wake()
+
+    return wake
+
+
+def _add_problem_schema(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi() -> dict:  # type: ignore[type-arg]
+        schema = original()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "field": {"type": "string", "description": "the request field that was wrong"},
+        "invalid_params": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"name": {"type": "string"}, "reason": {"type": "string"}}},
+        },
+    },
+    "required": ["title", "status", "detail"],
+}

@@ -1,0 +1,153 @@
+"""Bearer-token verification against the gateway's JWKS, done by every service itself."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import httpx
+from fastapi import Depends, Request
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from divert_kernel import context
+from divert_kernel.errors import DivertError, Forbidden, Unauthenticated, Unavailable
+
+ALGORITHMS = ["RS256"]
+_PERSON_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The verified caller: one agency of one type, acting in some jurisdictions."""
+
+    client_id: str
+    agency: str
+    agency_type: str
+    jurisdictions: frozenset[str]
+    scopes: frozenset[str]
+    token: str
+    person: str | None = None
+
+    def check_jurisdiction(self, jurisdiction: str) -> None:
+        if jurisdiction not in self.jurisdictions:
+            raise Forbidden("the token is not valid for this jurisdiction", field="jurisdiction")
+
+    @property
+    def actor(self) -> context.Actor:
+        return context.Actor(self.client_id, self.agency, self.agency_type, self.person)
+
+
+class TokenVerifier:
+    """Verifies RS256 access tokens; JWKS fetched lazily and refreshed when an unknown key appears."""
+
+    def __init__(self, jwks_source: str, issuer: str, audience: str, *, refresh_after: float = 300) -> None:
+        self._source = jwks_source
+        self._issuer = issuer
+        self._audience = audience
+        self._refresh_after = refresh_after
+        self._keys: KeySet | None = None
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def _load(self) -> KeySet:
+        if self._source.startswith(("http://", "https://")):
+            async with httpx.AsyncClient(timeout=3) as client:
+                response = await client.get(self._source)
+                response.raise_for_status()
+                data = response.json()
+        else:
+            import json
+            from pathlib import Path
+
+            data = json.loads(Path(self._source).read_text())
+        return KeySet.import_key_set(data)
+
+    async def _keyset(self, *, force: bool = False) -> KeySet:
+        stale = time.monotonic() - self._fetched_at > self._refresh_after
+        if self._keys is None or force or stale:
+            async with self._lock:
+                try:
+                    self._keys = await self._load()
+                    self._fetched_at = time.monotonic()
+                except Exception as exc:
+                    if self._keys is None:
+                        raise Unavailable("token signing keys could not be loaded") from exc
+        assert self._keys is not None
+        return self._keys
+
+    async def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims, or Unauthenticated."""
+        try:
+            decoded = jwt.decode(token, await self._keyset(), algorithms=ALGORITHMS)
+        except (JoseError, ValueError):
+            try:
+                decoded = jwt.decode(token, await self._keyset(force=True), algorithms=ALGORITHMS)
+            except (JoseError, ValueError):
+                raise Unauthenticated("the access token is invalid") from None
+        registry = jwt.JWTClaimsRegistry(
+            iss={"essential": True, "value": self._issuer},
+            aud={"essential": True, "value": self._audience},
+            exp={"essential": True},
+            leeway=5,
+        )
+        try:
+            registry.validate(decoded.claims)
+        except JoseError:
+            raise Unauthenticated("the access token is expired or not meant for this API") from None
+        return decoded.claims
+
+
+def principal_from_claims(claims: dict[str, Any], token: str, person: str | None) -> Principal:
+    try:
+        return Principal(
+            client_id=str(claims["client_id"]),
+            agency=str(claims["agency"]),
+            agency_type=str(claims["agency_type"]),
+            jurisdictions=frozenset(claims["jurisdictions"]),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            token=token,
+            person=person,
+        )
+    except (KeyError, TypeError):
+        raise Unauthenticated("the access token lacks Divert claims") from None
+
+
+async def authenticate(request: Request) -> Principal:
+    """FastAPI dependency: the verified caller, also installed as the acting context for events."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("a bearer access token is required")
+    claims = await request.app.state.verifier.verify(token.strip())
+    person = request.headers.get("divert-acting-person")
+    if person is not None and not _PERSON_ID.match(person):
+        raise DivertError("Divert-Acting-Person must be an opaque staff id (letters, digits, ._:@-)", field="Divert-Acting-Person")
+    principal = principal_from_claims(claims, token.strip(), person)
+    correlation = request.headers.get("divert-correlation-id")
+    causation = context.Causation(actor=principal.actor)
+    if correlation and len(correlation) <= 64:
+        causation = context.Causation(actor=principal.actor, correlation_id=correlation)
+    context.set_current(causation)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def require(*agency_types: str, scope: str | None = None) -> Callable[..., Any]:
+    """A dependency admitting only the given agency types (and scope, if named)."""
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if agency_types and principal.agency_type not in agency_types:
+            raise Forbidden(f"this call is for agency types: {', '.join(agency_types)}")
+        if scope and scope not in principal.scopes:
+            raise Forbidden(f"the token lacks the '{scope}' scope")
+        return principal
+
+    return dependency

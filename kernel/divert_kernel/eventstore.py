@@ -1,0 +1,109 @@
+"""The PostgreSQL event store: optimistic appends that write their outbox rows in the same statement."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from divert_kernel.context import Causation
+from divert_kernel.errors import ConcurrencyError
+from divert_kernel.events import Event, load_event
+
+# One round trip: the events and their outbox rows; a unique (stream_id, version) turns a race into an error.
+_APPEND = sa.text(
+    """
+    WITH appended AS (
+        INSERT INTO events (event_id, stream_id, version, type, schema_version, jurisdiction, data, metadata)
+        SELECT e.event_id, :stream_id, e.version, e.type, e.schema_version, :jurisdiction,
+               e.data::jsonb, CAST(:metadata AS jsonb)
+        FROM unnest(CAST(:event_ids AS uuid[]), CAST(:versions AS int[]), CAST(:types AS text[]),
+                    CAST(:schema_versions AS int[]), CAST(:datas AS text[]))
+             AS e(event_id, version, type, schema_version, data)
+        RETURNING position
+    )
+    INSERT INTO outbox (position) SELECT position FROM appended
+    """
+)
+
+_LOAD = sa.text(
+    "SELECT type, schema_version, data, jurisdiction FROM events WHERE stream_id = :stream_id ORDER BY version"
+)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as stored, with the facts the envelope needs."""
+
+    position: int
+    event_id: str
+    stream_id: str
+    version: int
+    type: str
+    schema_version: int
+    jurisdiction: str
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    recorded_at: datetime
+
+
+def _metadata(causation: Causation, traceparent: str | None) -> str:
+    return json.dumps(
+        {
+            "actor": asdict(causation.actor),
+            "correlation_id": causation.correlation_id,
+            "causation_id": causation.causation_id,
+            "traceparent": traceparent,
+        }
+    )
+
+
+async def append(
+    conn: AsyncConnection,
+    *,
+    stream_id: str,
+    jurisdiction: str,
+    expected_version: int,
+    events: list[Event],
+    causation: Causation,
+    traceparent: str | None,
+) -> list[str]:
+    """Append events after `expected_version`; raise ConcurrencyError if someone got there first."""
+    if not events:
+        return []
+    event_ids = [str(uuid4()) for _ in events]
+    params = {
+        "stream_id": stream_id,
+        "jurisdiction": jurisdiction,
+        "metadata": _metadata(causation, traceparent),
+        "event_ids": event_ids,
+        "versions": [expected_version + i + 1 for i in range(len(events))],
+        "types": [e.type_name() for e in events],
+        "schema_versions": [e.schema_version for e in events],
+        "datas": [e.model_dump_json() for e in events],
+    }
+    try:
+        await conn.execute(_APPEND, params)
+    except IntegrityError as exc:
+        if "events_stream_version" in str(exc.orig):
+            raise ConcurrencyError(f"stream was changed concurrently; expected version {expected_version}") from None
+        raise
+    return event_ids
+
+
+async def load(conn: AsyncConnection, service: str, stream_id: str) -> tuple[str | None, list[Event]]:
+    """The stream's jurisdiction and events, upcast to current contract versions."""
+    rows = (await conn.execute(_LOAD, {"stream_id": stream_id})).all()
+    history: list[Event] = []
+    for row in rows:
+        event = load_event(service, row.type, row.schema_version, row.data)
+        if event is None:
+            raise LookupError(f"no contract for {service}.{row.type} v{row.schema_version}")
+        history.append(event)
+    return (rows[0].jurisdiction if rows else None), history

@@ -1,0 +1,27 @@
+"""Settings every service shares; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Typed settings; development defaults are refused outside development."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    environment: str = "development"
+    database_url: str = "postgresql+asyncpg://divert:divert@127.0.0.1:55432/divert"
+    nats_url: str = "nats://127.0.0.1:44222"
+    jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
+    token_issuer: str = "http://127.0.0.1:8000"
+    token_audience: str = "divert-api"
+    consent_url: str = "http://127.0.0.1:8103"
+    max_body_bytes: int = 256 * 1024
+
+    @model_validator(mode="after")
+    def _no_development_secrets_in_production(self) -> ServiceSettings:
+        if self.environment != "development" and "divert:divert@" in self.database_url:
+            raise ValueError("the development database password may not be used outside development")
+        return self

@@ -1,0 +1,74 @@
+"""Unit of work: one transaction for read models, appended events and outbox rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from divert_kernel import context, eventstore, telemetry
+from divert_kernel.aggregate import Aggregate
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class UnitOfWork:
+    """Handlers read, decide and record; only `commit` makes anything durable."""
+
+    def __init__(self, engine: AsyncEngine, service: str, on_commit: Callable[[], None] | None = None) -> None:
+        self._engine = engine
+        self.service = service
+        self._on_commit = on_commit
+        self._seen: list[Aggregate] = []
+        self._committed = False
+        self.conn: AsyncConnection
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.conn = await self._engine.connect()
+        await self.conn.begin()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if not self._committed:
+                await self.conn.rollback()
+        finally:
+            await self.conn.close()
+
+    async def get(self, cls: type[A], aggregate_id: str) -> A | None:
+        """Rebuild an aggregate from its stream, or None if it has no events."""
+        stream_id = f"{cls.stream_prefix}-{aggregate_id}"
+        jurisdiction, history = await eventstore.load(self.conn, self.service, stream_id)
+        if jurisdiction is None:
+            return None
+        aggregate = cls.replay(aggregate_id, jurisdiction, history)
+        self._seen.append(aggregate)
+        return aggregate  # type: ignore[return-value]
+
+    def add(self, aggregate: Aggregate) -> None:
+        """Track a new aggregate so its recorded events are appended on commit."""
+        self._seen.append(aggregate)
+
+    async def commit(self) -> None:
+        causation = context.current()
+        traceparent = telemetry.current_traceparent()
+        for aggregate in self._seen:
+            if aggregate.pending:
+                await eventstore.append(
+                    self.conn,
+                    stream_id=aggregate.stream_id,
+                    jurisdiction=aggregate.jurisdiction,
+                    expected_version=aggregate.committed_version,
+                    events=aggregate.pending,
+                    causation=causation,
+                    traceparent=traceparent,
+                )
+                aggregate.pending = []
+        await self.conn.commit()
+        self._committed = True
+        if self._on_commit is not None:
+            self._on_commit()

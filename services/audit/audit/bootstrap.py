@@ -1,0 +1,26 @@
+"""Wire the audit service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from divert_kernel.app import ServiceSpec, create_app
+from divert_kernel.clock import Clock, SystemClock
+
+from audit.config import AuditSettings
+from audit.entrypoints import http
+from audit.service_layer.handlers import Handlers
+
+
+def create(settings: AuditSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or AuditSettings()
+    clock = clock or SystemClock()
+    handlers = Handlers(clock)
+    spec = ServiceSpec(
+        name="audit",
+        title="Divert audit service",
+        routers=[http.router],
+        commands={},
+        subscriptions=handlers.subscriptions(),  # type: ignore[arg-type]
+    )
+    return create_app(spec, settings, clock)

@@ -1,0 +1,7 @@
+from pydantic_settings import SettingsConfigDict
+
+from divert_kernel.settings import ServiceSettings
+
+
+class AuditSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="AUDIT_", extra="ignore")

@@ -1,0 +1,15 @@
+from divert_kernel.errors import Conflict, NotFound, RuleViolated
+
+
+class ParticipantNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("no participant with this id", field="participant_id")
+
+
+class IntakeAlreadyCompleted(Conflict):
+    def __init__(self) -> None:
+        super().__init__("intake is already completed for every referral of this participant")
+
+
+class InvalidStatus(RuleViolated):
+    pass

@@ -1,0 +1,86 @@
+"""The participant's case: referrals received, intake, and status. There is no failure status."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import singledispatchmethod
+
+from divert_contracts.casemgmt import CaseOpened, IntakeCompleted, ParticipantStatusChanged
+from divert_kernel.aggregate import Aggregate
+from divert_kernel.events import Event
+
+from casemgmt.domain.errors import IntakeAlreadyCompleted, InvalidStatus
+
+STATUSES = ("active", "inactive", "exited")
+# The toolkit's "no failure" rule: these words describe other programs, never a LEAD participant.
+REFUSED_STATUSES = {
+    "failed": "LEAD has no failure status: a participant is active or inactive",
+    "terminated": "participants are never terminated for non-compliance; the only exit is a Code of Conduct violation",
+    "graduated": "LEAD is long-term case management with no graduation; use active or inactive",
+    "noncompliant": "non-compliance has no consequence in LEAD; use active or inactive",
+}
+
+
+class ParticipantCase(Aggregate):
+    stream_prefix = "participant"
+
+    def __init__(self, participant_id: str, jurisdiction: str) -> None:
+        super().__init__(participant_id, jurisdiction)
+        self.status = "active"
+        self.pending_referrals: dict[str, date | None] = {}
+        self.intake_completed_at: datetime | None = None
+
+    def receive_referral(self, referral_id: str, referral_type: str, intake_deadline: date | None) -> None:
+        if referral_id in self.pending_referrals:
+            return
+        self._record(
+            CaseOpened(
+                participant_id=self.id,
+                referral_id=referral_id,
+                referral_type=referral_type,
+                intake_deadline=intake_deadline,
+            )
+        )
+
+    def complete_intake(self, completed_at: datetime, now: datetime) -> None:
+        if completed_at > now:
+            raise InvalidStatus("intake cannot be completed in the future", field="completed_at")
+        if not self.pending_referrals:
+            raise IntakeAlreadyCompleted()
+        self._record(
+            IntakeCompleted(
+                participant_id=self.id, referral_ids=sorted(self.pending_referrals), completed_at=completed_at
+            )
+        )
+
+    def change_status(self, status: str, reason: str, now: datetime) -> None:
+        if status in REFUSED_STATUSES:
+            raise InvalidStatus(REFUSED_STATUSES[status], field="status")
+        if status not in STATUSES:
+            raise InvalidStatus(f"status must be one of {', '.join(STATUSES)}", field="status")
+        if status == "exited" and reason != "code_of_conduct":
+            raise InvalidStatus("the only exit is a Code of Conduct violation: reason 'code_of_conduct'", field="reason")
+        self._record(ParticipantStatusChanged(participant_id=self.id, status=status, reason=reason, changed_at=now))  # type: ignore[arg-type]
+
+    @property
+    def intake_deadline(self) -> date | None:
+        deadlines = [d for d in self.pending_referrals.values() if d is not None]
+        return min(deadlines) if deadlines else None
+
+    @singledispatchmethod
+    def apply(self, event: Event) -> None:
+        raise TypeError(f"ParticipantCase cannot apply {type(event).__name__}")
+
+    @apply.register
+    def _(self, event: CaseOpened) -> None:
+        self.pending_referrals[event.referral_id] = event.intake_deadline
+
+    @apply.register
+    def _(self, event: IntakeCompleted) -> None:
+        for referral_id in event.referral_ids:
+            self.pending_referrals.pop(referral_id, None)
+        self.intake_completed_at = event.completed_at
+
+    @apply.register
+    def _(self, event: ParticipantStatusChanged) -> None:
+        self.status = event.status

@@ -1,0 +1,102 @@
+"""Thin routes for participants' intake and status."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from divert_contracts.vocabulary import DEFAULT_PURPOSE, Purpose
+from divert_kernel.auth import Principal, require
+from divert_kernel.deps import Bus, Engine, Gate
+from divert_kernel.gate import not_permitted
+
+from casemgmt.adapters import store
+from casemgmt.domain.commands import ChangeStatus, CompleteIntake
+from casemgmt.domain.errors import ParticipantNotFound
+
+router = APIRouter(prefix="/v1/participants", tags=["participants"])
+
+CaseManager = Annotated[Principal, Depends(require("case_management"))]
+AnyAgency = Annotated[Principal, Depends(require())]
+OWNER_TYPE = "case_management"
+
+
+class IntakeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"completed_at": "2026-11-24T16:30:00Z"}]})
+
+    completed_at: AwareDatetime
+
+
+class IntakeOut(BaseModel):
+    participant_id: str
+    jurisdiction: str
+    intake_status: Literal["pending", "completed"]
+    intake_deadline: date | None
+    intake_completed_at: datetime | None
+
+
+class StatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: str = Field(description="active, inactive, or exited (only with reason code_of_conduct)")
+    reason: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$", description="a reason code")
+
+
+class StatusOut(BaseModel):
+    participant_id: str
+    status: str
+
+
+async def _owned(engine: Engine, participant_id: UUID, principal: Principal) -> dict[str, Any]:
+    async with engine.connect() as conn:
+        row = await store.get(conn, str(participant_id))
+    if row is None or row["jurisdiction"] not in principal.jurisdictions:
+        raise ParticipantNotFound()
+    return row
+
+
+@router.post("/{participant_id}/intake", response_model=IntakeOut)
+async def complete_intake(participant_id: UUID, body: IntakeIn, principal: CaseManager, bus: Bus, engine: Engine) -> IntakeOut:
+    """Record the completed biopsychosocial intake; publishes IntakeCompleted, which closes held charges."""
+    await _owned(engine, participant_id, principal)
+    await bus.handle(CompleteIntake(str(participant_id), body.completed_at))
+    return IntakeOut(**await _owned(engine, participant_id, principal))
+
+
+@router.get("/{participant_id}/intake", response_model=IntakeOut)
+async def get_intake(
+    participant_id: UUID,
+    principal: AnyAgency,
+    engine: Engine,
+    gate: Gate,
+    purpose: Annotated[Purpose | None, Query(description="why the caller reads; defaults by agency type")] = None,
+) -> IntakeOut:
+    """Intake status: served to the case-management agency, and to others only with a consent-gate permit."""
+    async with engine.connect() as conn:
+        row = await store.get(conn, str(participant_id))
+    if principal.agency_type == OWNER_TYPE:
+        if row is None or row["jurisdiction"] not in principal.jurisdictions:
+            raise ParticipantNotFound()
+        return IntakeOut(**row)
+    if row is None or row["jurisdiction"] not in principal.jurisdictions:
+        raise not_permitted()
+    await gate.require(
+        principal,
+        participant_id=row["participant_id"],
+        jurisdiction=row["jurisdiction"],
+        category="assessment",
+        purpose=purpose or DEFAULT_PURPOSE[principal.agency_type],
+    )
+    return IntakeOut(**row)
+
+
+@router.post("/{participant_id}/status", response_model=StatusOut)
+async def change_status(participant_id: UUID, body: StatusIn, principal: CaseManager, bus: Bus, engine: Engine) -> StatusOut:
+    """Set a participant active or inactive; `exited` only for a Code of Conduct violation."""
+    await _owned(engine, participant_id, principal)
+    case = await bus.handle(ChangeStatus(str(participant_id), body.status, body.reason))
+    return StatusOut(participant_id=case.id, status=case.status)

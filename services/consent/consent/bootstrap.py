@@ -1,0 +1,25 @@
+"""Wire the consent service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from divert_kernel.app import ServiceSpec, create_app
+from divert_kernel.clock import Clock, SystemClock
+
+from consent.config import ConsentSettings
+from consent.entrypoints import http
+from consent.service_layer.handlers import Handlers
+
+
+def create(settings: ConsentSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or ConsentSettings()
+    clock = clock or SystemClock()
+    handlers = Handlers(clock)
+    spec = ServiceSpec(
+        name="consent",
+        title="Divert consent service",
+        routers=[http.router],
+        commands=handlers.commands(),  # type: ignore[arg-type]
+    )
+    return create_app(spec, settings, clock)

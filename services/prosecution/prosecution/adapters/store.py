@@ -1,0 +1,72 @@
+"""The held-charges read model in the prosecutor's own database."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+_ADD = sa.text(
+    """
+    INSERT INTO held_charges (referral_id, jurisdiction, participant_id, offense_codes, status, intake_deadline, held_at)
+    VALUES (:referral_id, :jurisdiction, :participant_id, :offense_codes, 'held', :intake_deadline, :held_at)
+    ON CONFLICT (referral_id) DO NOTHING
+    """
+)
+_SET_STATUS = sa.text(
+    "UPDATE held_charges SET status = :status, closed_at = :at WHERE referral_id = CAST(:referral_id AS uuid)"
+)
+_HELD_FOR = sa.text(
+    "SELECT referral_id::text FROM held_charges WHERE participant_id = CAST(:participant_id AS uuid) "
+    "AND referral_id = ANY(CAST(:referral_ids AS uuid[]))"
+)
+_NOTE_INTAKE = sa.text(
+    "INSERT INTO completed_intakes (referral_id, participant_id, completed_at) "
+    "SELECT r, CAST(:participant_id AS uuid), :completed_at FROM unnest(CAST(:referral_ids AS uuid[])) AS r "
+    "ON CONFLICT DO NOTHING"
+)
+_INTAKE_DONE = sa.text("SELECT 1 FROM completed_intakes WHERE referral_id = CAST(:referral_id AS uuid)")
+_GET = sa.text(
+    "SELECT referral_id::text, jurisdiction, participant_id::text, offense_codes, status, intake_deadline, held_at, "
+    "closed_at FROM held_charges WHERE referral_id = CAST(:referral_id AS uuid)"
+)
+
+
+async def add(
+    conn: AsyncConnection,
+    *,
+    referral_id: str,
+    jurisdiction: str,
+    participant_id: str,
+    offense_codes: list[str],
+    intake_deadline: date,
+    held_at: datetime,
+) -> None:
+    params = {k: v for k, v in locals().items() if k != "conn"}
+    await conn.execute(_ADD, params)
+
+
+async def set_status(conn: AsyncConnection, referral_id: str, status: str, at: datetime) -> None:
+    await conn.execute(_SET_STATUS, {"referral_id": referral_id, "status": status, "at": at})
+
+
+async def held_for(conn: AsyncConnection, participant_id: str, referral_ids: list[str]) -> list[str]:
+    rows = await conn.execute(_HELD_FOR, {"participant_id": participant_id, "referral_ids": referral_ids})
+    return [r[0] for r in rows]
+
+
+async def get(conn: AsyncConnection, referral_id: str) -> dict[str, Any] | None:
+    row = (await conn.execute(_GET, {"referral_id": referral_id})).mappings().first()
+    return dict(row) if row else None
+
+
+async def note_intake(conn: AsyncConnection, participant_id: str, referral_ids: list[str], completed_at: datetime) -> None:
+    await conn.execute(
+        _NOTE_INTAKE, {"participant_id": participant_id, "referral_ids": referral_ids, "completed_at": completed_at}
+    )
+
+
+async def intake_done(conn: AsyncConnection, referral_id: str) -> bool:
+    return (await conn.execute(_INTAKE_DONE, {"referral_id": referral_id})).first() is not None

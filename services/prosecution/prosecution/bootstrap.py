@@ -1,0 +1,26 @@
+"""Wire the prosecution service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from divert_kernel.app import ServiceSpec, create_app
+from divert_kernel.clock import Clock, SystemClock
+
+from prosecution.config import ProsecutionSettings
+from prosecution.entrypoints import http
+from prosecution.service_layer.handlers import Handlers
+
+
+def create(settings: ProsecutionSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or ProsecutionSettings()
+    clock = clock or SystemClock()
+    handlers = Handlers(clock)
+    spec = ServiceSpec(
+        name="prosecution",
+        title="Divert prosecution service",
+        routers=[http.router],
+        commands=handlers.commands(),  # type: ignore[arg-type]
+        subscriptions=handlers.subscriptions(),  # type: ignore[arg-type]
+    )
+    return create_app(spec, settings, clock)

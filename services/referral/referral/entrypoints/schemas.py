@@ -1,0 +1,111 @@
+"""Request and response bodies of the referral API (DESIGN §7 field names)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from divert_contracts.vocabulary import Ethnicity, Gender, Jurisdiction, OffenseCode, Race, ReferralType
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ShortId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PersonIn(_Strict):
+    first_name: Name
+    last_name: Name
+    date_of_birth: date
+    race: Race
+    ethnicity: Ethnicity
+    gender: Gender
+    rms_person_id: ShortId
+
+
+class IncidentIn(_Strict):
+    rms_incident_number: ShortId
+    offense_codes: list[OffenseCode] = Field(max_length=20)
+    occurred_at: AwareDatetime
+    location: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class OfficerIn(_Strict):
+    badge_number: ShortId
+    name: Name
+
+
+class ReferralIn(_Strict):
+    jurisdiction: Jurisdiction
+    referral_type: ReferralType
+    person: PersonIn
+    incident: IncidentIn
+    officer: OfficerIn
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "jurisdiction": "seattle-king-county",
+                    "referral_type": "arrest_diversion",
+                    "person": {
+                        "first_name": "Alex",
+                        "last_name": "Doe",
+                        "date_of_birth": "1990-04-01",
+                        "race": "white",
+                        "ethnicity": "not_hispanic_or_latino",
+                        "gender": "male",
+                        "rms_person_id": "P-1001",
+                    },
+                    "incident": {
+                        "rms_incident_number": "2026-000123",
+                        "offense_codes": ["35A"],
+                        "occurred_at": "2026-11-20T14:05:00Z",
+                        "location": "3rd Ave & Pine St",
+                    },
+                    "officer": {"badge_number": "B-4411", "name": "Officer Example"},
+                }
+            ]
+        },
+    )
+
+
+class ReferralCreated(BaseModel):
+    referral_id: str
+    participant_id: str
+    status: str
+    intake_deadline: date | None
+    policy_version: int
+
+
+class PersonOut(BaseModel):
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    race: str
+    ethnicity: str
+    gender: str
+    rms_person_id: str
+
+
+class ReferralOut(BaseModel):
+    referral_id: str
+    jurisdiction: str
+    participant_id: str
+    referral_type: str
+    status: str
+    referring_agency: str
+    offense_codes: list[str]
+    occurred_at: datetime
+    intake_deadline: date | None
+    policy_version: int
+    created_at: datetime
+    person: PersonOut | None = Field(None, description="present only when the caller may read identity")
+    officer: OfficerIn | None = None
+    rms_incident_number: str | None = None
+    location: str | None = None
