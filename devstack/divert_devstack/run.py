@@ -1,0 +1,51 @@
+"""`make run`: start the whole system and keep it up until Ctrl-C (SIGINT) or SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from divert_devstack.stack import Stack
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise _Stop
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    home = Path(os.environ.get("DIVERT_HOME", ".divert"))
+    stack = Stack(home)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    try:
+        stack.start()
+        print(f"Divert is up: gateway {stack.gateway_url}, NATS {stack.nats_url}", flush=True)
+        print(f"  endpoints:    {stack.home / 'endpoints.json'}", flush=True)
+        print(f"  demo clients: {stack.home / 'demo-clients.json'}", flush=True)
+        print(f"  logs:         {stack.home / 'logs'}/   (Ctrl-C stops everything)", flush=True)
+        while True:
+            dead = stack.dead_apps()
+            if dead:
+                print(f"stopping: {', '.join(dead)} exited; see {stack.home / 'logs'}", file=sys.stderr, flush=True)
+                return 1
+            time.sleep(0.5)
+    except _Stop:
+        print("stopping Divert", flush=True)
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

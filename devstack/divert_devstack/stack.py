@@ -1,0 +1,246 @@
+"""The whole Divert system on one machine: PostgreSQL, NATS, migrations, five services and the gateway.
+
+Used by `make run` (through run.py) and by the system tests, which start it exactly the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from divert_devstack.nats import NatsServer
+from divert_devstack.postgres import PostgresServer, ensure_databases
+from divert_devstack.procs import spawn, stop, wait_for_port
+
+log = logging.getLogger("divert.stack")
+
+SERVICES = ("referral", "casemgmt", "consent", "prosecution", "audit")
+DATABASES = (*SERVICES, "gateway")
+DEMO_JURISDICTION = "seattle-king-county"
+DEMO_AGENCIES = (
+    ("seattle-pd", "police"),
+    ("lead-case-management", "case_management"),
+    ("kc-prosecutor", "prosecutor"),
+    ("lead-project-manager", "project_manager"),
+    ("lead-auditor", "auditor"),
+)
+
+
+@dataclass(frozen=True)
+class Ports:
+    gateway: int = 8000
+    postgres: int = 55432
+    nats: int = 44222
+    services: dict[str, int] = field(default_factory=lambda: {s: 8101 + i for i, s in enumerate(SERVICES)})
+
+    @classmethod
+    def from_env(cls) -> Ports:
+        base = int(os.environ.get("DIVERT_SERVICE_BASE_PORT", "8101"))
+        return cls(
+            gateway=int(os.environ.get("DIVERT_GATEWAY_PORT", "8000")),
+            postgres=int(os.environ.get("DIVERT_PG_PORT", "55432")),
+            nats=int(os.environ.get("DIVERT_NATS_PORT", "44222")),
+            services={s: base + i for i, s in enumerate(SERVICES)},
+        )
+
+
+def _secret(path: Path, make: callable = lambda: secrets.token_urlsafe(32)) -> str:  # type: ignore[valid-type]
+    """A secret generated on first run and kept (mode 0600) for every later run."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(value)
+    return value
+
+
+def migrations_dir(package: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    assert spec is not None and spec.origin is not None, package
+    return Path(spec.origin).parent.parent / "migrations"
+
+
+def _with_database(server_url: str, database: str) -> str:
+    """The URL of one database on the server an admin URL points at, with the asyncpg driver."""
+    parts = urlsplit(server_url)
+    return urlunsplit(("postgresql+asyncpg", parts.netloc, f"/{database}", parts.query, ""))
+
+
+def _plain(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+class Stack:
+    """Start, watch and stop the system; everything lives under `home`."""
+
+    def __init__(self, home: Path, ports: Ports | None = None, *, extra_env: dict[str, str] | None = None) -> None:
+        self.home = home.resolve()
+        self.ports = ports or Ports.from_env()
+        self.extra_env = extra_env or {}
+        self.postgres: PostgresServer | None = None
+        self.nats: NatsServer | None = None
+        self.apps: dict[str, subprocess.Popen[bytes]] = {}
+        self.server_url = os.environ.get("DIVERT_DATABASE_URL")  # external PostgreSQL (admin URL), optional
+        self.nats_url = os.environ.get("DIVERT_NATS_URL")  # external NATS, optional
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.gateway}"
+
+    def service_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports.services[service]}"
+
+    def database_url(self, database: str) -> str:
+        assert self.server_url is not None
+        return _with_database(self.server_url, database)
+
+    # -- infrastructure ------------------------------------------------------------------------------
+
+    def start_infrastructure(self) -> None:
+        secrets_dir = self.home / "secrets"
+        if self.server_url is None:
+            password = _secret(secrets_dir / "postgres-password")
+            self.postgres = PostgresServer(self.home / "postgres", self.ports.postgres, password=password)
+            self.postgres.start()
+            self.server_url = _plain(self.postgres.url("postgres"))
+        asyncio.run(ensure_databases(_plain(self.database_url("postgres")), list(DATABASES)))
+        if self.nats_url is None:
+            self.nats = NatsServer(self.home / "nats", self.ports.nats)
+            self.nats.start()
+            self.nats_url = self.nats.url
+
+    def migrate(self) -> None:
+        from divert_kernel.migrate import upgrade
+
+        for name in DATABASES:
+            upgrade(migrations_dir(name), self.database_url(name))
+
+    # -- applications --------------------------------------------------------------------------------
+
+    def _service_env(self, service: str) -> dict[str, str]:
+        prefix = service.upper() + "_"
+        return {
+            prefix + "DATABASE_URL": self.database_url(service),
+            prefix + "NATS_URL": str(self.nats_url),
+            prefix + "JWKS_URL": f"{self.gateway_url}/.well-known/jwks.json",
+            prefix + "TOKEN_ISSUER": self.gateway_url,
+            prefix + "CONSENT_URL": self.service_url("consent"),
+        }
+
+    def _gateway_env(self) -> dict[str, str]:
+        env = {
+            "GATEWAY_DATABASE_URL": self.database_url("gateway"),
+            "GATEWAY_ISSUER": self.gateway_url,
+            "GATEWAY_SIGNING_KEY_FILE": str(self.home / "secrets" / "signing-key.jwk.json"),
+            "GATEWAY_BOOTSTRAP_CLIENTS_FILE": str(self.home / "demo-clients.json"),
+        }
+        env.update({f"GATEWAY_{s.upper()}_URL": self.service_url(s) for s in SERVICES})
+        return env
+
+    def _spawn_app(self, name: str, factory: str, port: int, env: dict[str, str]) -> None:
+        full_env = {**os.environ, **env, **self.extra_env}
+        argv = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
+                "--no-access-log", "--timeout-graceful-shutdown", "5"]
+        self.apps[name] = spawn(argv, log=self.home / "logs" / f"{name}.log", env=full_env)
+
+    def start_apps(self) -> None:
+        self.write_demo_clients()
+        for service in SERVICES:
+            self._spawn_app(service, f"{service}.bootstrap:create", self.ports.services[service], self._service_env(service))
+        self._spawn_app("gateway", "gateway.bootstrap:create", self.ports.gateway, self._gateway_env())
+        for name, proc in self.apps.items():
+            port = self.ports.gateway if name == "gateway" else self.ports.services[name]
+            wait_for_port(port, proc=proc, timeout=60)
+        self._wait_healthy()
+
+    def _wait_healthy(self, timeout: float = 60) -> None:
+        urls = [self.gateway_url] + [self.service_url(s) for s in SERVICES]
+        deadline = time.monotonic() + timeout
+        for url in urls:
+            while True:
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{url} did not become healthy")
+                time.sleep(0.1)
+
+    # -- files partners read -------------------------------------------------------------------------
+
+    def write_demo_clients(self) -> None:
+        secrets_dir = self.home / "secrets"
+        clients = [
+            {
+                "client_id": f"{agency}-demo",
+                "client_secret": _secret(secrets_dir / f"client-{agency}"),
+                "agency_id": agency,
+                "agency_type": agency_type,
+                "jurisdictions": [DEMO_JURISDICTION],
+                "scopes": [],
+            }
+            for agency, agency_type in DEMO_AGENCIES
+        ]
+        _write_private(self.home / "demo-clients.json", {"jurisdiction": DEMO_JURISDICTION, "clients": clients})
+
+    def write_endpoints(self) -> None:
+        endpoints = {
+            "gateway_url": self.gateway_url,
+            "nats_url": self.nats_url,
+            "services": {s: self.service_url(s) for s in SERVICES},
+            "jwks_url": f"{self.gateway_url}/.well-known/jwks.json",
+            "token_url": f"{self.gateway_url}/oauth/token",
+        }
+        _write_private(self.home / "endpoints.json", endpoints)
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "endpoints.json").unlink(missing_ok=True)
+        try:
+            self.start_infrastructure()
+            self.migrate()
+            self.start_apps()
+            self.write_endpoints()
+        except BaseException:
+            self.stop()
+            raise
+
+    def dead_apps(self) -> list[str]:
+        return [name for name, proc in self.apps.items() if proc.poll() is not None]
+
+    def stop(self) -> None:
+        """Stop the gateway first, then the services, then NATS and PostgreSQL."""
+        for name in ["gateway", *reversed(SERVICES)]:
+            proc = self.apps.pop(name, None)
+            if proc is not None:
+                stop(proc)
+        if self.nats is not None:
+            self.nats.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+        (self.home / "endpoints.json").unlink(missing_ok=True)
+
+
+def _write_private(path: Path, data: object) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(data, out, indent=2)
+    os.replace(tmp, path)

@@ -1,0 +1,69 @@
+"""Wire the gateway: token server, key, client registry, upstream pools, routes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+from fastapi import FastAPI
+
+from divert_kernel import problems, telemetry
+from divert_kernel.db import make_engine
+from divert_kernel.limits import BodySizeLimit
+
+from gateway.adapters import clients, keys
+from gateway.config import GatewaySettings
+from gateway.entrypoints import docs, oauth, proxy
+from gateway.service_layer import TokenServer
+
+
+def create(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    telemetry.setup("gateway")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        key = keys.load_or_create(settings.signing_key_file)
+        app.state.jwks = keys.public_jwks(key)
+        app.state.token_server = TokenServer(
+            issuer=settings.issuer, audience=settings.audience, key=key, ttl=settings.token_ttl_seconds
+        )
+        app.state.engine = make_engine(settings.database_url, pool_size=5)
+        if settings.bootstrap_clients_file is not None and settings.bootstrap_clients_file.exists():
+            await clients.register(app.state.engine, clients.read_clients_file(settings.bootstrap_clients_file))
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        app.state.upstreams = {
+            name: httpx.AsyncClient(base_url=url, timeout=settings.upstream_timeout_seconds, limits=limits)
+            for name, url in settings.upstreams().items()
+        }
+        app.state.merged_openapi = None
+        try:
+            yield
+        finally:
+            for upstream in app.state.upstreams.values():
+                await upstream.aclose()
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Divert API",
+        version="1",
+        description="The data backbone of a LEAD site. Every /v1 call needs a bearer token from /oauth/token.",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    problems.install(app)
+    app.include_router(oauth.router)
+    app.include_router(docs.router)
+    app.include_router(proxy.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": "gateway"}
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(telemetry.TracingMiddleware)
+    return app

@@ -1,0 +1,25 @@
+"""Which service owns which public path. The gateway holds no data of its own on these paths."""
+
+from __future__ import annotations
+
+import re
+
+_ID = r"[^/]+"
+
+ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), service)
+    for pattern, service in (
+        (r"^/v1/(referrals|screenings|jurisdictions|discretion-records)(/|$)", "referral"),
+        (rf"^/v1/participants/{_ID}/disclosures(/|$)", "audit"),
+        (rf"^/v1/participants/{_ID}(/|$)", "casemgmt"),
+        (r"^/v1/(case-managers|owg|caseloads)(/|$)", "casemgmt"),
+        (r"^/v1/(consents|access-decisions|policy-grants)(/|$)", "consent"),
+        (r"^/v1/(held-charges|cases|prosecution)(/|$)", "prosecution"),
+        (r"^/v1/(audit|evaluation)(/|$)", "audit"),
+    )
+)
+
+
+def owner_of(path: str) -> str | None:
+    """The service that owns a public path, or None."""
+    return next((service for pattern, service in ROUTES if pattern.match(path)), None)

@@ -1,0 +1,88 @@
+"""The token endpoint and the published signing keys."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from gateway.adapters import clients
+from gateway.service_layer import TokenRequest
+
+router = APIRouter(tags=["auth"])
+
+TOKEN_FORM = {
+    "application/x-www-form-urlencoded": {
+        "schema": {
+            "type": "object",
+            "required": ["grant_type"],
+            "properties": {
+                "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                "client_id": {"type": "string"},
+                "client_secret": {"type": "string"},
+                "scope": {"type": "string"},
+            },
+        }
+    }
+}
+
+
+def _basic_client_id(authorization: str) -> str | None:
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return unquote(decoded.partition(":")[0]) or None
+
+
+def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=status,
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )
+
+
+@router.post(
+    "/oauth/token",
+    openapi_extra={"requestBody": {"required": True, "content": TOKEN_FORM}},
+    responses={400: {"description": "RFC 6749 §5.2 error"}, 401: {"description": "client authentication failed"}},
+)
+async def issue_token(request: Request) -> JSONResponse:
+    """Client-credentials grant: a short-lived signed JWT naming the client's agency, type and jurisdictions."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return _oauth_error(400, "invalid_request", "the body must be application/x-www-form-urlencoded")
+    try:
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    except Exception:  # a malformed form body is the caller's error, never ours
+        return _oauth_error(400, "invalid_request", "the form body could not be parsed")
+    client_id = form.get("client_id") or _basic_client_id(request.headers.get("authorization", ""))
+    client = await clients.find(request.app.state.engine, client_id) if client_id and len(client_id) <= 200 else None
+    token_request = TokenRequest(str(request.url), dict(request.headers), form)
+    return request.app.state.token_server.issue(client, token_request)  # type: ignore[no-any-return]
+
+
+@router.get("/.well-known/jwks.json")
+async def jwks(request: Request) -> dict[str, Any]:
+    """The public keys access tokens are signed with."""
+    return request.app.state.jwks  # type: ignore[no-any-return]
+
+
+@router.get("/.well-known/oauth-authorization-server")
+async def metadata(request: Request) -> dict[str, Any]:
+    """RFC 8414 authorization-server metadata."""
+    issuer = request.app.state.settings.issuer
+    return {
+        "issuer": issuer,
+        "token_endpoint": f"{issuer}/oauth/token",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+    }

@@ -1,0 +1,48 @@
+"""Forward /v1/... to the owning service; each service verifies the caller's token itself."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import APIRouter, Request, Response
+from opentelemetry.trace import SpanKind
+
+from divert_kernel import telemetry
+from divert_kernel.errors import NotFound, Unavailable
+
+from gateway.domain.routes import owner_of
+
+router = APIRouter()
+
+FORWARDED_REQUEST_HEADERS = (
+    "authorization", "content-type", "accept", "idempotency-key", "divert-acting-person", "divert-correlation-id",
+)
+FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "www-authenticate", "retry-after", "link", "etag")
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@router.api_route("/v1/{path:path}", methods=METHODS, include_in_schema=False)
+async def forward(path: str, request: Request) -> Response:
+    service = owner_of(request.url.path)
+    if service is None:
+        raise NotFound("no such resource", field="path")
+    upstream: httpx.AsyncClient = request.app.state.upstreams[service]
+    headers = {name: value for name in FORWARDED_REQUEST_HEADERS if (value := request.headers.get(name)) is not None}
+    with telemetry.span_from(None, f"proxy {service}", SpanKind.CLIENT, **{"divert.upstream": service}):
+        telemetry.inject_headers(headers)
+        try:
+            reply = await upstream.request(
+                request.method,
+                request.url.path,
+                params=request.query_params.multi_items(),
+                content=await request.body(),
+                headers=headers,
+            )
+        except httpx.TimeoutException:
+            raise Unavailable(f"the {service} service did not answer in time") from None
+        except httpx.TransportError:
+            raise Unavailable(f"the {service} service is unavailable; try again shortly") from None
+    return Response(
+        content=reply.content,
+        status_code=reply.status_code,
+        headers={name: value for name in FORWARDED_RESPONSE_HEADERS if (value := reply.headers.get(name)) is not None},
+    )
