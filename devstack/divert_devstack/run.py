@@ -22,6 +22,8 @@ def _raise_stop(signum: int, frame: object) -> None:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    for chatty in ("alembic", "httpx"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     home = Path(os.environ.get("DIVERT_HOME", ".divert"))
     stack = Stack(home)
     signal.signal(signal.SIGTERM, _raise_stop)

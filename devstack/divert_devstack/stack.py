@@ -28,6 +28,7 @@ log = logging.getLogger("divert.stack")
 
 SERVICES = ("referral", "casemgmt", "consent", "prosecution", "audit")
 DATABASES = (*SERVICES, "gateway")
+PACKAGES = {**{s: s for s in SERVICES}, "gateway": "divert_gateway"}
 DEMO_JURISDICTION = "seattle-king-county"
 DEMO_AGENCIES = (
     ("seattle-pd", "police"),
@@ -127,7 +128,7 @@ class Stack:
         from divert_kernel.migrate import upgrade
 
         for name in DATABASES:
-            upgrade(migrations_dir(name), self.database_url(name))
+            upgrade(migrations_dir(PACKAGES[name]), self.database_url(name))
 
     # -- applications --------------------------------------------------------------------------------
 
@@ -161,7 +162,7 @@ class Stack:
         self.write_demo_clients()
         for service in SERVICES:
             self._spawn_app(service, f"{service}.bootstrap:create", self.ports.services[service], self._service_env(service))
-        self._spawn_app("gateway", "gateway.bootstrap:create", self.ports.gateway, self._gateway_env())
+        self._spawn_app("gateway", "divert_gateway.bootstrap:create", self.ports.gateway, self._gateway_env())
         for name, proc in self.apps.items():
             port = self.ports.gateway if name == "gateway" else self.ports.services[name]
             wait_for_port(port, proc=proc, timeout=60)

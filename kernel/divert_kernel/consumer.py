@@ -70,7 +70,14 @@ class Consumer:
                 await asyncio.sleep(0.5)
                 continue
             for msg in messages:
-                await self.handle(msg)
+                try:
+                    await self.handle(msg)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # e.g. the ack could not be sent while NATS is away: JetStream redelivers, and the
+                    # processed-event claim makes the second application a no-op.
+                    log.warning("%s could not settle a message: %s", self.name, type(exc).__name__)
 
     async def _subscribe(self):  # type: ignore[no-untyped-def]
         while True:

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Request, Response
 from opentelemetry.trace import SpanKind
 
 from divert_kernel import telemetry
-from divert_kernel.errors import NotFound, Unavailable
+from divert_kernel.errors import DivertError, NotFound, Unavailable
 
-from gateway.domain.routes import owner_of
+from divert_gateway.domain.routes import owner_of
 
 router = APIRouter()
 
@@ -30,13 +30,9 @@ async def forward(path: str, request: Request) -> Response:
     with telemetry.span_from(None, f"proxy {service}", SpanKind.CLIENT, **{"divert.upstream": service}):
         telemetry.inject_headers(headers)
         try:
-            reply = await upstream.request(
-                request.method,
-                request.url.path,
-                params=request.query_params.multi_items(),
-                content=await request.body(),
-                headers=headers,
-            )
+            reply = await upstream.request(request.method, _raw_target(request), content=await request.body(), headers=headers)
+        except httpx.InvalidURL:
+            raise DivertError("the request path is not a valid URL path", field="path") from None
         except httpx.TimeoutException:
             raise Unavailable(f"the {service} service did not answer in time") from None
         except httpx.TransportError:
@@ -46,3 +42,10 @@ async def forward(path: str, request: Request) -> Response:
         status_code=reply.status_code,
         headers={name: value for name in FORWARDED_RESPONSE_HEADERS if (value := reply.headers.get(name)) is not None},
     )
+
+
+def _raw_target(request: Request) -> str:
+    """Path and query exactly as the caller encoded them: decoding first would corrupt ids like %2F or %00."""
+    path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return f"{path}?{query}" if query else path

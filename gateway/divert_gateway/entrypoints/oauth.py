@@ -10,8 +10,8 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from gateway.adapters import clients
-from gateway.service_layer import TokenRequest
+from divert_gateway.adapters import clients
+from divert_gateway.service_layer import TokenRequest
 
 router = APIRouter(tags=["auth"])
 

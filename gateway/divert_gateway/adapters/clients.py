@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.domain.clients import RegisteredClient, hash_secret
+from divert_gateway.domain.clients import RegisteredClient, hash_secret
 
 _GET = sa.text(
     "SELECT client_id, secret_sha256, agency_id, agency_type, jurisdictions, scopes "

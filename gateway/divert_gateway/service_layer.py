@@ -12,7 +12,7 @@ from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from fastapi.responses import JSONResponse
 from joserfc.jwk import KeySet, RSAKey
 
-from gateway.domain.clients import AUTH_METHODS, RegisteredClient
+from divert_gateway.domain.clients import AUTH_METHODS, RegisteredClient
 
 # Authlib is synchronous; the client row is fetched asynchronously before it runs and handed over here.
 _prefetched: ContextVar[RegisteredClient | None] = ContextVar("prefetched_client", default=None)

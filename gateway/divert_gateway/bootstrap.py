@@ -12,10 +12,10 @@ from divert_kernel import problems, telemetry
 from divert_kernel.db import make_engine
 from divert_kernel.limits import BodySizeLimit
 
-from gateway.adapters import clients, keys
-from gateway.config import GatewaySettings
-from gateway.entrypoints import docs, oauth, proxy
-from gateway.service_layer import TokenServer
+from divert_gateway.adapters import clients, keys
+from divert_gateway.config import GatewaySettings
+from divert_gateway.entrypoints import docs, oauth, proxy
+from divert_gateway.service_layer import TokenServer
 
 
 def create(settings: GatewaySettings | None = None) -> FastAPI:

@@ -1,0 +1,123 @@
+"""Pytest fixtures: real PostgreSQL and nats-server started once per session from the PyPI wheels.
+
+Service integration tests get a fresh database per module (`fresh_database`), real tokens signed
+by a test key (`tokens`), and the service app with its lifespan running (`running`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from joserfc.jwk import RSAKey
+
+from divert_devstack import tokens
+from divert_devstack.nats import NatsServer
+from divert_devstack.postgres import PostgresServer, ensure_databases
+from divert_devstack.procs import free_port
+from divert_devstack.stack import migrations_dir
+
+JURISDICTION = "seattle-king-county"
+
+
+@pytest.fixture(scope="session")
+def infra_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("infra")
+
+
+@pytest.fixture(scope="session")
+def postgres(infra_dir: Path) -> Iterator[PostgresServer]:
+    server = PostgresServer(infra_dir / "postgres" / "data", free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def nats_server(infra_dir: Path) -> Iterator[NatsServer]:
+    server = NatsServer(infra_dir / "nats" / "store", free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+async def create_database(postgres: PostgresServer, package: str) -> str:
+    """A new, migrated database for one service's package; returns its asyncpg URL."""
+    name = f"{package}_{uuid4().hex[:10]}"
+    await ensure_databases(postgres.url("postgres", driver="postgresql"), [name])
+    url = postgres.url(name)
+    from divert_kernel.migrate import upgrade
+
+    await asyncio.to_thread(upgrade, migrations_dir(package), url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> RSAKey:
+    return tokens.new_signing_key()
+
+
+@pytest.fixture(scope="session")
+def jwks_file(signing_key: RSAKey, infra_dir: Path) -> Path:
+    path = infra_dir / "jwks.json"
+    tokens.write_jwks(signing_key, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tokens_for(signing_key: RSAKey) -> Callable[..., dict[str, str]]:
+    """Authorization headers for an agency: tokens_for("police") or tokens_for("prosecutor", agency="x")."""
+
+    def make(agency_type: str, *, agency: str | None = None, jurisdictions: list[str] | None = None) -> dict[str, str]:
+        token = tokens.mint(
+            signing_key,
+            agency=agency or f"demo-{agency_type}",
+            agency_type=agency_type,
+            jurisdictions=jurisdictions or [JURISDICTION],
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
+
+
+def service_settings(
+    *, database_url: str, nats_url: str, jwks_file: Path, consent_url: str = "http://127.0.0.1:9"
+) -> dict[str, Any]:
+    """Keyword arguments shared by every service's Settings class in tests."""
+    return {
+        "database_url": database_url,
+        "nats_url": nats_url,
+        "jwks_url": str(jwks_file),
+        "token_issuer": tokens.ISSUER,
+        "token_audience": tokens.AUDIENCE,
+        "consent_url": consent_url,
+    }
+
+
+@contextlib.asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan (relay, consumers) running, and a client speaking to it in-process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            yield client
+
+
+async def eventually(probe: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.05) -> Any:
+    """Poll an async probe until it returns something truthy; fail with the last value otherwise."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: Any = None
+    while loop.time() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")

@@ -1,0 +1,87 @@
+"""A partner system that knows only DESIGN §7: a token from /oauth/token, then /v1 calls through the gateway."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+
+class Partner:
+    def __init__(self, gateway_url: str, client: dict[str, Any]) -> None:
+        self.client = client
+        self.http = httpx.Client(base_url=gateway_url, timeout=20)
+        self._token: str | None = None
+
+    def token(self) -> str:
+        if self._token is None:
+            reply = self.http.post(
+                "/oauth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self.client["client_id"],
+                    "client_secret": self.client["client_secret"],
+                },
+            )
+            reply.raise_for_status()
+            self._token = reply.json()["access_token"]
+        return self._token
+
+    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token()}", **(extra or {})}
+
+    def get(self, path: str, headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
+        return self.http.get(path, headers=self._headers(headers), **kw)
+
+    def post(self, path: str, json: Any = None, headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
+        return self.http.post(path, json=json, headers=self._headers(headers), **kw)
+
+    def wait_for(self, path: str, until: Any, timeout: float = 20.0) -> httpx.Response:
+        """GET `path` until `until(response)` holds (events reach other services asynchronously)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self.get(path)
+            if until(reply):
+                return reply
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{path}: still {reply.status_code} {reply.text[:300]}")
+            time.sleep(0.05)
+
+
+def referral_body(rms_person_id: str = "P-1001", **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "jurisdiction": "seattle-king-county",
+        "referral_type": "arrest_diversion",
+        "person": {
+            "first_name": "Alex",
+            "last_name": "Doe",
+            "date_of_birth": "1990-04-01",
+            "race": "white",
+            "ethnicity": "not_hispanic_or_latino",
+            "gender": "male",
+            "rms_person_id": rms_person_id,
+        },
+        "incident": {
+            "rms_incident_number": "2026-000123",
+            "offense_codes": ["35A"],
+            "occurred_at": "2026-11-20T14:05:00Z",
+            "location": "3rd Ave & Pine St",
+        },
+        "officer": {"badge_number": "B-4411", "name": "Officer Example"},
+    }
+    body.update(overrides)
+    return body
+
+
+def consent_body(participant_id: str, recipient: str = "kc-prosecutor", **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "participant_id": participant_id,
+        "jurisdiction": "seattle-king-county",
+        "grants": [{"recipient_agency": recipient, "categories": ["assessment"], "purposes": ["diversion_monitoring"]}],
+        "effective_at": "2026-01-01T00:00:00Z",
+        "expires_at": "2030-01-01T00:00:00Z",
+        "signed_document_sha256": "ab" * 32,
+    }
+    body.update(overrides)
+    return body

@@ -1,0 +1,92 @@
+"""`make run`'s launcher on its own: its own PostgreSQL and NATS, data that survives a restart, no orphans."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from divert_devstack.procs import free_port
+from tests.conftest import free_ports_env, start_launcher, stop_launcher
+from tests.partner import referral_body
+
+
+def _descendants(pid: int) -> set[int]:
+    out = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True, check=True).stdout
+    children: dict[int, list[int]] = {}
+    for line in out.split("\n"):
+        if line.strip():
+            child, parent = (int(x) for x in line.split())
+            children.setdefault(parent, []).append(child)
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+@pytest.fixture
+def own_env() -> dict[str, str]:
+    env = {**free_ports_env(), "DIVERT_PG_PORT": str(free_port()), "DIVERT_NATS_PORT": str(free_port())}
+    for inherited in ("DIVERT_DATABASE_URL", "DIVERT_NATS_URL"):
+        os.environ.pop(inherited, None)
+    return env
+
+
+class TestLauncher:
+    def test_starts_everything_keeps_data_and_stops_without_orphans(self, tmp_path: Path, own_env: dict) -> None:
+        home = tmp_path / ".divert"
+        proc, endpoints = start_launcher(home, own_env)
+        try:
+            clients = json.loads((home / "demo-clients.json").read_text())["clients"]
+            assert {c["agency_type"] for c in clients} == {
+                "police", "case_management", "prosecutor", "project_manager", "auditor"
+            }
+            assert all(c["client_secret"] and c["jurisdictions"] == ["seattle-king-county"] for c in clients)
+            assert endpoints["nats_url"].startswith("nats://")
+            police = next(c for c in clients if c["agency_type"] == "police")
+            token = httpx.post(
+                f"{endpoints['gateway_url']}/oauth/token",
+                data={"grant_type": "client_credentials", "client_id": police["client_id"],
+                      "client_secret": police["client_secret"]},
+            )
+            assert token.status_code == 200, token.text
+            assert token.json()["token_type"].lower() == "bearer"
+            police_auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            created = httpx.post(f"{endpoints['gateway_url']}/v1/referrals", json=referral_body("P-RESTART"),
+                                 headers=police_auth, timeout=20)
+            assert created.status_code == 201, created.text
+            children = _descendants(proc.pid)
+            assert len(children) >= 8  # postgres, nats-server, five services, gateway
+        finally:
+            assert stop_launcher(proc) == 0
+        assert not [pid for pid in children if _alive(pid)]
+
+        again, _ = start_launcher(home, own_env)
+        try:
+            secrets_after = json.loads((home / "demo-clients.json").read_text())["clients"]
+            assert secrets_after == clients  # secrets made on first run are kept
+            token = httpx.post(
+                f"{endpoints['gateway_url']}/oauth/token",
+                data={"grant_type": "client_credentials", "client_id": police["client_id"],
+                      "client_secret": police["client_secret"]},
+            ).json()["access_token"]
+            kept = httpx.get(f"{endpoints['gateway_url']}/v1/referrals/{created.json()['referral_id']}",
+                             headers={"Authorization": f"Bearer {token}"}, timeout=20)
+            assert kept.status_code == 200, kept.text
+        finally:
+            assert stop_launcher(again) == 0
