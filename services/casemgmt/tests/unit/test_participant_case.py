@@ -1,0 +1,74 @@
+from datetime import UTC, date, datetime
+
+import pytest
+
+from casemgmt.domain.errors import IntakeAlreadyCompleted, InvalidStatus
+from casemgmt.domain.model import ParticipantCase
+from divert_contracts.casemgmt import CaseOpened, IntakeCompleted, ParticipantStatusChanged
+
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+
+
+def given(*history: object) -> ParticipantCase:
+    return ParticipantCase.replay("p1", "seattle-king-county", history)  # type: ignore[arg-type,return-value]
+
+
+def opened(referral_id: str = "r1", deadline: date | None = date(2026, 12, 20)) -> CaseOpened:
+    return CaseOpened(participant_id="p1", referral_id=referral_id, referral_type="arrest_diversion", intake_deadline=deadline)
+
+
+class TestReferralsOpenTheCase:
+    def test_a_referral_opens_the_case_once(self) -> None:
+        case = given()
+        case.receive_referral("r1", "arrest_diversion", date(2026, 12, 20))
+        case.receive_referral("r1", "arrest_diversion", date(2026, 12, 20))
+        assert [type(e) for e in case.pending] == [CaseOpened]
+
+    def test_the_earliest_pending_deadline_is_the_one_that_counts(self) -> None:
+        case = given(opened("r1", date(2026, 12, 20)), opened("r2", date(2026, 12, 5)))
+        assert case.intake_deadline == date(2026, 12, 5)
+
+
+class TestIntake:
+    def test_intake_covers_every_pending_referral(self) -> None:
+        case = given(opened("r1"), opened("r2"))
+        case.complete_intake(NOW, NOW)
+        [event] = case.pending
+        assert isinstance(event, IntakeCompleted)
+        assert event.referral_ids == ["r1", "r2"]
+        assert case.intake_deadline is None
+
+    def test_intake_in_the_future_is_refused(self) -> None:
+        case = given(opened())
+        with pytest.raises(InvalidStatus):
+            case.complete_intake(datetime(2026, 11, 24, tzinfo=UTC), NOW)
+        assert case.pending == []
+
+    def test_intake_with_nothing_pending_is_refused(self) -> None:
+        case = given(opened())
+        case.complete_intake(NOW, NOW)
+        with pytest.raises(IntakeAlreadyCompleted):
+            case.complete_intake(NOW, NOW)
+
+
+class TestNoFailureStatuses:
+    @pytest.mark.parametrize("status", ["failed", "terminated", "noncompliant"])
+    def test_failure_statuses_do_not_exist(self, status: str) -> None:
+        case = given(opened())
+        with pytest.raises(InvalidStatus) as refused:
+            case.change_status(status, "missed appointments", NOW)
+        assert refused.value.field == "status"
+        assert case.pending == []
+
+    def test_the_only_exit_is_a_code_of_conduct_violation(self) -> None:
+        case = given(opened())
+        with pytest.raises(InvalidStatus):
+            case.change_status("exited", "noncompliance", NOW)
+        case.change_status("exited", "code_of_conduct", NOW)
+        assert [type(e) for e in case.pending] == [ParticipantStatusChanged]
+        assert case.status == "exited"
+
+    def test_active_and_inactive_are_ordinary(self) -> None:
+        case = given(opened())
+        case.change_status("inactive", "not seen in 90 days", NOW)
+        assert case.status == "inactive"
