@@ -121,3 +121,37 @@ async def eventually(probe: Callable[[], Any], *, timeout: float = 15.0, interva
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
+
+
+@pytest.fixture(scope="module")
+def module_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    """A nats-server of the module's own, so durable consumers of different test modules never meet."""
+    server = NatsServer(tmp_path_factory.mktemp("nats") / "store", free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+async def publish_as(nc: Any, service: str, event: Any, *, jurisdiction: str = JURISDICTION) -> str:
+    """Publish a contract event as `service` would (same envelope, subject, stream and message id)."""
+    from datetime import UTC, datetime
+
+    from divert_kernel import bus, envelope
+    from divert_kernel.eventstore import StoredEvent
+
+    js = nc.jetstream()
+    await bus.ensure_stream(js, service)
+    event_id = str(uuid4())
+    stored = StoredEvent(
+        position=0, event_id=event_id, stream_id=f"test-{event_id}", version=1, type=event.type_name(),
+        schema_version=event.schema_version, jurisdiction=jurisdiction, data=event.model_dump(mode="json"),
+        metadata={}, recorded_at=datetime.now(UTC),
+    )
+    cloud_event = envelope.to_cloudevent(service, stored)
+    import json
+
+    await js.publish(
+        envelope.subject(jurisdiction, service, stored.type), json.dumps(cloud_event).encode(),
+        headers={"Nats-Msg-Id": event_id},
+    )
+    return event_id

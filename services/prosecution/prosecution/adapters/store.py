@@ -27,6 +27,9 @@ _NOTE_INTAKE = sa.text(
     "SELECT r, CAST(:participant_id AS uuid), :completed_at FROM unnest(CAST(:referral_ids AS uuid[])) AS r "
     "ON CONFLICT DO NOTHING"
 )
+# Intake and the offer arrive on different streams, in either order and possibly at the same moment; without
+# this lock each transaction could miss the other's uncommitted row and leave a charge held after intake.
+_LOCK_REFERRAL = sa.text("SELECT pg_advisory_xact_lock(hashtextextended('held-charge:' || :referral_id, 0))")
 _INTAKE_DONE = sa.text("SELECT 1 FROM completed_intakes WHERE referral_id = CAST(:referral_id AS uuid)")
 _GET = sa.text(
     "SELECT referral_id::text, jurisdiction, participant_id::text, offense_codes, status, intake_deadline, held_at, "
@@ -70,3 +73,9 @@ async def note_intake(conn: AsyncConnection, participant_id: str, referral_ids: 
 
 async def intake_done(conn: AsyncConnection, referral_id: str) -> bool:
     return (await conn.execute(_INTAKE_DONE, {"referral_id": referral_id})).first() is not None
+
+
+async def lock_referrals(conn: AsyncConnection, referral_ids: list[str]) -> None:
+    """Serialise the offer and the intake of the same referral (in a fixed order, so never a deadlock)."""
+    for referral_id in sorted(set(referral_ids)):
+        await conn.execute(_LOCK_REFERRAL, {"referral_id": referral_id})

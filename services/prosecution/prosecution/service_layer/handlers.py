@@ -41,6 +41,7 @@ class Handlers:
         assert isinstance(offer, DiversionOffered)
         if offer.referral_type != "arrest_diversion":
             return  # a social-contact referral carries no charge at all
+        await store.lock_referrals(uow.conn, [offer.referral_id])
         now = self.clock.now()
         charge = HeldCharge.hold(
             offer.referral_id, received.jurisdiction, offer.participant_id,
@@ -64,6 +65,7 @@ class Handlers:
         intake = received.event
         assert isinstance(intake, IntakeCompleted)
         now = self.clock.now()
+        await store.lock_referrals(uow.conn, intake.referral_ids)
         await store.note_intake(uow.conn, intake.participant_id, intake.referral_ids, intake.completed_at)
         for referral_id in await store.held_for(uow.conn, intake.participant_id, intake.referral_ids):
             charge = await uow.get(HeldCharge, referral_id)
