@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -35,7 +36,7 @@ class _FormPayload(OAuth2Payload):  # type: ignore[misc]
 
 
 class TokenRequest(OAuth2Request):  # type: ignore[misc]
-    def __init__(self, uri: str, headers: dict[str, str], form: dict[str, str]) -> None:
+    def __init__(self, uri: str, headers: Mapping[str, str], form: dict[str, str]) -> None:
         super().__init__("POST", uri, headers=headers)
         self.payload = _FormPayload(form)
         self._form = form

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 import nats.errors
+import nats.js.errors
 import sqlalchemy as sa
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -58,16 +59,23 @@ class Consumer:
 
     async def run(self) -> None:
         sub = await self._subscribe()
+        idle = 0
         while True:
             try:
                 messages = await sub.fetch(batch=64, timeout=1)
+                idle = 0
             except nats.errors.TimeoutError:
+                idle += 1
+                if idle % 30 == 0 and await self._durable_missing():
+                    sub = await self._subscribe()
                 continue
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("%s fetch failed: %s", self.name, type(exc).__name__)
                 await asyncio.sleep(0.5)
+                if await self._durable_missing():
+                    sub = await self._subscribe()
                 continue
             for msg in messages:
                 try:
@@ -78,6 +86,17 @@ class Consumer:
                     # e.g. the ack could not be sent while NATS is away: JetStream redelivers, and the
                     # processed-event claim makes the second application a no-op.
                     log.warning("%s could not settle a message: %s", self.name, type(exc).__name__)
+
+    async def _durable_missing(self) -> bool:
+        """True when the durable consumer is gone (deleted by an operator, or the stream was rebuilt)."""
+        try:
+            await self._js.consumer_info(bus.stream_name(self.source), self.name)
+            return False
+        except nats.js.errors.NotFoundError:
+            log.warning("%s durable consumer is missing; re-creating it (redelivery is idempotent)", self.name)
+            return True
+        except Exception:
+            return False
 
     async def _subscribe(self):  # type: ignore[no-untyped-def]
         while True:

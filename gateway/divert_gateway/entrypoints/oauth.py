@@ -7,6 +7,7 @@ import binascii
 from typing import Any
 from urllib.parse import unquote
 
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -65,7 +66,12 @@ async def issue_token(request: Request) -> JSONResponse:
         return _oauth_error(400, "invalid_request", "the form body could not be parsed")
     client_id = form.get("client_id") or _basic_client_id(request.headers.get("authorization", ""))
     client = await clients.find(request.app.state.engine, client_id) if client_id and len(client_id) <= 200 else None
-    token_request = TokenRequest(str(request.url), dict(request.headers), form)
+    # The endpoint as clients address it (TLS usually ends before the gateway): authlib refuses plain http there.
+    public_uri = f"{request.app.state.settings.issuer}/oauth/token"
+    try:
+        token_request = TokenRequest(public_uri, request.headers, form)
+    except InsecureTransportError:
+        return _oauth_error(400, "invalid_request", "tokens are issued only over https (or on loopback)")
     return request.app.state.token_server.issue(client, token_request)  # type: ignore[no-any-return]
 
 

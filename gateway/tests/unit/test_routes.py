@@ -1,0 +1,31 @@
+import pytest
+
+from divert_gateway.domain.routes import owner_of
+
+
+@pytest.mark.parametrize(
+    ("path", "service"),
+    [
+        ("/v1/referrals", "referral"),
+        ("/v1/referrals/abc/acceptance", "referral"),
+        ("/v1/screenings", "referral"),
+        ("/v1/jurisdictions/santa-fe/eligibility-policy", "referral"),
+        ("/v1/participants/abc/intake", "casemgmt"),
+        ("/v1/participants/abc/status", "casemgmt"),
+        ("/v1/participants/abc/disclosures", "audit"),
+        ("/v1/consents/abc/revocation", "consent"),
+        ("/v1/access-decisions", "consent"),
+        ("/v1/held-charges/abc/filing", "prosecution"),
+        ("/v1/cases/abc/reviews", "prosecution"),
+        ("/v1/prosecution/queue", "prosecution"),
+        ("/v1/audit/verification", "audit"),
+        ("/v1/owg/agenda", "casemgmt"),
+    ],
+)
+def test_each_public_path_goes_to_its_owner(path: str, service: str) -> None:
+    assert owner_of(path) == service
+
+
+@pytest.mark.parametrize("path", ["/v1/referralsx", "/v1/", "/v2/referrals", "/v1/participants"])
+def test_unknown_paths_have_no_owner(path: str) -> None:
+    assert owner_of(path) is None
