@@ -21,7 +21,6 @@ import pytest
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer
 from divert_devstack.procs import free_port
-
 from tests.partner import Partner
 
 
@@ -88,7 +87,9 @@ def _is_free(port: int) -> bool:
 
 
 @pytest.fixture(scope="session")
-def system(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer, nats_server: NatsServer) -> Iterator[System]:
+def system(
+    tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer, nats_server: NatsServer
+) -> Iterator[System]:
     home = tmp_path_factory.mktemp("divert-home")
     trace_file = home / "traces.jsonl"
     env = {

@@ -157,7 +157,9 @@ class TestBadCalls:
         body = {
             "participant_id": "6f1c2a52-0000-4000-8000-000000000000",
             "jurisdiction": "seattle-king-county",
-            "grants": [{"recipient_agency": "kc-prosecutor", "categories": ["diary"], "purposes": ["diversion_monitoring"]}],
+            "grants": [
+                {"recipient_agency": "kc-prosecutor", "categories": ["diary"], "purposes": ["diversion_monitoring"]}
+            ],
             "effective_at": "2026-01-01T00:00:00Z",
             "expires_at": "2030-01-01T00:00:00Z",
             "signed_document_sha256": "ab" * 32,

@@ -48,9 +48,7 @@ class TestOneDiversion:
 
         intake = cm.post(intake_path, json={"completed_at": "2026-11-22T10:00:00Z"})
         assert intake.status_code == 200, intake.text
-        closed = prosecutor.wait_for(
-            f"/v1/held-charges/{referral_id}", lambda r: r.json().get("status") != "held"
-        )
+        closed = prosecutor.wait_for(f"/v1/held-charges/{referral_id}", lambda r: r.json().get("status") != "held")
         assert closed.json()["status"] == "closed_by_intake"
 
         filing = prosecutor.post(f"/v1/held-charges/{referral_id}/filing", json={"meets_filing_standards": True})

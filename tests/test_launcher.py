@@ -54,21 +54,32 @@ class TestLauncher:
         try:
             clients = json.loads((home / "demo-clients.json").read_text())["clients"]
             assert {c["agency_type"] for c in clients} == {
-                "police", "case_management", "prosecutor", "project_manager", "auditor"
+                "police",
+                "case_management",
+                "prosecutor",
+                "project_manager",
+                "auditor",
             }
             assert all(c["client_secret"] and c["jurisdictions"] == ["seattle-king-county"] for c in clients)
             assert endpoints["nats_url"].startswith("nats://")
             police = next(c for c in clients if c["agency_type"] == "police")
             token = httpx.post(
                 f"{endpoints['gateway_url']}/oauth/token",
-                data={"grant_type": "client_credentials", "client_id": police["client_id"],
-                      "client_secret": police["client_secret"]},
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": police["client_id"],
+                    "client_secret": police["client_secret"],
+                },
             )
             assert token.status_code == 200, token.text
             assert token.json()["token_type"].lower() == "bearer"
             police_auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
-            created = httpx.post(f"{endpoints['gateway_url']}/v1/referrals", json=referral_body("P-RESTART"),
-                                 headers=police_auth, timeout=20)
+            created = httpx.post(
+                f"{endpoints['gateway_url']}/v1/referrals",
+                json=referral_body("P-RESTART"),
+                headers=police_auth,
+                timeout=20,
+            )
             assert created.status_code == 201, created.text
             children = _descendants(proc.pid)
             assert len(children) >= 8  # postgres, nats-server, five services, gateway
@@ -82,11 +93,17 @@ class TestLauncher:
             assert secrets_after == clients  # secrets made on first run are kept
             token = httpx.post(
                 f"{endpoints['gateway_url']}/oauth/token",
-                data={"grant_type": "client_credentials", "client_id": police["client_id"],
-                      "client_secret": police["client_secret"]},
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": police["client_id"],
+                    "client_secret": police["client_secret"],
+                },
             ).json()["access_token"]
-            kept = httpx.get(f"{endpoints['gateway_url']}/v1/referrals/{created.json()['referral_id']}",
-                             headers={"Authorization": f"Bearer {token}"}, timeout=20)
+            kept = httpx.get(
+                f"{endpoints['gateway_url']}/v1/referrals/{created.json()['referral_id']}",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=20,
+            )
             assert kept.status_code == 200, kept.text
         finally:
             assert stop_launcher(again) == 0

@@ -34,9 +34,15 @@ class TestOneTraceAcrossTheBus:
         while True:
             spans = _spans(system, trace_id)
             services = {s["resource"]["attributes"]["service.name"] for s in spans}
-            consumer = [s for s in spans if s["name"] == "consume referral.DiversionOffered"
-                        and s["resource"]["attributes"]["service.name"] == "divert-prosecution"]
-            if {"divert-gateway", "divert-referral", "divert-prosecution"} <= services and consumer or time.monotonic() > deadline:
+            consumer = [
+                s
+                for s in spans
+                if s["name"] == "consume referral.DiversionOffered"
+                and s["resource"]["attributes"]["service.name"] == "divert-prosecution"
+            ]
+            if (
+                {"divert-gateway", "divert-referral", "divert-prosecution"} <= services and consumer
+            ) or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
         assert {"divert-gateway", "divert-referral", "divert-prosecution"} <= services

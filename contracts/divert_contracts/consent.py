@@ -7,9 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from divert_kernel.events import Event
-
 from divert_contracts.vocabulary import Category, Purpose
+from divert_kernel.events import Event
 
 
 class _ConsentEvent(Event):

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from divert_kernel.events import Event
-
 from divert_contracts.vocabulary import OffenseCode
+from divert_kernel.events import Event
 
 
 class _ProsecutionEvent(Event):

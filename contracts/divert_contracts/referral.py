@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from divert_kernel.events import Event
-
 from divert_contracts.vocabulary import AgeBand, Ethnicity, Gender, OffenseCode, Race, ReferralType
+from divert_kernel.events import Event
 
 
 class _ReferralEvent(Event):

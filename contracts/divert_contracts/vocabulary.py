@@ -12,8 +12,18 @@ AgencyType = Literal[
 AGENCY_TYPES: tuple[str, ...] = AgencyType.__args__  # type: ignore[attr-defined]
 
 Category = Literal[
-    "identity", "referral", "screening", "assessment", "substance_use", "mental_health",
-    "plan", "contacts", "legal_case", "court_dates", "housing", "benefits",
+    "identity",
+    "referral",
+    "screening",
+    "assessment",
+    "substance_use",
+    "mental_health",
+    "plan",
+    "contacts",
+    "legal_case",
+    "court_dates",
+    "housing",
+    "benefits",
 ]
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
 
@@ -35,8 +45,14 @@ DEFAULT_PURPOSE: dict[str, str] = {
 ReferralType = Literal["arrest_diversion", "social_contact"]
 
 Race = Literal[
-    "american_indian_or_alaska_native", "asian", "black", "native_hawaiian_or_pacific_islander",
-    "white", "multiracial", "other", "unknown",
+    "american_indian_or_alaska_native",
+    "asian",
+    "black",
+    "native_hawaiian_or_pacific_islander",
+    "white",
+    "multiracial",
+    "other",
+    "unknown",
 ]
 Ethnicity = Literal["hispanic_or_latino", "not_hispanic_or_latino", "unknown"]
 Gender = Literal["female", "male", "nonbinary", "transgender_female", "transgender_male", "other", "unknown"]

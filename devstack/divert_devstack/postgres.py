@@ -47,7 +47,7 @@ def _make_reachable(path: Path, user: str) -> None:
     for parent in reversed(path.parents):
         if parent.exists():
             parent.chmod(parent.stat().st_mode | 0o011)
-    for root, dirs, files in os.walk(path):
+    for root, _dirs, files in os.walk(path):
         os.chown(root, entry.pw_uid, entry.pw_gid)
         for name in files:
             os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
@@ -58,7 +58,7 @@ def _make_binaries_executable(bin_dir: Path) -> None:
     install = bin_dir.parent
     for parent in reversed(install.parents):
         parent.chmod(parent.stat().st_mode | 0o011)
-    for root, dirs, files in os.walk(install):
+    for root, _dirs, files in os.walk(install):
         os.chmod(root, os.stat(root).st_mode | 0o055)
         for name in files:
             p = os.path.join(root, name)
@@ -91,12 +91,18 @@ class PostgresServer:
         self._proc = spawn(
             [
                 str(bin_dir / "postgres"),
-                "-D", str(self.data_dir),
-                "-p", str(self.port),
-                "-h", "127.0.0.1",
-                "-k", "",
-                "-c", "max_connections=400",
-                "-c", "fsync=on",
+                "-D",
+                str(self.data_dir),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                "",
+                "-c",
+                "max_connections=400",
+                "-c",
+                "fsync=on",
             ],
             log=self.data_dir.parent / "postgres.log",
             user=run_as,
@@ -114,9 +120,12 @@ class PostgresServer:
             subprocess.run(
                 [
                     str(bin_dir / "initdb"),
-                    "-D", str(self.data_dir),
-                    "-U", self.user,
-                    "--pwfile", str(pwfile),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    self.user,
+                    "--pwfile",
+                    str(pwfile),
                     "--auth=scram-sha-256",
                     "--encoding=UTF8",
                     "--no-sync",

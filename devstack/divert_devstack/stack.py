@@ -154,14 +154,28 @@ class Stack:
 
     def _spawn_app(self, name: str, factory: str, port: int, env: dict[str, str]) -> None:
         full_env = {**os.environ, **env, **self.extra_env}
-        argv = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
-                "--no-access-log", "--timeout-graceful-shutdown", "5"]
+        argv = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            factory,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "5",
+        ]
         self.apps[name] = spawn(argv, log=self.home / "logs" / f"{name}.log", env=full_env)
 
     def start_apps(self) -> None:
         self.write_demo_clients()
         for service in SERVICES:
-            self._spawn_app(service, f"{service}.bootstrap:create", self.ports.services[service], self._service_env(service))
+            self._spawn_app(
+                service, f"{service}.bootstrap:create", self.ports.services[service], self._service_env(service)
+            )
         self._spawn_app("gateway", "divert_gateway.bootstrap:create", self.ports.gateway, self._gateway_env())
         for name, proc in self.apps.items():
             port = self.ports.gateway if name == "gateway" else self.ports.services[name]

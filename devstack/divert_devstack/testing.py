@@ -143,15 +143,23 @@ async def publish_as(nc: Any, service: str, event: Any, *, jurisdiction: str = J
     await bus.ensure_stream(js, service)
     event_id = str(uuid4())
     stored = StoredEvent(
-        position=0, event_id=event_id, stream_id=f"test-{event_id}", version=1, type=event.type_name(),
-        schema_version=event.schema_version, jurisdiction=jurisdiction, data=event.model_dump(mode="json"),
-        metadata={}, recorded_at=datetime.now(UTC),
+        position=0,
+        event_id=event_id,
+        stream_id=f"test-{event_id}",
+        version=1,
+        type=event.type_name(),
+        schema_version=event.schema_version,
+        jurisdiction=jurisdiction,
+        data=event.model_dump(mode="json"),
+        metadata={},
+        recorded_at=datetime.now(UTC),
     )
     cloud_event = envelope.to_cloudevent(service, stored)
     import json
 
     await js.publish(
-        envelope.subject(jurisdiction, service, stored.type), json.dumps(cloud_event).encode(),
+        envelope.subject(jurisdiction, service, stored.type),
+        json.dumps(cloud_event).encode(),
         headers={"Nats-Msg-Id": event_id},
     )
     return event_id

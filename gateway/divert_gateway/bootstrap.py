@@ -8,14 +8,13 @@ from collections.abc import AsyncIterator
 import httpx
 from fastapi import FastAPI
 
-from divert_kernel import problems, telemetry
-from divert_kernel.db import make_engine
-from divert_kernel.limits import BodySizeLimit
-
 from divert_gateway.adapters import clients, keys
 from divert_gateway.config import GatewaySettings
 from divert_gateway.entrypoints import docs, oauth, proxy
 from divert_gateway.service_layer import TokenServer
+from divert_kernel import problems, telemetry
+from divert_kernel.db import make_engine
+from divert_kernel.limits import BodySizeLimit
 
 
 def create(settings: GatewaySettings | None = None) -> FastAPI:

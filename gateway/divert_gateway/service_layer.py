@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Request, grants
 from authlib.oauth2.rfc6749.requests import OAuth2Payload
@@ -51,7 +51,7 @@ class TokenRequest(OAuth2Request):  # type: ignore[misc]
 
 
 class _ClientCredentials(grants.ClientCredentialsGrant):  # type: ignore[misc]
-    TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = list(AUTH_METHODS)
 
 
 class _AccessTokens(JWTBearerTokenGenerator):  # type: ignore[misc]

@@ -127,7 +127,9 @@ async def authenticate(request: Request) -> Principal:
     claims = await request.app.state.verifier.verify(token.strip())
     person = request.headers.get("divert-acting-person")
     if person is not None and not _PERSON_ID.match(person):
-        raise DivertError("Divert-Acting-Person must be an opaque staff id (letters, digits, ._:@-)", field="Divert-Acting-Person")
+        raise DivertError(
+            "Divert-Acting-Person must be an opaque staff id (letters, digits, ._:@-)", field="Divert-Acting-Person"
+        )
     principal = principal_from_claims(claims, token.strip(), person)
     correlation = request.headers.get("divert-correlation-id")
     causation = context.Causation(actor=principal.actor)

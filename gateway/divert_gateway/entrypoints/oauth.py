@@ -62,7 +62,7 @@ async def issue_token(request: Request) -> JSONResponse:
         return _oauth_error(400, "invalid_request", "the body must be application/x-www-form-urlencoded")
     try:
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    except Exception:  # a malformed form body is the caller's error, never ours
+    except Exception:  # noqa: BLE001 - a malformed form body is the caller's error, never ours
         return _oauth_error(400, "invalid_request", "the form body could not be parsed")
     client_id = form.get("client_id") or _basic_client_id(request.headers.get("authorization", ""))
     client = await clients.find(request.app.state.engine, client_id) if client_id and len(client_id) <= 200 else None

@@ -6,15 +6,19 @@ import httpx
 from fastapi import APIRouter, Request, Response
 from opentelemetry.trace import SpanKind
 
+from divert_gateway.domain.routes import owner_of
 from divert_kernel import telemetry
 from divert_kernel.errors import DivertError, NotFound, Unavailable
-
-from divert_gateway.domain.routes import owner_of
 
 router = APIRouter()
 
 FORWARDED_REQUEST_HEADERS = (
-    "authorization", "content-type", "accept", "idempotency-key", "divert-acting-person", "divert-correlation-id",
+    "authorization",
+    "content-type",
+    "accept",
+    "idempotency-key",
+    "divert-acting-person",
+    "divert-correlation-id",
 )
 FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "www-authenticate", "retry-after", "link", "etag")
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -30,7 +34,9 @@ async def forward(path: str, request: Request) -> Response:
     with telemetry.span_from(None, f"proxy {service}", SpanKind.CLIENT, **{"divert.upstream": service}):
         telemetry.inject_headers(headers)
         try:
-            reply = await upstream.request(request.method, _raw_target(request), content=await request.body(), headers=headers)
+            reply = await upstream.request(
+                request.method, _raw_target(request), content=await request.body(), headers=headers
+            )
         except httpx.InvalidURL:
             raise DivertError("the request path is not a valid URL path", field="path") from None
         except httpx.TimeoutException:

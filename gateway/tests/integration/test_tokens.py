@@ -19,12 +19,20 @@ from divert_kernel.db import make_engine
 from divert_kernel.errors import Unauthenticated
 
 ISSUER = "https://gateway.test"
-POLICE = {"client_id": "spd-rms", "client_secret": "s3cret-" + "x" * 40, "agency_id": "seattle-pd",
-          "agency_type": "police", "jurisdictions": ["seattle-king-county"], "scopes": ["referrals"]}
+POLICE = {
+    "client_id": "spd-rms",
+    "client_secret": "s3cret-" + "x" * 40,
+    "agency_id": "seattle-pd",
+    "agency_type": "police",
+    "jurisdictions": ["seattle-king-county"],
+    "scopes": ["referrals"],
+}
 
 
 @pytest.fixture(scope="module")
-async def gateway(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
+async def gateway(
+    postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[httpx.AsyncClient]:
     url = await create_database(postgres, "divert_gateway")
     engine = make_engine(url)
     await clients.register(engine, [POLICE])
@@ -42,9 +50,17 @@ async def verify(gateway: httpx.AsyncClient, token: str, tmp_path: Path) -> dict
 
 
 class TestClientCredentials:
-    async def test_a_token_names_the_agency_type_and_jurisdictions(self, gateway: httpx.AsyncClient, tmp_path: Path) -> None:
-        reply = await gateway.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": POLICE["client_id"],
-                                                         "client_secret": POLICE["client_secret"]})
+    async def test_a_token_names_the_agency_type_and_jurisdictions(
+        self, gateway: httpx.AsyncClient, tmp_path: Path
+    ) -> None:
+        reply = await gateway.post(
+            "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": POLICE["client_id"],
+                "client_secret": POLICE["client_secret"],
+            },
+        )
         assert reply.status_code == 200, reply.text
         assert reply.headers["cache-control"] == "no-store"
         token = reply.json()["access_token"]
@@ -56,8 +72,9 @@ class TestClientCredentials:
 
     async def test_http_basic_client_authentication_works_too(self, gateway: httpx.AsyncClient) -> None:
         basic = base64.b64encode(f"{POLICE['client_id']}:{POLICE['client_secret']}".encode()).decode()
-        reply = await gateway.post("/oauth/token", data={"grant_type": "client_credentials"},
-                                   headers={"Authorization": f"Basic {basic}"})
+        reply = await gateway.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}
+        )
         assert reply.status_code == 200, reply.text
 
     @pytest.mark.parametrize(
@@ -65,8 +82,10 @@ class TestClientCredentials:
         [
             ({"grant_type": "client_credentials", "client_id": "spd-rms", "client_secret": "wrong"}, "invalid_client"),
             ({"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"}, "invalid_client"),
-            ({"grant_type": "password", "client_id": "spd-rms", "client_secret": POLICE["client_secret"]},
-             "unsupported_grant_type"),
+            (
+                {"grant_type": "password", "client_id": "spd-rms", "client_secret": POLICE["client_secret"]},
+                "unsupported_grant_type",
+            ),
         ],
     )
     async def test_bad_requests_get_rfc6749_errors(self, gateway: httpx.AsyncClient, form: dict, error: str) -> None:
@@ -80,8 +99,14 @@ class TestClientCredentials:
         assert reply.json()["error"] == "invalid_request"
 
     async def test_a_token_from_another_issuer_is_refused(self, gateway: httpx.AsyncClient, tmp_path: Path) -> None:
-        reply = await gateway.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": POLICE["client_id"],
-                                                         "client_secret": POLICE["client_secret"]})
+        reply = await gateway.post(
+            "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": POLICE["client_id"],
+                "client_secret": POLICE["client_secret"],
+            },
+        )
         jwks = tmp_path / "jwks.json"
         jwks.write_text((await gateway.get("/.well-known/jwks.json")).text)
         with pytest.raises(Unauthenticated):

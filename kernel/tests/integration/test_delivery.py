@@ -116,7 +116,9 @@ class TestEventStore:
 
 
 class TestOutboxRelay:
-    async def test_publishes_each_event_once_with_its_id_as_the_message_id(self, engine: AsyncEngine, nats_server) -> None:
+    async def test_publishes_each_event_once_with_its_id_as_the_message_id(
+        self, engine: AsyncEngine, nats_server
+    ) -> None:
         await _count(engine, "relay", times=2)
         nc = await nats.connect(nats_server.url)
         try:
@@ -181,7 +183,9 @@ class TestConsumer:
                 async with engine.connect() as conn:
                     return int(await conn.scalar(sa.text("SELECT count(*) FROM dead_letters")) or 0)
 
-            consumer = Consumer(engine, nc, subscriber="probe", source=SERVICE, handlers={"Counted": apply}, max_attempts=3)
+            consumer = Consumer(
+                engine, nc, subscriber="probe", source=SERVICE, handlers={"Counted": apply}, max_attempts=3
+            )
             task = asyncio.create_task(consumer.run())
             try:
                 await eventually(lambda: _equals(effects, expected))
@@ -192,7 +196,9 @@ class TestConsumer:
 
             # Replay the whole stream into the same durable state: processed ids make it a no-op.
             await nc.jetstream().delete_consumer(bus.stream_name(SERVICE), consumer.name)
-            again = Consumer(engine, nc, subscriber="probe", source=SERVICE, handlers={"Counted": apply}, max_attempts=3)
+            again = Consumer(
+                engine, nc, subscriber="probe", source=SERVICE, handlers={"Counted": apply}, max_attempts=3
+            )
             task = asyncio.create_task(again.run())
             try:
                 await eventually(lambda: _equals(dead_letters, 2))

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from divert_kernel.app import ServiceSpec, create_app
-from divert_kernel.clock import Clock, SystemClock
-
 from audit.config import AuditSettings
 from audit.entrypoints import http
 from audit.service_layer.handlers import Handlers
+from divert_kernel.app import ServiceSpec, create_app
+from divert_kernel.clock import Clock, SystemClock
 
 
 def create(settings: AuditSettings | None = None, clock: Clock | None = None) -> FastAPI:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from divert_kernel.app import ServiceSpec, create_app
-from divert_kernel.clock import Clock, SystemClock
-
 from consent.config import ConsentSettings
 from consent.entrypoints import http
 from consent.service_layer.handlers import Handlers
+from divert_kernel.app import ServiceSpec, create_app
+from divert_kernel.clock import Clock, SystemClock
 
 
 def create(settings: ConsentSettings | None = None, clock: Clock | None = None) -> FastAPI:

@@ -6,7 +6,6 @@ from fastapi import FastAPI
 
 from divert_kernel.app import ServiceSpec, create_app
 from divert_kernel.clock import Clock, SystemClock
-
 from prosecution.config import ProsecutionSettings
 from prosecution.entrypoints import http
 from prosecution.service_layer.handlers import Handlers

@@ -6,7 +6,6 @@ from fastapi import FastAPI
 
 from divert_kernel.app import ServiceSpec, create_app
 from divert_kernel.clock import Clock, SystemClock
-
 from referral.config import ReferralSettings
 from referral.domain.model import SitePolicy
 from referral.entrypoints import http

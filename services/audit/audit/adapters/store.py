@@ -31,8 +31,14 @@ async def head_for_update(conn: AsyncConnection) -> tuple[int, str]:
 async def append(
     conn: AsyncConnection, seq: int, event_id: str, recorded_at: datetime, entry: dict[str, Any], prev: str, digest: str
 ) -> bool:
-    params = {"seq": seq, "event_id": event_id, "recorded_at": recorded_at, "entry": json.dumps(entry),
-              "prev_hash": prev, "hash": digest}
+    params = {
+        "seq": seq,
+        "event_id": event_id,
+        "recorded_at": recorded_at,
+        "entry": json.dumps(entry),
+        "prev_hash": prev,
+        "hash": digest,
+    }
     if (await conn.execute(_APPEND, params)).first() is None:
         return False
     await conn.execute(_MOVE_HEAD, {"seq": seq, "hash": digest})

@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from divert_kernel.auth import Principal, require
-from divert_kernel.deps import Engine
-
 from audit.adapters import store
 from audit.domain import chain
+from divert_kernel.auth import Principal, require
+from divert_kernel.deps import Engine
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 

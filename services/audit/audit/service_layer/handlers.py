@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from audit.adapters import store
+from audit.domain import chain
 from divert_kernel.bus import PUBLISHING_SERVICES
 from divert_kernel.clock import Clock
 from divert_kernel.consumer import ANY_EVENT
 from divert_kernel.envelope import ReceivedEvent
 from divert_kernel.uow import UnitOfWork
-
-from audit.adapters import store
-from audit.domain import chain
 
 
 class Handlers:

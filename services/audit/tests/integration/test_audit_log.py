@@ -25,7 +25,9 @@ NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-async def service(postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def service(
+    postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path
+) -> AsyncIterator[httpx.AsyncClient]:
     url = await create_database(postgres, "audit")
     settings = AuditSettings(**service_settings(database_url=url, nats_url=module_nats.url, jwks_file=jwks_file))
     async with running(create(settings)) as client:
@@ -45,15 +47,33 @@ class TestTheChain:
         auditor = tokens_for("auditor")
         nc = await nats.connect(module_nats.url)
         try:
-            await publish_as(nc, "prosecution", ChargeHeld(
-                referral_id=str(uuid4()), participant_id=str(uuid4()), offense_codes=["35A"],
-                intake_deadline=NOW.date(), held_at=NOW,
-            ))
-            await publish_as(nc, "consent", AccessDecided(
-                decision_id=str(uuid4()), participant_id=str(uuid4()), requester_agency="kc-prosecutor",
-                requester_agency_type="prosecutor", category="assessment", purpose="diversion_monitoring",
-                decision="deny", basis_kind="none", basis_id=None, decided_at=NOW,
-            ))
+            await publish_as(
+                nc,
+                "prosecution",
+                ChargeHeld(
+                    referral_id=str(uuid4()),
+                    participant_id=str(uuid4()),
+                    offense_codes=["35A"],
+                    intake_deadline=NOW.date(),
+                    held_at=NOW,
+                ),
+            )
+            await publish_as(
+                nc,
+                "consent",
+                AccessDecided(
+                    decision_id=str(uuid4()),
+                    participant_id=str(uuid4()),
+                    requester_agency="kc-prosecutor",
+                    requester_agency_type="prosecutor",
+                    category="assessment",
+                    purpose="diversion_monitoring",
+                    decision="deny",
+                    basis_kind="none",
+                    basis_id=None,
+                    decided_at=NOW,
+                ),
+            )
 
             async def two_entries() -> bool:
                 return (await verification(service, auditor))["entries"] == 2

@@ -50,18 +50,34 @@ _GET = sa.text(
 
 
 async def record_referral(
-    conn: AsyncConnection, *, participant_id: str, jurisdiction: str, referral_id: str, referral_type: str,
-    intake_deadline: date | None, participant_deadline: date | None, now: datetime,
+    conn: AsyncConnection,
+    *,
+    participant_id: str,
+    jurisdiction: str,
+    referral_id: str,
+    referral_type: str,
+    intake_deadline: date | None,
+    participant_deadline: date | None,
+    now: datetime,
 ) -> None:
     await conn.execute(
         _UPSERT_PARTICIPANT,
-        {"participant_id": participant_id, "jurisdiction": jurisdiction, "intake_status": "pending",
-         "intake_deadline": participant_deadline, "now": now},
+        {
+            "participant_id": participant_id,
+            "jurisdiction": jurisdiction,
+            "intake_status": "pending",
+            "intake_deadline": participant_deadline,
+            "now": now,
+        },
     )
     await conn.execute(
         _ADD_REFERRAL,
-        {"referral_id": referral_id, "participant_id": participant_id, "referral_type": referral_type,
-         "intake_deadline": intake_deadline},
+        {
+            "referral_id": referral_id,
+            "participant_id": participant_id,
+            "referral_type": referral_type,
+            "intake_deadline": intake_deadline,
+        },
     )
 
 
@@ -71,8 +87,13 @@ async def record_intake(
     await conn.execute(_COMPLETE, {"referral_ids": referral_ids, "completed_at": completed_at})
     await conn.execute(
         _PARTICIPANT_INTAKE,
-        {"participant_id": participant_id, "intake_status": "completed", "intake_deadline": None,
-         "completed_at": completed_at, "now": now},
+        {
+            "participant_id": participant_id,
+            "intake_status": "completed",
+            "intake_deadline": None,
+            "completed_at": completed_at,
+            "now": now,
+        },
     )
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import singledispatchmethod
 
+from casemgmt.domain.errors import IntakeAlreadyCompleted, InvalidStatus
 from divert_contracts.casemgmt import CaseOpened, IntakeCompleted, ParticipantStatusChanged
 from divert_kernel.aggregate import Aggregate
 from divert_kernel.events import Event
-
-from casemgmt.domain.errors import IntakeAlreadyCompleted, InvalidStatus
 
 STATUSES = ("active", "inactive", "exited")
 # The toolkit's "no failure" rule: these words describe other programs, never a LEAD participant.
@@ -59,7 +58,9 @@ class ParticipantCase(Aggregate):
         if status not in STATUSES:
             raise InvalidStatus(f"status must be one of {', '.join(STATUSES)}", field="status")
         if status == "exited" and reason != "code_of_conduct":
-            raise InvalidStatus("the only exit is a Code of Conduct violation: reason 'code_of_conduct'", field="reason")
+            raise InvalidStatus(
+                "the only exit is a Code of Conduct violation: reason 'code_of_conduct'", field="reason"
+            )
         self._record(ParticipantStatusChanged(participant_id=self.id, status=status, reason=reason, changed_at=now))  # type: ignore[arg-type]
 
     @property

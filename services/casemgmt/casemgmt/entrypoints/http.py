@@ -9,14 +9,13 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from casemgmt.adapters import store
+from casemgmt.domain.commands import ChangeStatus, CompleteIntake
+from casemgmt.domain.errors import ParticipantNotFound
 from divert_contracts.vocabulary import DEFAULT_PURPOSE, Purpose
 from divert_kernel.auth import Principal, require
 from divert_kernel.deps import Bus, Engine, Gate
 from divert_kernel.gate import not_permitted
-
-from casemgmt.adapters import store
-from casemgmt.domain.commands import ChangeStatus, CompleteIntake
-from casemgmt.domain.errors import ParticipantNotFound
 
 router = APIRouter(prefix="/v1/participants", tags=["participants"])
 
@@ -26,7 +25,9 @@ OWNER_TYPE = "case_management"
 
 
 class IntakeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"completed_at": "2026-11-24T16:30:00Z"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"completed_at": "2026-11-24T16:30:00Z"}]}
+    )
 
     completed_at: AwareDatetime
 
@@ -60,7 +61,9 @@ async def _owned(engine: Engine, participant_id: UUID, principal: Principal) -> 
 
 
 @router.post("/{participant_id}/intake", response_model=IntakeOut)
-async def complete_intake(participant_id: UUID, body: IntakeIn, principal: CaseManager, bus: Bus, engine: Engine) -> IntakeOut:
+async def complete_intake(
+    participant_id: UUID, body: IntakeIn, principal: CaseManager, bus: Bus, engine: Engine
+) -> IntakeOut:
     """Record the completed biopsychosocial intake; publishes IntakeCompleted, which closes held charges."""
     await _owned(engine, participant_id, principal)
     await bus.handle(CompleteIntake(str(participant_id), body.completed_at))
@@ -95,7 +98,9 @@ async def get_intake(
 
 
 @router.post("/{participant_id}/status", response_model=StatusOut)
-async def change_status(participant_id: UUID, body: StatusIn, principal: CaseManager, bus: Bus, engine: Engine) -> StatusOut:
+async def change_status(
+    participant_id: UUID, body: StatusIn, principal: CaseManager, bus: Bus, engine: Engine
+) -> StatusOut:
     """Set a participant active or inactive; `exited` only for a Code of Conduct violation."""
     await _owned(engine, participant_id, principal)
     case = await bus.handle(ChangeStatus(str(participant_id), body.status, body.reason))

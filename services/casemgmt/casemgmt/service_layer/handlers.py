@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from divert_contracts.referral import DiversionOffered, SocialContactReferralSubmitted
-from divert_kernel.clock import Clock
-from divert_kernel.envelope import ReceivedEvent
-from divert_kernel.uow import UnitOfWork
-
 from casemgmt.adapters import store
 from casemgmt.domain.commands import ChangeStatus, CompleteIntake
 from casemgmt.domain.errors import ParticipantNotFound
 from casemgmt.domain.model import ParticipantCase
+from divert_contracts.referral import DiversionOffered, SocialContactReferralSubmitted
+from divert_kernel.clock import Clock
+from divert_kernel.envelope import ReceivedEvent
+from divert_kernel.uow import UnitOfWork
 
 
 class Handlers:

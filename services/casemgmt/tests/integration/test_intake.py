@@ -25,10 +25,20 @@ NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
 def offer(referral_id: str, participant_id: str) -> DiversionOffered:
     return DiversionOffered(
-        referral_id=referral_id, participant_id=participant_id, referral_type="arrest_diversion",
-        referring_agency="seattle-pd", officer_badge="B-1", policy_version=0, race="black",
-        ethnicity="not_hispanic_or_latino", gender="female", age_band="25-34", offense_codes=["35A"],
-        intake_window_days=30, intake_deadline=date(2026, 12, 20), offered_at=NOW,
+        referral_id=referral_id,
+        participant_id=participant_id,
+        referral_type="arrest_diversion",
+        referring_agency="seattle-pd",
+        officer_badge="B-1",
+        policy_version=0,
+        race="black",
+        ethnicity="not_hispanic_or_latino",
+        gender="female",
+        age_band="25-34",
+        offense_codes=["35A"],
+        intake_window_days=30,
+        intake_deadline=date(2026, 12, 20),
+        offered_at=NOW,
     )
 
 
@@ -40,7 +50,9 @@ async def bus(module_nats: NatsServer) -> AsyncIterator[nats.NATS]:
 
 
 @pytest.fixture(scope="module")
-async def service(postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def service(
+    postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path
+) -> AsyncIterator[httpx.AsyncClient]:
     url = await create_database(postgres, "casemgmt")
     # Nothing listens on port 9: the consent service is down.
     settings = CaseMgmtSettings(**service_settings(database_url=url, nats_url=module_nats.url, jwks_file=jwks_file))
@@ -76,8 +88,9 @@ class TestIntake:
         sub = await bus.jetstream().subscribe(
             "lead.seattle-king-county.casemgmt.IntakeCompleted", ordered_consumer=True
         )
-        reply = await service.post(f"/v1/participants/{participant_id}/intake",
-                                   json={"completed_at": "2026-11-23T10:00:00Z"}, headers=cm)
+        reply = await service.post(
+            f"/v1/participants/{participant_id}/intake", json={"completed_at": "2026-11-23T10:00:00Z"}, headers=cm
+        )
         assert reply.status_code == 200, reply.text
         assert reply.json()["intake_status"] == "completed"
         while True:
@@ -87,16 +100,27 @@ class TestIntake:
         assert envelope["type"] == "org.divert.casemgmt.IntakeCompleted.v1"
         await sub.unsubscribe()
 
-    async def test_a_second_intake_is_a_conflict(self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable) -> None:
+    async def test_a_second_intake_is_a_conflict(
+        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable
+    ) -> None:
         cm = tokens_for("case_management")
         participant_id = await participant(service, bus, cm)
         body = {"completed_at": "2026-11-23T10:00:00Z"}
-        assert (await service.post(f"/v1/participants/{participant_id}/intake", json=body, headers=cm)).status_code == 200
-        assert (await service.post(f"/v1/participants/{participant_id}/intake", json=body, headers=cm)).status_code == 409
+        assert (
+            await service.post(f"/v1/participants/{participant_id}/intake", json=body, headers=cm)
+        ).status_code == 200
+        assert (
+            await service.post(f"/v1/participants/{participant_id}/intake", json=body, headers=cm)
+        ).status_code == 409
 
-    async def test_intake_for_an_unknown_participant_is_404(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
-        reply = await service.post(f"/v1/participants/{uuid4()}/intake", json={"completed_at": "2026-11-23T10:00:00Z"},
-                                   headers=tokens_for("case_management"))
+    async def test_intake_for_an_unknown_participant_is_404(
+        self, service: httpx.AsyncClient, tokens_for: Callable
+    ) -> None:
+        reply = await service.post(
+            f"/v1/participants/{uuid4()}/intake",
+            json={"completed_at": "2026-11-23T10:00:00Z"},
+            headers=tokens_for("case_management"),
+        )
         assert reply.status_code == 404
         assert reply.json()["field"] == "participant_id"
 
@@ -119,10 +143,16 @@ class TestNoFailure:
     ) -> None:
         cm = tokens_for("case_management")
         participant_id = await participant(service, bus, cm)
-        reply = await service.post(f"/v1/participants/{participant_id}/status",
-                                   json={"status": status, "reason": "missed_appointments"}, headers=cm)
+        reply = await service.post(
+            f"/v1/participants/{participant_id}/status",
+            json={"status": status, "reason": "missed_appointments"},
+            headers=cm,
+        )
         assert reply.status_code == 422
         assert reply.json()["field"] == "status"
-        ok = await service.post(f"/v1/participants/{participant_id}/status",
-                                json={"status": "inactive", "reason": "not_seen_90_days"}, headers=cm)
+        ok = await service.post(
+            f"/v1/participants/{participant_id}/status",
+            json={"status": "inactive", "reason": "not_seen_90_days"},
+            headers=cm,
+        )
         assert ok.json()["status"] == "inactive"

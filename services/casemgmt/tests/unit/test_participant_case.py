@@ -14,7 +14,9 @@ def given(*history: object) -> ParticipantCase:
 
 
 def opened(referral_id: str = "r1", deadline: date | None = date(2026, 12, 20)) -> CaseOpened:
-    return CaseOpened(participant_id="p1", referral_id=referral_id, referral_type="arrest_diversion", intake_deadline=deadline)
+    return CaseOpened(
+        participant_id="p1", referral_id=referral_id, referral_type="arrest_diversion", intake_deadline=deadline
+    )
 
 
 class TestReferralsOpenTheCase:

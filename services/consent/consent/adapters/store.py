@@ -24,9 +24,7 @@ _ADD_GRANT = sa.text(
     VALUES (CAST(:consent_id AS uuid), :recipient_agency, CAST(:participant_id AS uuid), :categories, :purposes)
     """
 )
-_REVOKE_ALL = sa.text(
-    "UPDATE consents SET revoked_at = :at WHERE consent_id = CAST(:consent_id AS uuid);"
-)
+_REVOKE_ALL = sa.text("UPDATE consents SET revoked_at = :at WHERE consent_id = CAST(:consent_id AS uuid);")
 _REVOKE_GRANTS = sa.text(
     "UPDATE consent_grants SET revoked_at = COALESCE(revoked_at, :at) WHERE consent_id = CAST(:consent_id AS uuid) "
     "AND (CAST(:recipient_agency AS text) IS NULL OR recipient_agency = :recipient_agency)"

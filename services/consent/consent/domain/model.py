@@ -6,12 +6,11 @@ import re
 from datetime import datetime
 from functools import singledispatchmethod
 
+from consent.domain.commands import DecideAccess, RecordConsent
+from consent.domain.errors import AlreadyRevoked, InvalidConsent
 from divert_contracts.consent import AccessDecided, ConsentGranted, ConsentRevoked, GrantTerms
 from divert_kernel.aggregate import Aggregate
 from divert_kernel.events import Event
-
-from consent.domain.commands import DecideAccess, RecordConsent
-from consent.domain.errors import AlreadyRevoked, InvalidConsent
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -35,7 +34,9 @@ class Consent(Aggregate):
                 consent_id=consent_id,
                 participant_id=cmd.participant_id,
                 grants=[
-                    GrantTerms(recipient_agency=g.recipient_agency, categories=list(g.categories), purposes=list(g.purposes))  # type: ignore[arg-type]
+                    GrantTerms(
+                        recipient_agency=g.recipient_agency, categories=list(g.categories), purposes=list(g.purposes)
+                    )  # type: ignore[arg-type]
                     for g in cmd.grants
                 ],
                 effective_at=cmd.effective_at,
@@ -55,7 +56,9 @@ class Consent(Aggregate):
         if len(set(recipients)) != len(recipients):
             raise InvalidConsent("each recipient agency appears once; list all its categories there", field="grants")
         if not _SHA256.match(cmd.signed_document_sha256):
-            raise InvalidConsent("the signed document's SHA-256 is 64 lowercase hex digits", field="signed_document_sha256")
+            raise InvalidConsent(
+                "the signed document's SHA-256 is 64 lowercase hex digits", field="signed_document_sha256"
+            )
 
     def revoke(self, recipient_agency: str | None, now: datetime) -> None:
         if self.revoked or (recipient_agency is not None and recipient_agency in self.revoked_recipients):
@@ -64,7 +67,10 @@ class Consent(Aggregate):
             raise InvalidConsent("this consent names no such recipient agency", field="recipient_agency")
         self._record(
             ConsentRevoked(
-                consent_id=self.id, participant_id=self.participant_id, recipient_agency=recipient_agency, revoked_at=now
+                consent_id=self.id,
+                participant_id=self.participant_id,
+                recipient_agency=recipient_agency,
+                revoked_at=now,
             )
         )
 

@@ -9,14 +9,13 @@ from uuid import UUID
 from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from consent.adapters import store
+from consent.domain import commands
+from consent.domain.errors import ConsentNotFound
 from divert_contracts.vocabulary import AgencyId, AgencyType, Category, Jurisdiction, Purpose
 from divert_kernel.auth import Principal, require
 from divert_kernel.deps import Bus, Engine
 from divert_kernel.errors import Forbidden
-
-from consent.adapters import store
-from consent.domain import commands
-from consent.domain.errors import ConsentNotFound
 
 router = APIRouter(tags=["consents"])
 
@@ -42,7 +41,11 @@ class ConsentIn(BaseModel):
                     "participant_id": "4a895e8b-dd3c-4524-85d5-1433d577a4c7",
                     "jurisdiction": "seattle-king-county",
                     "grants": [
-                        {"recipient_agency": "kcpao", "categories": ["assessment"], "purposes": ["diversion_monitoring"]}
+                        {
+                            "recipient_agency": "kcpao",
+                            "categories": ["assessment"],
+                            "purposes": ["diversion_monitoring"],
+                        }
                     ],
                     "effective_at": "2026-11-23T00:00:00Z",
                     "expires_at": "2027-11-23T00:00:00Z",

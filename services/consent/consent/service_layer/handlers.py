@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import uuid4
 
-from divert_kernel.clock import Clock
-from divert_kernel.uow import UnitOfWork
-
 from consent.adapters import store
 from consent.domain import policy
 from consent.domain.commands import DecideAccess, RecordConsent, RevokeConsent
 from consent.domain.errors import ConsentNotFound
 from consent.domain.model import AccessDecision, Consent
+from divert_kernel.clock import Clock
+from divert_kernel.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,11 @@ class Handlers:
         self.clock = clock
 
     def commands(self) -> dict[type, object]:
-        return {RecordConsent: self.record_consent, RevokeConsent: self.revoke_consent, DecideAccess: self.decide_access}
+        return {
+            RecordConsent: self.record_consent,
+            RevokeConsent: self.revoke_consent,
+            DecideAccess: self.decide_access,
+        }
 
     async def record_consent(self, cmd: RecordConsent, uow: UnitOfWork) -> str:
         consent_id = str(uuid4())

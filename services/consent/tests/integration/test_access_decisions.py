@@ -46,12 +46,20 @@ def roi(participant_id: str, categories: list[str], **overrides: Any) -> dict[st
     return body
 
 
-async def decide(service: httpx.AsyncClient, auth: dict[str, str], participant_id: str, category: str,
-                 agency: str = PROSECUTOR) -> dict[str, Any]:
-    reply = await service.post("/v1/access-decisions", headers=auth, json={
-        "participant_id": participant_id, "jurisdiction": "seattle-king-county", "requester_agency": agency,
-        "category": category, "purpose": "diversion_monitoring",
-    })
+async def decide(
+    service: httpx.AsyncClient, auth: dict[str, str], participant_id: str, category: str, agency: str = PROSECUTOR
+) -> dict[str, Any]:
+    reply = await service.post(
+        "/v1/access-decisions",
+        headers=auth,
+        json={
+            "participant_id": participant_id,
+            "jurisdiction": "seattle-king-county",
+            "requester_agency": agency,
+            "category": category,
+            "purpose": "diversion_monitoring",
+        },
+    )
     assert reply.status_code == 200, reply.text
     return reply.json()  # type: ignore[no-any-return]
 
@@ -86,41 +94,62 @@ class TestDecisions:
     ) -> None:
         cm, prosecutor = tokens_for("case_management"), tokens_for("prosecutor", agency=PROSECUTOR)
         participant_id = str(uuid4())
-        consent_id = (await service.post("/v1/consents", json=roi(participant_id, ["assessment"]), headers=cm)).json()["consent_id"]
+        consent_id = (await service.post("/v1/consents", json=roi(participant_id, ["assessment"]), headers=cm)).json()[
+            "consent_id"
+        ]
         assert (await decide(service, prosecutor, participant_id, "assessment"))["decision"] == "permit"
-        revoked = await service.post(f"/v1/consents/{consent_id}/revocation", json={"recipient_agency": PROSECUTOR}, headers=cm)
+        revoked = await service.post(
+            f"/v1/consents/{consent_id}/revocation", json={"recipient_agency": PROSECUTOR}, headers=cm
+        )
         assert revoked.status_code == 200, revoked.text
         assert (await decide(service, prosecutor, participant_id, "assessment"))["decision"] == "deny"
 
-    async def test_an_agency_cannot_ask_on_behalf_of_another(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
-        reply = await service.post("/v1/access-decisions", headers=tokens_for("police", agency="seattle-pd"), json={
-            "participant_id": str(uuid4()), "jurisdiction": "seattle-king-county", "requester_agency": PROSECUTOR,
-            "category": "assessment", "purpose": "diversion_monitoring",
-        })
+    async def test_an_agency_cannot_ask_on_behalf_of_another(
+        self, service: httpx.AsyncClient, tokens_for: Callable
+    ) -> None:
+        reply = await service.post(
+            "/v1/access-decisions",
+            headers=tokens_for("police", agency="seattle-pd"),
+            json={
+                "participant_id": str(uuid4()),
+                "jurisdiction": "seattle-king-county",
+                "requester_agency": PROSECUTOR,
+                "category": "assessment",
+                "purpose": "diversion_monitoring",
+            },
+        )
         assert reply.status_code == 403
 
-    async def test_every_decision_is_recorded_as_an_event(self, service: httpx.AsyncClient, database: str,
-                                                         tokens_for: Callable) -> None:
+    async def test_every_decision_is_recorded_as_an_event(
+        self, service: httpx.AsyncClient, database: str, tokens_for: Callable
+    ) -> None:
         participant_id = str(uuid4())
         await decide(service, tokens_for("prosecutor", agency=PROSECUTOR), participant_id, "identity")
         engine = make_engine(database)
         try:
             async with engine.connect() as conn:
-                recorded = await conn.scalar(sa.text(
-                    "SELECT count(*) FROM events WHERE type = 'AccessDecided' AND data->>'participant_id' = :p"
-                ), {"p": participant_id})
+                recorded = await conn.scalar(
+                    sa.text(
+                        "SELECT count(*) FROM events WHERE type = 'AccessDecided' AND data->>'participant_id' = :p"
+                    ),
+                    {"p": participant_id},
+                )
         finally:
             await engine.dispose()
         assert recorded == 1
 
 
 class TestConsentTerms:
-    async def test_expiry_before_effect_is_refused_naming_the_field(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
+    async def test_expiry_before_effect_is_refused_naming_the_field(
+        self, service: httpx.AsyncClient, tokens_for: Callable
+    ) -> None:
         body = roi(str(uuid4()), ["assessment"], expires_at="2025-01-01T00:00:00Z")
         reply = await service.post("/v1/consents", json=body, headers=tokens_for("case_management"))
         assert reply.status_code == 422
         assert reply.json()["field"] == "expires_at"
 
-    async def test_only_case_management_records_consents(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
+    async def test_only_case_management_records_consents(
+        self, service: httpx.AsyncClient, tokens_for: Callable
+    ) -> None:
         reply = await service.post("/v1/consents", json=roi(str(uuid4()), ["assessment"]), headers=tokens_for("police"))
         assert reply.status_code == 403

@@ -14,8 +14,10 @@ ROI = RecordConsent(
     participant_id="p1",
     jurisdiction="seattle-king-county",
     disclosing_agency="lead-case-management",
-    grants=(Grant("kc-prosecutor", ("assessment",), ("diversion_monitoring",)),
-            Grant("seattle-pd", ("referral",), ("care_coordination",))),
+    grants=(
+        Grant("kc-prosecutor", ("assessment",), ("diversion_monitoring",)),
+        Grant("seattle-pd", ("referral",), ("care_coordination",)),
+    ),
     effective_at=datetime(2026, 11, 1, tzinfo=UTC),
     expires_at=datetime(2027, 11, 1, tzinfo=UTC),
     signed_document_sha256="ab" * 32,

@@ -65,7 +65,9 @@ async def get(conn: AsyncConnection, referral_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-async def note_intake(conn: AsyncConnection, participant_id: str, referral_ids: list[str], completed_at: datetime) -> None:
+async def note_intake(
+    conn: AsyncConnection, participant_id: str, referral_ids: list[str], completed_at: datetime
+) -> None:
     await conn.execute(
         _NOTE_INTAKE, {"participant_id": participant_id, "referral_ids": referral_ids, "completed_at": completed_at}
     )

@@ -8,7 +8,6 @@ from functools import singledispatchmethod
 from divert_contracts.prosecution import ChargeHeld, DivertedChargeClosed, HeldChargeFiled
 from divert_kernel.aggregate import Aggregate
 from divert_kernel.events import Event
-
 from prosecution.domain.errors import ClosedByIntake, DeadlineNotLapsed, NotHeld, OnlyProsecutorFiles
 
 

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict
 
 from divert_kernel.auth import Principal, require
 from divert_kernel.deps import Bus, Engine
-
 from prosecution.adapters import store
 from prosecution.domain.commands import FileHeldCharge
 from prosecution.domain.errors import HeldChargeNotFound
@@ -59,7 +58,9 @@ async def get_held_charge(referral_id: UUID, principal: Prosecutor, engine: Engi
 
 
 @router.post("/{referral_id}/filing", response_model=FilingOut)
-async def file_held_charge(referral_id: UUID, body: FilingIn, principal: AnyAgency, bus: Bus, engine: Engine) -> FilingOut:
+async def file_held_charge(
+    referral_id: UUID, body: FilingIn, principal: AnyAgency, bus: Bus, engine: Engine
+) -> FilingOut:
     """File a held charge after the intake window lapsed. Refused (409) for ever once intake closed it."""
     await _visible(engine, referral_id, principal)
     status = await bus.handle(FileHeldCharge(str(referral_id), principal.agency_type))

@@ -7,7 +7,6 @@ from divert_contracts.referral import DiversionOffered
 from divert_kernel.clock import Clock
 from divert_kernel.envelope import ReceivedEvent
 from divert_kernel.uow import UnitOfWork
-
 from prosecution.adapters import store
 from prosecution.domain.commands import FileHeldCharge
 from prosecution.domain.errors import HeldChargeNotFound
@@ -44,8 +43,12 @@ class Handlers:
         await store.lock_referrals(uow.conn, [offer.referral_id])
         now = self.clock.now()
         charge = HeldCharge.hold(
-            offer.referral_id, received.jurisdiction, offer.participant_id,
-            offer.offense_codes, offer.intake_deadline, now,
+            offer.referral_id,
+            received.jurisdiction,
+            offer.participant_id,
+            offer.offense_codes,
+            offer.intake_deadline,
+            now,
         )
         uow.add(charge)
         await store.add(

@@ -26,10 +26,20 @@ DEADLINE = date(2026, 12, 1)
 
 def offer(referral_id: str, participant_id: str, referral_type: str = "arrest_diversion") -> DiversionOffered:
     return DiversionOffered(
-        referral_id=referral_id, participant_id=participant_id, referral_type=referral_type,
-        referring_agency="seattle-pd", officer_badge="B-1", policy_version=0, race="white",
-        ethnicity="not_hispanic_or_latino", gender="male", age_band="35-44", offense_codes=["35A"],
-        intake_window_days=30, intake_deadline=DEADLINE, offered_at=OFFERED_AT,
+        referral_id=referral_id,
+        participant_id=participant_id,
+        referral_type=referral_type,
+        referring_agency="seattle-pd",
+        officer_badge="B-1",
+        policy_version=0,
+        race="white",
+        ethnicity="not_hispanic_or_latino",
+        gender="male",
+        age_band="35-44",
+        offense_codes=["35A"],
+        intake_window_days=30,
+        intake_deadline=DEADLINE,
+        offered_at=OFFERED_AT,
     )
 
 
@@ -74,14 +84,16 @@ class TestTheIntakeWindow:
         assert charge["status"] == "held" and charge["intake_deadline"] == "2026-12-01"
 
         clock.at = datetime(2026, 12, 1, 23, 59, tzinfo=UTC)
-        early = await service.post(f"/v1/held-charges/{referral_id}/filing", json={"meets_filing_standards": True},
-                                   headers=prosecutor)
+        early = await service.post(
+            f"/v1/held-charges/{referral_id}/filing", json={"meets_filing_standards": True}, headers=prosecutor
+        )
         assert early.status_code == 409
         assert early.headers["content-type"] == "application/problem+json"
 
         clock.advance(timedelta(minutes=2))
-        lapsed = await service.post(f"/v1/held-charges/{referral_id}/filing", json={"meets_filing_standards": True},
-                                    headers=prosecutor)
+        lapsed = await service.post(
+            f"/v1/held-charges/{referral_id}/filing", json={"meets_filing_standards": True}, headers=prosecutor
+        )
         assert lapsed.status_code == 200, lapsed.text
         assert (await held_charge(service, prosecutor, referral_id))["status"] == "filed"
 
@@ -94,17 +106,22 @@ class TestNonCoercion:
         referral_id, participant_id = str(uuid4()), str(uuid4())
         await publish_as(bus, "referral", offer(referral_id, participant_id))
         await held_charge(service, prosecutor, referral_id)
-        await publish_as(bus, "casemgmt", IntakeCompleted(
-            participant_id=participant_id, referral_ids=[referral_id], completed_at=OFFERED_AT + timedelta(days=3)
-        ))
+        await publish_as(
+            bus,
+            "casemgmt",
+            IntakeCompleted(
+                participant_id=participant_id, referral_ids=[referral_id], completed_at=OFFERED_AT + timedelta(days=3)
+            ),
+        )
 
         async def closed() -> bool:
             return (await held_charge(service, prosecutor, referral_id))["status"] == "closed_by_intake"
 
         await eventually(closed)
         clock.at = datetime(2027, 6, 1, tzinfo=UTC)  # long after the deadline: still never
-        refused = await service.post(f"/v1/held-charges/{referral_id}/filing", json={"meets_filing_standards": True},
-                                     headers=prosecutor)
+        refused = await service.post(
+            f"/v1/held-charges/{referral_id}/filing", json={"meets_filing_standards": True}, headers=prosecutor
+        )
         assert refused.status_code == 409
         assert "never be filed" in refused.json()["detail"]
 
@@ -113,9 +130,11 @@ class TestNonCoercion:
     ) -> None:
         prosecutor = tokens_for("prosecutor")
         referral_id, participant_id = str(uuid4()), str(uuid4())
-        await publish_as(bus, "casemgmt", IntakeCompleted(
-            participant_id=participant_id, referral_ids=[referral_id], completed_at=OFFERED_AT
-        ))
+        await publish_as(
+            bus,
+            "casemgmt",
+            IntakeCompleted(participant_id=participant_id, referral_ids=[referral_id], completed_at=OFFERED_AT),
+        )
         await publish_as(bus, "referral", offer(referral_id, participant_id))
 
         async def closed() -> bool:
@@ -136,7 +155,9 @@ class TestNonCoercion:
 
 
 class TestAccess:
-    async def test_only_the_prosecutor_reads_held_charges(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
+    async def test_only_the_prosecutor_reads_held_charges(
+        self, service: httpx.AsyncClient, tokens_for: Callable
+    ) -> None:
         reply = await service.get(f"/v1/held-charges/{uuid4()}", headers=tokens_for("police"))
         assert reply.status_code == 403
 
@@ -146,7 +167,8 @@ class TestAccess:
     async def test_a_token_signed_by_another_key_is_refused(self, service: httpx.AsyncClient) -> None:
         from divert_devstack import tokens
 
-        forged = tokens.mint(tokens.new_signing_key(), agency="x", agency_type="prosecutor",
-                             jurisdictions=["seattle-king-county"])
+        forged = tokens.mint(
+            tokens.new_signing_key(), agency="x", agency_type="prosecutor", jurisdictions=["seattle-king-county"]
+        )
         reply = await service.get(f"/v1/held-charges/{uuid4()}", headers={"Authorization": f"Bearer {forged}"})
         assert reply.status_code == 401

@@ -99,5 +99,3 @@ async def add_referral(
 async def get_referral(conn: AsyncConnection, referral_id: str) -> dict[str, Any] | None:
     row = (await conn.execute(_GET_REFERRAL, {"referral_id": referral_id})).mappings().first()
     return dict(row) if row else None
-
-

@@ -9,7 +9,6 @@ from functools import singledispatchmethod
 from divert_contracts.referral import DiversionOffered, SocialContactReferralSubmitted
 from divert_kernel.aggregate import Aggregate
 from divert_kernel.events import Event
-
 from referral.domain.commands import SubmitReferral
 from referral.domain.errors import IneligibleReferral
 
@@ -78,9 +77,7 @@ class Referral(Aggregate):
     @staticmethod
     def check_has_offense(cmd: SubmitReferral) -> None:
         if not cmd.incident.offense_codes:
-            raise IneligibleReferral(
-                "an arrest diversion names the offense it diverts", field="incident.offense_codes"
-            )
+            raise IneligibleReferral("an arrest diversion names the offense it diverts", field="incident.offense_codes")
 
     @singledispatchmethod
     def apply(self, event: Event) -> None:

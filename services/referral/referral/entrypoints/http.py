@@ -11,7 +11,6 @@ from divert_contracts.vocabulary import DEFAULT_PURPOSE
 from divert_kernel.auth import Principal, require
 from divert_kernel.deps import Bus, Engine, Gate
 from divert_kernel.gate import not_permitted
-
 from referral.adapters import store
 from referral.domain import commands
 from referral.entrypoints.schemas import OfficerIn, PersonOut, ReferralCreated, ReferralIn, ReferralOut
@@ -32,7 +31,9 @@ async def submit_referral(body: ReferralIn, principal: Police, bus: Bus) -> Refe
         referral_type=body.referral_type,
         referring_agency=principal.agency,
         person=commands.Person(**body.person.model_dump()),
-        incident=commands.Incident(**{**body.incident.model_dump(), "offense_codes": tuple(body.incident.offense_codes)}),
+        incident=commands.Incident(
+            **{**body.incident.model_dump(), "offense_codes": tuple(body.incident.offense_codes)}
+        ),
         officer=commands.Officer(**body.officer.model_dump()),
     )
     accepted = await bus.handle(command)

@@ -8,7 +8,6 @@ from uuid import uuid4
 
 from divert_kernel.clock import Clock
 from divert_kernel.uow import UnitOfWork
-
 from referral.adapters import store
 from referral.domain.commands import SubmitReferral
 from referral.domain.model import Referral, SitePolicy

@@ -25,16 +25,29 @@ def body(rms_person_id: str, referral_type: str = "arrest_diversion") -> dict:
     return {
         "jurisdiction": "seattle-king-county",
         "referral_type": referral_type,
-        "person": {"first_name": "Sam", "last_name": "Roe", "date_of_birth": "1985-02-03", "race": "asian",
-                   "ethnicity": "not_hispanic_or_latino", "gender": "female", "rms_person_id": rms_person_id},
-        "incident": {"rms_incident_number": "I-9", "offense_codes": ["35A"], "occurred_at": "2026-11-23T01:00:00Z",
-                     "location": "Pike St"},
+        "person": {
+            "first_name": "Sam",
+            "last_name": "Roe",
+            "date_of_birth": "1985-02-03",
+            "race": "asian",
+            "ethnicity": "not_hispanic_or_latino",
+            "gender": "female",
+            "rms_person_id": rms_person_id,
+        },
+        "incident": {
+            "rms_incident_number": "I-9",
+            "offense_codes": ["35A"],
+            "occurred_at": "2026-11-23T01:00:00Z",
+            "location": "Pike St",
+        },
         "officer": {"badge_number": "B-7", "name": "Officer Seven"},
     }
 
 
 @pytest.fixture(scope="module")
-async def service(postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def service(
+    postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path
+) -> AsyncIterator[httpx.AsyncClient]:
     url = await create_database(postgres, "referral")
     settings = ReferralSettings(
         **service_settings(database_url=url, nats_url=module_nats.url, jwks_file=jwks_file),
@@ -60,19 +73,27 @@ class TestReferrals:
         finally:
             await nc.close()
 
-    async def test_the_same_rms_person_is_the_same_participant(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
+    async def test_the_same_rms_person_is_the_same_participant(
+        self, service: httpx.AsyncClient, tokens_for: Callable
+    ) -> None:
         police = tokens_for("police")
         first = (await service.post("/v1/referrals", json=body("RMS-2"), headers=police)).json()
         second = (await service.post("/v1/referrals", json=body("RMS-2"), headers=police)).json()
         assert first["participant_id"] == second["participant_id"]
         assert first["referral_id"] != second["referral_id"]
 
-    async def test_a_social_contact_referral_has_no_intake_clock(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
-        created = await service.post("/v1/referrals", json=body("RMS-3", "social_contact"), headers=tokens_for("police"))
+    async def test_a_social_contact_referral_has_no_intake_clock(
+        self, service: httpx.AsyncClient, tokens_for: Callable
+    ) -> None:
+        created = await service.post(
+            "/v1/referrals", json=body("RMS-3", "social_contact"), headers=tokens_for("police")
+        )
         assert created.status_code == 201
         assert created.json()["intake_deadline"] is None
 
-    async def test_the_referring_agency_reads_its_referral(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
+    async def test_the_referring_agency_reads_its_referral(
+        self, service: httpx.AsyncClient, tokens_for: Callable
+    ) -> None:
         police = tokens_for("police")
         created = (await service.post("/v1/referrals", json=body("RMS-4"), headers=police)).json()
         read = await service.get(f"/v1/referrals/{created['referral_id']}", headers=police)
@@ -86,7 +107,11 @@ class TestReferrals:
         read = await service.get(f"/v1/referrals/{created['referral_id']}", headers=tokens_for("prosecutor"))
         assert read.status_code == 503  # fail closed: never served without a decision
 
-    async def test_a_token_for_another_jurisdiction_is_refused(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
-        reply = await service.post("/v1/referrals", json=body("RMS-6"), headers=tokens_for("police", jurisdictions=["santa-fe"]))
+    async def test_a_token_for_another_jurisdiction_is_refused(
+        self, service: httpx.AsyncClient, tokens_for: Callable
+    ) -> None:
+        reply = await service.post(
+            "/v1/referrals", json=body("RMS-6"), headers=tokens_for("police", jurisdictions=["santa-fe"])
+        )
         assert reply.status_code == 403
         assert reply.json()["field"] == "jurisdiction"

@@ -41,7 +41,9 @@ class TestArrestDiversion:
         assert event.intake_deadline == date(2026, 11, 30)
 
     def test_an_incident_in_the_future_is_refused(self) -> None:
-        future = replace(SUBMISSION, incident=replace(SUBMISSION.incident, occurred_at=datetime(2026, 11, 24, tzinfo=UTC)))
+        future = replace(
+            SUBMISSION, incident=replace(SUBMISSION.incident, occurred_at=datetime(2026, 11, 24, tzinfo=UTC))
+        )
         with pytest.raises(IneligibleReferral) as refused:
             Referral.submit("r1", "p1", future, POLICY, NOW)
         assert refused.value.field == "incident.occurred_at"
@@ -63,7 +65,8 @@ class TestSocialContact:
 
 
 @pytest.mark.parametrize(
-    ("born", "band"), [(date(2009, 11, 24), "under_18"), (date(2008, 11, 23), "18-24"), (date(1950, 1, 1), "65_and_over")]
+    ("born", "band"),
+    [(date(2009, 11, 24), "under_18"), (date(2008, 11, 23), "18-24"), (date(1950, 1, 1), "65_and_over")],
 )
 def test_age_band(born: date, band: str) -> None:
     assert age_band(born, date(2026, 11, 23)) == band
