@@ -1,0 +1,144 @@
+"""Event-store append rate against raw asyncpg commits, measured in the same run on the same PostgreSQL.
+
+    make bench        (or: python benchmarks/append.py [events] [writers])
+
+The baseline is raw asyncpg running the very statement the event store runs (event row, outbox row,
+unique (stream, version)) in its own transaction, so the ratio is the cost of the kernel's Python:
+unit of work, aggregate, pydantic serialisation, SQLAlchemy. A plain one-row insert is printed beside it
+for scale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from functools import singledispatchmethod
+from pathlib import Path
+from uuid import uuid4
+
+import asyncpg
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+
+from divert_devstack.postgres import PostgresServer, ensure_databases
+from divert_devstack.procs import free_port
+from divert_kernel.aggregate import Aggregate
+from divert_kernel.db import create_kernel_tables, make_engine
+from divert_kernel.events import Event
+from divert_kernel.uow import UnitOfWork
+
+
+class Benchmarked(Event):
+    service = "bench"
+    subject_id: str
+    codes: list[str]
+    status: str
+
+
+class Subject(Aggregate):
+    stream_prefix = "subject"
+
+    def touch(self) -> None:
+        self._record(Benchmarked(subject_id=self.id, codes=["35A", "90C"], status="held"))
+
+    @singledispatchmethod
+    def apply(self, event: Event) -> None:
+        pass
+
+
+PAYLOAD = json.dumps({"subject_id": str(uuid4()), "codes": ["35A", "90C"], "status": "held"})
+
+
+async def raw_commits(url: str, n: int, writers: int) -> float:
+    pool = await asyncpg.create_pool(url, min_size=writers, max_size=writers)
+    await pool.execute("CREATE TABLE IF NOT EXISTS raw_rows (id bigserial PRIMARY KEY, stream text, data jsonb)")
+
+    async def writer(count: int) -> None:
+        for _ in range(count):
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute("INSERT INTO raw_rows (stream, data) VALUES ($1, $2::jsonb)", str(uuid4()), PAYLOAD)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(writer(n // writers) for _ in range(writers)))
+    elapsed = time.perf_counter() - started
+    await pool.close()
+    return (n // writers * writers) / elapsed
+
+
+SAME_STATEMENT = """
+    WITH appended AS (
+        INSERT INTO events (event_id, stream_id, version, type, schema_version, jurisdiction, data, metadata)
+        SELECT e.event_id, $1, e.version, e.type, e.schema_version, $2, e.data::jsonb, $3::jsonb
+        FROM unnest($4::uuid[], $5::int[], $6::text[], $7::int[], $8::text[])
+             AS e(event_id, version, type, schema_version, data)
+        RETURNING position
+    )
+    INSERT INTO outbox (position) SELECT position FROM appended
+"""
+
+
+async def raw_same_statement(url: str, n: int, writers: int) -> float:
+    pool = await asyncpg.create_pool(url, min_size=writers, max_size=writers)
+    metadata = json.dumps({"actor": {"agency": "bench"}})
+
+    async def writer(count: int) -> None:
+        for _ in range(count):
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute(
+                    SAME_STATEMENT, f"subject-{uuid4()}", "seattle-king-county", metadata,
+                    [uuid4()], [1], ["Benchmarked"], [1], [PAYLOAD],
+                )
+
+    started = time.perf_counter()
+    await asyncio.gather(*(writer(n // writers) for _ in range(writers)))
+    elapsed = time.perf_counter() - started
+    await pool.close()
+    return (n // writers * writers) / elapsed
+
+
+async def event_store_appends(url: str, n: int, writers: int) -> float:
+    engine = make_engine(url, pool_size=writers)
+
+    async def writer(count: int) -> None:
+        for _ in range(count):
+            async with UnitOfWork(engine, "bench") as uow:
+                subject = Subject(str(uuid4()), "seattle-king-county")
+                subject.touch()
+                uow.add(subject)
+                await uow.commit()
+
+    await writer(20)  # warm the pool and the statement cache
+    started = time.perf_counter()
+    await asyncio.gather(*(writer(n // writers) for _ in range(writers)))
+    elapsed = time.perf_counter() - started
+    await engine.dispose()
+    return (n // writers * writers) / elapsed
+
+
+async def main(n: int, writers: int) -> None:
+    with tempfile.TemporaryDirectory() as home:
+        server = PostgresServer(Path(home) / "data", free_port())
+        server.start()
+        try:
+            await ensure_databases(server.url("postgres", "postgresql"), ["bench"])
+            engine = make_engine(server.url("bench"))
+            async with engine.begin() as conn:
+                await conn.run_sync(lambda c: create_kernel_tables(Operations(MigrationContext.configure(c))))
+            await engine.dispose()
+            plain = await raw_commits(server.url("bench", "postgresql"), n, writers)
+            raw = await raw_same_statement(server.url("bench", "postgresql"), n, writers)
+            ours = await event_store_appends(server.url("bench"), n, writers)
+        finally:
+            server.stop()
+    print(f"raw asyncpg, one-row insert   : {plain:8.0f}/s  ({n} commits, {writers} writers)")
+    print(f"raw asyncpg, same statement   : {raw:8.0f}/s  (baseline: event + outbox + version check)")
+    print(f"event store (unit of work)    : {ours:8.0f}/s")
+    print(f"ratio to the baseline         : {ours / raw:8.2f}  (target >= 0.70)")
+    print(f"vs pyeventsourcing (~600/s)   : {ours / 600:8.1f}x  (target >= 3x)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 4000, int(sys.argv[2]) if len(sys.argv) > 2 else 8))
