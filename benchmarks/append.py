@@ -88,8 +88,15 @@ async def raw_same_statement(url: str, n: int, writers: int) -> float:
         for _ in range(count):
             async with pool.acquire() as conn, conn.transaction():
                 await conn.execute(
-                    SAME_STATEMENT, f"subject-{uuid4()}", "seattle-king-county", metadata,
-                    [uuid4()], [1], ["Benchmarked"], [1], [PAYLOAD],
+                    SAME_STATEMENT,
+                    f"subject-{uuid4()}",
+                    "seattle-king-county",
+                    metadata,
+                    [uuid4()],
+                    [1],
+                    ["Benchmarked"],
+                    [1],
+                    [PAYLOAD],
                 )
 
     started = time.perf_counter()

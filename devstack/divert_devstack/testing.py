@@ -105,7 +105,8 @@ def service_settings(
 async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan (relay, consumers) running, and a client speaking to it in-process."""
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        # Errors reach the client as the responses a server would send, as in production.
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
             yield client
 

@@ -8,8 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An asyncpg engine; statement caching on, pre-ping so a restarted database is survived."""
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    """An asyncpg engine. No pre-ping (a round trip per transaction): a connection that died with a restarted
+    database is invalidated on first use, that one request gets a 503, and the next reconnects."""
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
 
 
 def create_kernel_tables(op: object) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from divert_kernel import errors
@@ -74,6 +75,16 @@ def install(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(exc.status_code, "Request refused", str(exc.detail))
 
+    async def _storage(request: Request, exc: Exception) -> JSONResponse:
+        if _is_database_unavailable(exc):
+            # Nothing was committed; the pool has dropped the dead connection, so a retry will reconnect.
+            log.warning("database unavailable on %s: %s", request.method, type(exc).__name__)
+            return problem(503, "Unavailable", "the service's database is unavailable; retry shortly")
+        return await _unexpected(request, exc)
+
+    for storage_error in (sa_exc.DBAPIError, sa_exc.TimeoutError, OSError):
+        app.add_exception_handler(storage_error, _storage)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.scope.get("route_path", "?"))
@@ -93,3 +104,9 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (503, "A dependency is unavailable; nothing was served"),
     ]
 }
+
+
+def _is_database_unavailable(exc: Exception) -> bool:
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (sa_exc.TimeoutError, ConnectionError, OSError, sa_exc.InterfaceError))
