@@ -1,14 +1,17 @@
-"""Events the consent service publishes."""
+"""Events the consent service publishes. Ids, codes and times only: never names or the reasons people write."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from divert_contracts.vocabulary import Category, Purpose
+from divert_contracts.vocabulary import AgencyType, Category, Purpose
 from divert_kernel.events import Event
+
+BasisKind = Literal["consent", "site_grant", "break_glass", "none"]
+ExpiryEvent = Literal["program_exit"]
 
 
 class _ConsentEvent(Event):
@@ -21,6 +24,20 @@ class GrantTerms(BaseModel):
     recipient_agency: str
     categories: list[Category]
     purposes: list[Purpose]
+    # A 42 CFR §2.35 arrangement (the prosecutor monitoring a diverted charge) may be irrevocable until then.
+    irrevocable_until: datetime | None = None
+
+
+class ConsentDrafted(_ConsentEvent):
+    """Terms being discussed with the participant; a draft never permits anything."""
+
+    consent_id: str
+    participant_id: str
+    grants: list[GrantTerms]
+    effective_at: datetime
+    expires_at: datetime
+    expires_on_event: ExpiryEvent | None = None
+    wording_version: str
 
 
 class ConsentGranted(_ConsentEvent):
@@ -30,6 +47,8 @@ class ConsentGranted(_ConsentEvent):
     effective_at: datetime
     expires_at: datetime
     signed_document_sha256: str
+    expires_on_event: ExpiryEvent | None = None
+    wording_version: str = "unspecified"
 
 
 class ConsentRevoked(_ConsentEvent):
@@ -41,6 +60,42 @@ class ConsentRevoked(_ConsentEvent):
     revoked_at: datetime
 
 
+class ConsentExpired(_ConsentEvent):
+    consent_id: str
+    participant_id: str
+    reason: ExpiryEvent
+    expired_at: datetime
+
+
+class SiteGrantIssued(_ConsentEvent):
+    """A data-sharing term of the site's MOU: a kind of agency may read some categories for a purpose."""
+
+    grant_id: str
+    recipient_agency_type: AgencyType
+    recipient_agency: str | None
+    categories: list[Category]
+    purposes: list[Purpose]
+    issued_at: datetime
+
+
+class SiteGrantWithdrawn(_ConsentEvent):
+    grant_id: str
+    withdrawn_at: datetime
+
+
+class BreakGlassInvoked(_ConsentEvent):
+    """Emergency access without a consent: the written reason stays in the consent service."""
+
+    break_glass_id: str
+    participant_id: str
+    requester_agency: str
+    requester_agency_type: str
+    acting_person: str | None
+    categories: list[Category]
+    invoked_at: datetime
+    expires_at: datetime
+
+
 class AccessDecided(_ConsentEvent):
     decision_id: str
     participant_id: str
@@ -49,6 +104,9 @@ class AccessDecided(_ConsentEvent):
     category: Category
     purpose: Purpose
     decision: Literal["permit", "deny"]
-    basis_kind: Literal["consent", "site_grant", "none"]
+    basis_kind: BasisKind
     basis_id: str | None
     decided_at: datetime
+    acting_person: str | None = None
+    # "break_glass" for emergency access; "what_if" for an auditor's question that disclosed nothing.
+    flags: list[str] = Field(default_factory=list)

@@ -13,7 +13,7 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (rf"^/v1/participants/{_ID}/disclosures(/|$)", "audit"),
         (rf"^/v1/participants/{_ID}(/|$)", "casemgmt"),
         (r"^/v1/(case-managers|owg|caseloads)(/|$)", "casemgmt"),
-        (r"^/v1/(consents|access-decisions|policy-grants)(/|$)", "consent"),
+        (r"^/v1/(consents|access-decisions|site-grants|break-glass)(/|$)", "consent"),
         (r"^/v1/(held-charges|cases|prosecution)(/|$)", "prosecution"),
         (r"^/v1/(audit|evaluation)(/|$)", "audit"),
     )

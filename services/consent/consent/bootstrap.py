@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from consent.config import ConsentSettings
-from consent.entrypoints import http
+from consent.entrypoints import consents, decisions, documents
 from consent.service_layer.handlers import Handlers
 from divert_kernel.app import ServiceSpec, create_app
 from divert_kernel.clock import Clock, SystemClock
@@ -18,7 +18,8 @@ def create(settings: ConsentSettings | None = None, clock: Clock | None = None) 
     spec = ServiceSpec(
         name="consent",
         title="Divert consent service",
-        routers=[http.router],
+        routers=[consents.router, documents.router, decisions.router],
         commands=handlers.commands(),  # type: ignore[arg-type]
+        subscriptions=handlers.subscriptions(),  # type: ignore[arg-type]
     )
     return create_app(spec, settings, clock)

@@ -1,4 +1,4 @@
-"""Consents, grants and decisions in the consent service's own database. No cache: revocation is immediate."""
+"""Consents and their grants in the consent service's own database. No cache anywhere: a revocation is a row."""
 
 from __future__ import annotations
 
@@ -8,64 +8,72 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from consent.domain.commands import DecideAccess, RecordConsent
+from consent.domain.commands import RecordConsent
 
 _ADD_CONSENT = sa.text(
     """
     INSERT INTO consents (consent_id, participant_id, jurisdiction, disclosing_agency, effective_at, expires_at,
-                          signed_document_sha256, created_at)
+                          signed_document_sha256, created_at, state, wording_version, expires_on_event)
     VALUES (CAST(:consent_id AS uuid), CAST(:participant_id AS uuid), :jurisdiction, :disclosing_agency,
-            :effective_at, :expires_at, :signed_document_sha256, :created_at)
+            :effective_at, :expires_at, :signed_document_sha256, :created_at, :state, :wording_version,
+            :expires_on_event)
     """
 )
 _ADD_GRANT = sa.text(
     """
-    INSERT INTO consent_grants (consent_id, recipient_agency, participant_id, categories, purposes)
-    VALUES (CAST(:consent_id AS uuid), :recipient_agency, CAST(:participant_id AS uuid), :categories, :purposes)
+    INSERT INTO consent_grants (consent_id, recipient_agency, participant_id, categories, purposes, irrevocable_until)
+    VALUES (CAST(:consent_id AS uuid), :recipient_agency, CAST(:participant_id AS uuid), :categories, :purposes,
+            :irrevocable_until)
     """
 )
-_REVOKE_ALL = sa.text("UPDATE consents SET revoked_at = :at WHERE consent_id = CAST(:consent_id AS uuid);")
+_ACTIVATE = sa.text(
+    "UPDATE consents SET state = 'active', signed_document_sha256 = :sha WHERE consent_id = CAST(:consent_id AS uuid)"
+)
+_REVOKE_ALL = sa.text(
+    "UPDATE consents SET revoked_at = :at, state = 'revoked' WHERE consent_id = CAST(:consent_id AS uuid)"
+)
 _REVOKE_GRANTS = sa.text(
     "UPDATE consent_grants SET revoked_at = COALESCE(revoked_at, :at) WHERE consent_id = CAST(:consent_id AS uuid) "
     "AND (CAST(:recipient_agency AS text) IS NULL OR recipient_agency = :recipient_agency)"
 )
-_PERMITTING_CONSENT = sa.text(
+_EXPIRE = sa.text(
+    "UPDATE consents SET expired_at = :at, state = 'expired' WHERE consent_id = CAST(:consent_id AS uuid)"
+)
+# Serialises the consents of one participant, so two overlapping consents cannot both slip in.
+_LOCK_PARTICIPANT = sa.text("SELECT pg_advisory_xact_lock(hashtextextended('consent:' || :participant_id, 0))")
+_LIVE_GRANTS = sa.text(
     """
-    SELECT c.consent_id::text
+    SELECT c.consent_id::text, g.recipient_agency, g.purposes
     FROM consent_grants g JOIN consents c ON c.consent_id = g.consent_id
-    WHERE g.participant_id = CAST(:participant_id AS uuid)
-      AND g.recipient_agency = :requester_agency
-      AND c.jurisdiction = :jurisdiction
-      AND :category = ANY(g.categories)
-      AND :purpose = ANY(g.purposes)
-      AND g.revoked_at IS NULL AND c.revoked_at IS NULL
-      AND c.effective_at <= :now AND :now < c.expires_at
-    ORDER BY c.effective_at DESC
-    LIMIT 1
+    WHERE g.participant_id = CAST(:participant_id AS uuid) AND c.jurisdiction = :jurisdiction
+      AND c.state = 'active' AND g.revoked_at IS NULL
+      AND g.recipient_agency = ANY(CAST(:recipients AS text[]))
+      AND c.effective_at < :expires_at AND :effective_at < c.expires_at AND :now < c.expires_at
+      AND c.consent_id <> CAST(:consent_id AS uuid)
     """
 )
-_ADD_DECISION = sa.text(
-    """
-    INSERT INTO access_decisions (decision_id, participant_id, jurisdiction, requester_agency, requester_agency_type,
-                                  requester_client, acting_person, category, purpose, decision, basis_kind, basis_id,
-                                  decided_at)
-    VALUES (CAST(:decision_id AS uuid), CAST(:participant_id AS uuid), :jurisdiction, :requester_agency,
-            :requester_agency_type, :requester_client, :acting_person, :category, :purpose, :decision, :basis_kind,
-            :basis_id, :decided_at)
-    """
+_EXPIRING_ON_EXIT = sa.text(
+    "SELECT consent_id::text FROM consents WHERE participant_id = CAST(:participant_id AS uuid) "
+    "AND state = 'active' AND expires_on_event = 'program_exit'"
 )
 _GET_CONSENT = sa.text(
     """
     SELECT c.consent_id::text, c.participant_id::text, c.jurisdiction, c.disclosing_agency, c.effective_at,
-           c.expires_at, c.signed_document_sha256, c.revoked_at, c.created_at,
+           c.expires_at, c.signed_document_sha256, c.revoked_at, c.created_at, c.state, c.wording_version,
+           c.expires_on_event, c.expired_at,
            json_agg(json_build_object('recipient_agency', g.recipient_agency, 'categories', g.categories,
-                                      'purposes', g.purposes, 'revoked_at', g.revoked_at)
+                                      'purposes', g.purposes, 'revoked_at', g.revoked_at,
+                                      'irrevocable_until', g.irrevocable_until)
                     ORDER BY g.recipient_agency) AS grants
     FROM consents c JOIN consent_grants g ON g.consent_id = c.consent_id
     WHERE c.consent_id = CAST(:consent_id AS uuid)
     GROUP BY c.consent_id
     """
 )
+
+
+async def lock_participant(conn: AsyncConnection, participant_id: str) -> None:
+    await conn.execute(_LOCK_PARTICIPANT, {"participant_id": participant_id})
 
 
 async def add_consent(conn: AsyncConnection, consent_id: str, cmd: RecordConsent, now: datetime) -> None:
@@ -80,6 +88,9 @@ async def add_consent(conn: AsyncConnection, consent_id: str, cmd: RecordConsent
             "expires_at": cmd.expires_at,
             "signed_document_sha256": cmd.signed_document_sha256,
             "created_at": now,
+            "state": "draft" if cmd.draft else "active",
+            "wording_version": cmd.wording_version,
+            "expires_on_event": cmd.expires_on_event,
         },
     )
     await conn.execute(
@@ -91,10 +102,41 @@ async def add_consent(conn: AsyncConnection, consent_id: str, cmd: RecordConsent
                 "recipient_agency": g.recipient_agency,
                 "categories": list(g.categories),
                 "purposes": list(g.purposes),
+                "irrevocable_until": g.irrevocable_until,
             }
             for g in cmd.grants
         ],
     )
+
+
+async def live_grants_overlapping(
+    conn: AsyncConnection,
+    consent_id: str,
+    participant_id: str,
+    jurisdiction: str,
+    recipients: list[str],
+    effective_at: datetime,
+    expires_at: datetime,
+    now: datetime,
+) -> list[tuple[str, str, list[str]]]:
+    """(consent, recipient, purposes) of active grants whose period overlaps the given one."""
+    rows = await conn.execute(
+        _LIVE_GRANTS,
+        {
+            "consent_id": consent_id,
+            "participant_id": participant_id,
+            "jurisdiction": jurisdiction,
+            "recipients": recipients,
+            "effective_at": effective_at,
+            "expires_at": expires_at,
+            "now": now,
+        },
+    )
+    return [(r.consent_id, r.recipient_agency, list(r.purposes)) for r in rows]
+
+
+async def activate(conn: AsyncConnection, consent_id: str, signed_document_sha256: str) -> None:
+    await conn.execute(_ACTIVATE, {"consent_id": consent_id, "sha": signed_document_sha256})
 
 
 async def revoke(conn: AsyncConnection, consent_id: str, recipient_agency: str | None, at: datetime) -> None:
@@ -103,20 +145,12 @@ async def revoke(conn: AsyncConnection, consent_id: str, recipient_agency: str |
     await conn.execute(_REVOKE_GRANTS, {"consent_id": consent_id, "recipient_agency": recipient_agency, "at": at})
 
 
-async def permitting_consent(conn: AsyncConnection, cmd: DecideAccess, now: datetime) -> str | None:
-    params = {
-        "participant_id": cmd.participant_id,
-        "requester_agency": cmd.requester_agency,
-        "jurisdiction": cmd.jurisdiction,
-        "category": cmd.category,
-        "purpose": cmd.purpose,
-        "now": now,
-    }
-    return (await conn.execute(_PERMITTING_CONSENT, params)).scalar()
+async def expire(conn: AsyncConnection, consent_id: str, at: datetime) -> None:
+    await conn.execute(_EXPIRE, {"consent_id": consent_id, "at": at})
 
 
-async def add_decision(conn: AsyncConnection, decision_id: str, cmd: DecideAccess, **outcome: Any) -> None:
-    await conn.execute(_ADD_DECISION, {"decision_id": decision_id, **cmd.__dict__, **outcome})
+async def expiring_on_exit(conn: AsyncConnection, participant_id: str) -> list[str]:
+    return list((await conn.execute(_EXPIRING_ON_EXIT, {"participant_id": participant_id})).scalars())
 
 
 async def get_consent(conn: AsyncConnection, consent_id: str) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ class Grant:
     recipient_agency: str
     categories: tuple[str, ...]
     purposes: tuple[str, ...]
+    irrevocable_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,15 @@ class RecordConsent:
     grants: tuple[Grant, ...]
     effective_at: datetime
     expires_at: datetime
+    signed_document_sha256: str | None
+    wording_version: str
+    expires_on_event: str | None = None
+    draft: bool = False
+
+
+@dataclass(frozen=True)
+class SignConsent:
+    consent_id: str
     signed_document_sha256: str
 
 
@@ -28,6 +38,38 @@ class RecordConsent:
 class RevokeConsent:
     consent_id: str
     recipient_agency: str | None
+
+
+@dataclass(frozen=True)
+class ExpireConsentsOnExit:
+    participant_id: str
+
+
+@dataclass(frozen=True)
+class IssueSiteGrant:
+    jurisdiction: str
+    issued_by: str
+    recipient_agency_type: str
+    recipient_agency: str | None
+    categories: tuple[str, ...]
+    purposes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WithdrawSiteGrant:
+    grant_id: str
+
+
+@dataclass(frozen=True)
+class BreakGlass:
+    participant_id: str
+    jurisdiction: str
+    requester_agency: str
+    requester_agency_type: str
+    acting_person: str | None
+    categories: tuple[str, ...]
+    reason: str
+    minutes: int
 
 
 @dataclass(frozen=True)
@@ -40,3 +82,9 @@ class DecideAccess:
     acting_person: str | None
     category: str
     purpose: str
+    what_if: bool = False
+
+
+@dataclass(frozen=True)
+class DecideMany:
+    requests: tuple[DecideAccess, ...]

@@ -1,25 +1,36 @@
-"""One handler per command."""
+"""One handler per command; the consent service also reacts to participants leaving the program."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from uuid import uuid4
 
-from consent.adapters import store
-from consent.domain import policy
-from consent.domain.commands import DecideAccess, RecordConsent, RevokeConsent
-from consent.domain.errors import ConsentNotFound
-from consent.domain.model import AccessDecision, Consent
+from consent.adapters import decisions, store
+from consent.domain import commands, policy
+from consent.domain.errors import ConsentNotFound, OverlappingConsent, SiteGrantNotFound
+from consent.domain.model import AccessDecision, BreakGlassAccess, Consent, SiteGrant
+from divert_contracts.casemgmt import ParticipantStatusChanged
+from divert_contracts.consent import ConsentDrafted, GrantTerms
 from divert_kernel.clock import Clock
+from divert_kernel.envelope import ReceivedEvent
 from divert_kernel.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
-class DecisionOut:
+class Decided:
     decision_id: str
-    decision: str
-    basis: dict[str, str] | None
-    obligations: list[dict[str, object]] = field(default_factory=list)
+    verdict: policy.Verdict
+
+    def as_dict(self) -> dict[str, object]:
+        v = self.verdict
+        return {
+            "decision_id": self.decision_id,
+            "decision": v.decision,
+            "basis": {"kind": v.basis_kind, "id": v.basis_id} if v.permitted else None,
+            "obligations": v.obligations,
+            "flags": v.flags,
+        }
 
 
 class Handlers:
@@ -28,36 +39,125 @@ class Handlers:
 
     def commands(self) -> dict[type, object]:
         return {
-            RecordConsent: self.record_consent,
-            RevokeConsent: self.revoke_consent,
-            DecideAccess: self.decide_access,
+            commands.RecordConsent: self.record_consent,
+            commands.SignConsent: self.sign_consent,
+            commands.RevokeConsent: self.revoke_consent,
+            commands.IssueSiteGrant: self.issue_site_grant,
+            commands.WithdrawSiteGrant: self.withdraw_site_grant,
+            commands.BreakGlass: self.break_glass,
+            commands.DecideMany: self.decide_many,
         }
 
-    async def record_consent(self, cmd: RecordConsent, uow: UnitOfWork) -> str:
+    def subscriptions(self) -> dict[str, dict[str, object]]:
+        return {"casemgmt": {"ParticipantStatusChanged": self.expire_on_exit}}
+
+    async def record_consent(self, cmd: commands.RecordConsent, uow: UnitOfWork) -> str:
         consent_id = str(uuid4())
-        uow.add(Consent.sign(consent_id, cmd))
+        consent = Consent.record(consent_id, cmd)
+        await store.lock_participant(uow.conn, cmd.participant_id)
+        if not cmd.draft:
+            await self._check_no_overlap(uow, consent_id, cmd.participant_id, cmd.jurisdiction, cmd.grants, cmd)
+        uow.add(consent)
         await store.add_consent(uow.conn, consent_id, cmd, self.clock.now())
         return consent_id
 
-    async def revoke_consent(self, cmd: RevokeConsent, uow: UnitOfWork) -> None:
-        consent = await uow.get(Consent, cmd.consent_id)
-        if consent is None:
-            raise ConsentNotFound()
+    async def _check_no_overlap(
+        self,
+        uow: UnitOfWork,
+        consent_id: str,
+        participant_id: str,
+        jurisdiction: str,
+        grants: Sequence[commands.Grant | GrantTerms],
+        period: commands.RecordConsent | ConsentDrafted,
+    ) -> None:
+        """A new consent may not let a recipient read for a purpose another live consent already covers."""
+        live = await store.live_grants_overlapping(
+            uow.conn,
+            consent_id,
+            participant_id,
+            jurisdiction,
+            [g.recipient_agency for g in grants],
+            period.effective_at,
+            period.expires_at,
+            self.clock.now(),
+        )
+        for index, grant in enumerate(grants):
+            for existing_id, recipient, purposes in live:
+                shared = set(purposes) & set(grant.purposes)
+                if recipient == grant.recipient_agency and shared:
+                    raise OverlappingConsent(index, existing_id, recipient, sorted(shared))
+
+    async def sign_consent(self, cmd: commands.SignConsent, uow: UnitOfWork) -> None:
+        consent = await self._consent(uow, cmd.consent_id)
+        consent.sign(cmd.signed_document_sha256)
+        terms = consent.terms
+        assert terms is not None
+        await store.lock_participant(uow.conn, terms.participant_id)
+        await self._check_no_overlap(uow, consent.id, terms.participant_id, consent.jurisdiction, terms.grants, terms)
+        await store.activate(uow.conn, consent.id, cmd.signed_document_sha256)
+
+    async def revoke_consent(self, cmd: commands.RevokeConsent, uow: UnitOfWork) -> None:
+        consent = await self._consent(uow, cmd.consent_id)
         now = self.clock.now()
         consent.revoke(cmd.recipient_agency, now)
         await store.revoke(uow.conn, cmd.consent_id, cmd.recipient_agency, now)
 
-    async def decide_access(self, cmd: DecideAccess, uow: UnitOfWork) -> DecisionOut:
-        """Fail closed: permit only on an unexpired, unrevoked consent naming recipient, category and purpose."""
+    async def expire_on_exit(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        change = received.event
+        assert isinstance(change, ParticipantStatusChanged)
+        if change.status != "exited":
+            return
         now = self.clock.now()
-        consent_id = None
-        if not policy.forbidden_whatever_consent_says(cmd.category, cmd.requester_agency_type):
-            consent_id = await store.permitting_consent(uow.conn, cmd, now)
-        decision, basis_kind = ("permit", "consent") if consent_id else ("deny", "none")
-        decision_id = str(uuid4())
-        uow.add(AccessDecision.decide(decision_id, cmd, decision, basis_kind, consent_id, now))
-        await store.add_decision(
-            uow.conn, decision_id, cmd, decision=decision, basis_kind=basis_kind, basis_id=consent_id, decided_at=now
-        )
-        basis = {"kind": basis_kind, "id": consent_id} if consent_id else None
-        return DecisionOut(decision_id, decision, basis, policy.obligations(cmd.category) if consent_id else [])
+        for consent_id in await store.expiring_on_exit(uow.conn, change.participant_id):
+            consent = await self._consent(uow, consent_id)
+            consent.expire_on_exit(now)
+            await store.expire(uow.conn, consent_id, now)
+
+    async def issue_site_grant(self, cmd: commands.IssueSiteGrant, uow: UnitOfWork) -> str:
+        grant_id = str(uuid4())
+        now = self.clock.now()
+        uow.add(SiteGrant.issue(grant_id, cmd, now))
+        await decisions.add_site_grant(uow.conn, grant_id, cmd, now)
+        return grant_id
+
+    async def withdraw_site_grant(self, cmd: commands.WithdrawSiteGrant, uow: UnitOfWork) -> None:
+        grant = await uow.get(SiteGrant, cmd.grant_id)
+        if grant is None:
+            raise SiteGrantNotFound()
+        now = self.clock.now()
+        grant.withdraw(now)
+        await decisions.withdraw_site_grant(uow.conn, cmd.grant_id, now)
+
+    async def break_glass(self, cmd: commands.BreakGlass, uow: UnitOfWork) -> dict[str, object]:
+        access_id = str(uuid4())
+        now = self.clock.now()
+        access = BreakGlassAccess.invoke(access_id, cmd, now)
+        uow.add(access)
+        await decisions.add_break_glass(uow.conn, access_id, cmd, now, access.expires_at)
+        return {"break_glass_id": access_id, "expires_at": access.expires_at}
+
+    async def decide_many(self, cmd: commands.DecideMany, uow: UnitOfWork) -> list[Decided]:
+        """Fail closed: permit only on a live consent, site grant or break-glass; every decision recorded."""
+        now = self.clock.now()
+        decided = []
+        for request in cmd.requests:
+            access = policy.AccessRequest(
+                request.participant_id,
+                request.jurisdiction,
+                request.requester_agency,
+                request.requester_agency_type,
+                request.category,
+                request.purpose,
+            )
+            verdict = policy.decide(access, await decisions.bases(uow.conn, request), now)
+            decision_id = str(uuid4())
+            uow.add(AccessDecision.record(decision_id, request, verdict, now))
+            decided.append((decision_id, request, verdict))
+        await decisions.add_decisions(uow.conn, decided, now)
+        return [Decided(decision_id, verdict) for decision_id, _, verdict in decided]
+
+    async def _consent(self, uow: UnitOfWork, consent_id: str) -> Consent:
+        consent = await uow.get(Consent, consent_id)
+        if consent is None:
+            raise ConsentNotFound()
+        return consent

@@ -1,0 +1,191 @@
+"""Request and response bodies of the consent API (DESIGN §7 names; additions are optional)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from divert_contracts.vocabulary import AgencyId, AgencyType, Category, Jurisdiction, Purpose
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+WordingVersion = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,32}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GrantIn(_Strict):
+    recipient_agency: AgencyId
+    categories: list[Category] = Field(min_length=1)
+    purposes: list[Purpose] = Field(min_length=1)
+    irrevocable_until: AwareDatetime | None = Field(
+        None, description="42 CFR §2.35: a diversion_monitoring grant may be irrevocable until this time"
+    )
+    recipient_agency_type: AgencyType | None = Field(
+        None, description="optional; lets the preview say what the golden rule will withhold from this recipient"
+    )
+
+
+EXAMPLE_CONSENT = {
+    "participant_id": "4a895e8b-dd3c-4524-85d5-1433d577a4c7",
+    "jurisdiction": "seattle-king-county",
+    "grants": [
+        {
+            "recipient_agency": "kc-prosecutor",
+            "categories": ["assessment"],
+            "purposes": ["diversion_monitoring"],
+            "irrevocable_until": "2027-02-01T00:00:00Z",
+        },
+        {"recipient_agency": "seattle-pd", "categories": ["referral"], "purposes": ["care_coordination"]},
+    ],
+    "effective_at": "2026-11-23T00:00:00Z",
+    "expires_at": "2027-11-23T00:00:00Z",
+    "signed_document_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "wording_version": "kc-roi-2026.1",
+}
+
+
+class ConsentIn(_Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_CONSENT]})
+
+    participant_id: UUID
+    jurisdiction: Jurisdiction
+    grants: list[GrantIn] = Field(min_length=1, max_length=50)
+    effective_at: AwareDatetime
+    expires_at: AwareDatetime
+    signed_document_sha256: Sha256 | None = Field(None, description="required unless state is draft")
+    wording_version: WordingVersion = "unspecified"
+    expires_on_event: Literal["program_exit"] | None = Field(None, description="also expires when this happens")
+    state: Literal["signed", "draft"] = "signed"
+
+
+class ConsentCreated(BaseModel):
+    consent_id: str
+    state: Literal["active", "draft"]
+
+
+class SignatureIn(_Strict):
+    signed_document_sha256: Sha256
+
+
+class RevocationIn(_Strict):
+    recipient_agency: AgencyId | None = Field(None, description="omit to revoke the whole consent")
+
+
+class RevocationOut(BaseModel):
+    consent_id: str
+    recipient_agency: str | None
+    revoked: Literal[True] = True
+
+
+class GrantOut(BaseModel):
+    recipient_agency: str
+    categories: list[str]
+    purposes: list[str]
+    revoked_at: datetime | None
+    irrevocable_until: datetime | None
+
+
+class ConsentOut(BaseModel):
+    consent_id: str
+    participant_id: str
+    jurisdiction: str
+    disclosing_agency: str
+    state: Literal["draft", "active", "revoked", "expired"]
+    effective_at: datetime
+    expires_at: datetime
+    expires_on_event: str | None
+    signed_document_sha256: str | None
+    wording_version: str
+    revoked_at: datetime | None
+    expired_at: datetime | None
+    created_at: datetime
+    grants: list[GrantOut]
+
+
+class AccessRequestIn(_Strict):
+    participant_id: UUID
+    jurisdiction: Jurisdiction
+    requester_agency: AgencyId
+    requester_agency_type: AgencyType | None = Field(None, description="auditors asking about another agency")
+    category: Category
+    purpose: Purpose
+
+
+class DecisionOut(BaseModel):
+    decision_id: str
+    decision: Literal["permit", "deny"]
+    basis: dict[str, Any] | None
+    obligations: list[dict[str, Any]]
+    flags: list[str]
+
+
+class BatchIn(_Strict):
+    requests: list[AccessRequestIn] = Field(min_length=1, max_length=1000)
+
+
+class BatchOut(BaseModel):
+    decisions: list[DecisionOut]
+
+
+class SiteGrantIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "jurisdiction": "seattle-king-county",
+                    "recipient_agency_type": "case_management",
+                    "categories": ["identity", "referral"],
+                    "purposes": ["care_coordination"],
+                }
+            ]
+        },
+    )
+
+    jurisdiction: Jurisdiction
+    recipient_agency_type: AgencyType
+    recipient_agency: AgencyId | None = None
+    categories: list[Category] = Field(min_length=1)
+    purposes: list[Purpose] = Field(min_length=1)
+
+
+class SiteGrantOut(BaseModel):
+    grant_id: str
+    jurisdiction: str
+    recipient_agency_type: str
+    recipient_agency: str | None
+    categories: list[str]
+    purposes: list[str]
+    issued_by: str
+    issued_at: datetime
+    withdrawn_at: datetime | None
+
+
+class BreakGlassIn(_Strict):
+    participant_id: UUID
+    jurisdiction: Jurisdiction
+    categories: list[Category] = Field(min_length=1)
+    reason: str = Field(min_length=20, max_length=2000, description="why this cannot wait for a consent")
+    minutes: int = Field(60, ge=1, le=60)
+
+
+class BreakGlassOut(BaseModel):
+    break_glass_id: str
+    expires_at: datetime
+
+
+class RecipientPreview(BaseModel):
+    recipient_agency: str
+    shares: list[str]
+    never_shared: list[str]
+    purposes: list[str]
+    text: str
+
+
+class PreviewOut(BaseModel):
+    recipients: list[RecipientPreview]
