@@ -16,7 +16,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from divert_kernel import context
-from divert_kernel.errors import DivertError, Forbidden, Unauthenticated, Unavailable
+from divert_kernel.errors import Forbidden, InvalidInput, Unauthenticated, Unavailable
 
 ALGORITHMS = ["RS256"]
 _PERSON_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,64}$")
@@ -127,7 +127,7 @@ async def authenticate(request: Request) -> Principal:
     claims = await request.app.state.verifier.verify(token.strip())
     person = request.headers.get("divert-acting-person")
     if person is not None and not _PERSON_ID.match(person):
-        raise DivertError(
+        raise InvalidInput(
             "Divert-Acting-Person must be an opaque staff id (letters, digits, ._:@-)", field="Divert-Acting-Person"
         )
     principal = principal_from_claims(claims, token.strip(), person)

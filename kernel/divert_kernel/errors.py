@@ -18,6 +18,12 @@ class NotFound(DivertError):
     title = "Not found"
 
 
+class InvalidInput(DivertError):
+    """A request value no schema could catch (a cursor we did not issue, a header's format)."""
+
+    title = "Invalid request"
+
+
 class RuleViolated(DivertError):
     """A command broke a domain rule; nothing was recorded."""
 

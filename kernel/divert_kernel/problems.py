@@ -22,6 +22,7 @@ STATUS_BY_ERROR: list[tuple[type[errors.DivertError], int]] = [
     (errors.ConcurrencyError, 409),
     (errors.Conflict, 409),
     (errors.RuleViolated, 422),
+    (errors.InvalidInput, 422),
     (errors.Forbidden, 403),
     (errors.Unauthenticated, 401),
     (errors.Unavailable, 503),

@@ -20,12 +20,16 @@ from divert_gateway.domain.routes import owner_of
         ("/v1/prosecution/queue", "prosecution"),
         ("/v1/audit/verification", "audit"),
         ("/v1/owg/agenda", "casemgmt"),
+        ("/v1/participants", "casemgmt"),
+        ("/v1/participants/export", "casemgmt"),
+        ("/v1/site-grants", "consent"),
+        ("/v1/break-glass", "consent"),
     ],
 )
 def test_each_public_path_goes_to_its_owner(path: str, service: str) -> None:
     assert owner_of(path) == service
 
 
-@pytest.mark.parametrize("path", ["/v1/referralsx", "/v1/", "/v2/referrals", "/v1/participants"])
+@pytest.mark.parametrize("path", ["/v1/referralsx", "/v1/", "/v2/referrals", "/v1/participantsx"])
 def test_unknown_paths_have_no_owner(path: str) -> None:
     assert owner_of(path) is None

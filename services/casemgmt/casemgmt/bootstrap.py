@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from casemgmt.config import CaseMgmtSettings
-from casemgmt.entrypoints import http
+from casemgmt.entrypoints import http, lists
 from casemgmt.service_layer.handlers import Handlers
 from divert_kernel.app import ServiceSpec, create_app
 from divert_kernel.clock import Clock, SystemClock
@@ -18,7 +18,7 @@ def create(settings: CaseMgmtSettings | None = None, clock: Clock | None = None)
     spec = ServiceSpec(
         name="casemgmt",
         title="Divert case-management service",
-        routers=[http.router],
+        routers=[http.router, lists.router],
         commands=handlers.commands(),  # type: ignore[arg-type]
         subscriptions=handlers.subscriptions(),  # type: ignore[arg-type]
     )

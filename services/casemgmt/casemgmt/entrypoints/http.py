@@ -81,20 +81,23 @@ async def get_intake(
     """Intake status: served to the case-management agency, and to others only with a consent-gate permit."""
     async with engine.connect() as conn:
         row = await store.get(conn, str(participant_id))
+    visible = row is not None and row["jurisdiction"] in principal.jurisdictions
     if principal.agency_type == OWNER_TYPE:
-        if row is None or row["jurisdiction"] not in principal.jurisdictions:
+        if not visible:
             raise ParticipantNotFound()
-        return IntakeOut(**row)
-    if row is None or row["jurisdiction"] not in principal.jurisdictions:
-        raise not_permitted()
+        return IntakeOut(**row)  # type: ignore[arg-type]
+    # Ask even for an unknown id, so "no such participant" and "not permitted" answer alike, also when the
+    # consent service is down (both 503).
     await gate.require(
         principal,
-        participant_id=row["participant_id"],
-        jurisdiction=row["jurisdiction"],
+        participant_id=str(participant_id),
+        jurisdiction=row["jurisdiction"] if visible else min(principal.jurisdictions),  # type: ignore[index]
         category="assessment",
         purpose=purpose or DEFAULT_PURPOSE[principal.agency_type],
     )
-    return IntakeOut(**row)
+    if not visible:
+        raise not_permitted()
+    return IntakeOut(**row)  # type: ignore[arg-type]
 
 
 @router.post("/{participant_id}/status", response_model=StatusOut)

@@ -157,3 +157,38 @@ async def add_break_glass(
             "expires_at": expires_at,
         },
     )
+
+
+# The participants a requester could currently read for a category and purpose: a prefilter for list and
+# export paths, so totals and pages count only what may be served. It decides nothing: each served row is
+# still decided (and recorded) one by one, and a row denied then is dropped.
+_SCOPE_CONSENTS = sa.text(
+    """
+    SELECT DISTINCT g.participant_id::text
+    FROM consent_grants g JOIN consents c ON c.consent_id = g.consent_id
+    WHERE g.recipient_agency = :agency AND c.jurisdiction = :jurisdiction AND c.state = 'active'
+      AND g.revoked_at IS NULL AND :category = ANY(g.categories) AND :purpose = ANY(g.purposes)
+      AND c.effective_at <= :now AND :now < c.expires_at
+    UNION
+    SELECT DISTINCT participant_id::text FROM break_glass
+    WHERE requester_agency = :agency AND jurisdiction = :jurisdiction AND :purpose = 'BTG'
+      AND :category = ANY(categories) AND invoked_at <= :now AND :now < expires_at
+    """
+)
+_SCOPE_SITE = sa.text(
+    """
+    SELECT EXISTS (
+        SELECT 1 FROM site_grants
+        WHERE jurisdiction = :jurisdiction AND recipient_agency_type = :agency_type
+          AND (recipient_agency IS NULL OR recipient_agency = :agency) AND withdrawn_at IS NULL
+          AND :category = ANY(categories) AND :purpose = ANY(purposes) AND issued_at <= :now
+    )
+    """
+)
+
+
+async def scope(conn: AsyncConnection, params: dict[str, Any]) -> tuple[bool, list[str]]:
+    """(everyone, participant ids) the requester could read; the site grant covers everyone."""
+    if (await conn.execute(_SCOPE_SITE, params)).scalar():
+        return True, []
+    return False, list((await conn.execute(_SCOPE_CONSENTS, params)).scalars())

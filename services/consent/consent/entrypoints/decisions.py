@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 
 from consent.adapters import decisions
-from consent.domain import commands
+from consent.domain import commands, policy
 from consent.domain.errors import InvalidConsent, SiteGrantNotFound
 from consent.entrypoints.schemas import (
     AccessRequestIn,
@@ -17,12 +17,14 @@ from consent.entrypoints.schemas import (
     BreakGlassIn,
     BreakGlassOut,
     DecisionOut,
+    ScopeIn,
+    ScopeOut,
     SiteGrantIn,
     SiteGrantOut,
 )
 from divert_contracts.vocabulary import Jurisdiction
 from divert_kernel.auth import Principal, require
-from divert_kernel.deps import Bus, Engine
+from divert_kernel.deps import Bus, CurrentClock, Engine
 from divert_kernel.errors import Forbidden
 
 router = APIRouter(tags=["access decisions"])
@@ -65,6 +67,27 @@ async def decide_many(body: BatchIn, principal: AnyAgency, bus: Bus) -> BatchOut
     """Decide up to 1000 reads in one transaction (list and export paths), in the order asked."""
     requests = tuple(decide_command(r, principal) for r in body.requests)
     return BatchOut(decisions=[DecisionOut(**d.as_dict()) for d in await bus.handle(commands.DecideMany(requests))])
+
+
+@router.post("/v1/access-decisions/scope", response_model=ScopeOut)
+async def decision_scope(body: ScopeIn, principal: AnyAgency, engine: Engine, clock: CurrentClock) -> ScopeOut:
+    """Which participants the caller could read for a category and purpose: a prefilter for lists, not a permit."""
+    principal.check_jurisdiction(body.jurisdiction)
+    if body.requester_agency != principal.agency:
+        raise Forbidden("an agency may ask only about its own reads", field="requester_agency")
+    if policy.never_disclosed(body.category, principal.agency_type, body.purpose):
+        return ScopeOut(everyone=False, participant_ids=[])
+    params = {
+        "agency": principal.agency,
+        "agency_type": principal.agency_type,
+        "jurisdiction": body.jurisdiction,
+        "category": body.category,
+        "purpose": body.purpose,
+        "now": clock.now(),
+    }
+    async with engine.connect() as conn:
+        everyone, participant_ids = await decisions.scope(conn, params)
+    return ScopeOut(everyone=everyone, participant_ids=participant_ids)
 
 
 @router.post("/v1/site-grants", status_code=201, response_model=SiteGrantOut)

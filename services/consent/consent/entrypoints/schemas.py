@@ -189,3 +189,15 @@ class RecipientPreview(BaseModel):
 
 class PreviewOut(BaseModel):
     recipients: list[RecipientPreview]
+
+
+class ScopeIn(_Strict):
+    jurisdiction: Jurisdiction
+    requester_agency: AgencyId
+    category: Category
+    purpose: Purpose
+
+
+class ScopeOut(BaseModel):
+    everyone: bool = Field(description="a site grant covers every participant in the jurisdiction")
+    participant_ids: list[str]

@@ -19,8 +19,15 @@ from divert_devstack.testing import create_database, running, service_settings
 
 J = "seattle-king-county"
 STATES = [
-    "none", "draft", "active", "not_yet_effective", "expired", "revoked_whole",
-    "revoked_for_this_recipient", "revoked_for_another_recipient", "irrevocable_2_35",
+    "none",
+    "draft",
+    "active",
+    "not_yet_effective",
+    "expired",
+    "revoked_whole",
+    "revoked_for_this_recipient",
+    "revoked_for_another_recipient",
+    "irrevocable_2_35",
 ]
 ORDINARY_PURPOSES = [p for p in PURPOSES if p != "BTG"]
 
@@ -43,7 +50,9 @@ def expected(agency_type: str, category: str, purpose: str, state: str) -> str:
 
 
 @pytest.fixture(scope="module")
-async def service(postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def service(
+    postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path
+) -> AsyncIterator[httpx.AsyncClient]:
     url = await create_database(postgres, "consent")
     settings = ConsentSettings(**service_settings(database_url=url, nats_url=module_nats.url, jwks_file=jwks_file))
     async with running(create(settings)) as client:
@@ -86,8 +95,11 @@ async def arrange(service: httpx.AsyncClient, cm: dict[str, str], state: str, re
     created = await service.post("/v1/consents", json=consent_for(participant_id, recipients, state), headers=cm)
     assert created.status_code == 201, created.text
     consent_id = created.json()["consent_id"]
-    revoke = {"revoked_whole": None, "revoked_for_this_recipient": requester,
-              "revoked_for_another_recipient": "agency-someone-else"}
+    revoke = {
+        "revoked_whole": None,
+        "revoked_for_this_recipient": requester,
+        "revoked_for_another_recipient": "agency-someone-else",
+    }
     if state in revoke:
         body = {"recipient_agency": revoke[state]} if revoke[state] else {}
         reply = await service.post(f"/v1/consents/{consent_id}/revocation", json=body, headers=cm)
@@ -107,11 +119,18 @@ async def test_the_decision_matrix_has_no_unexpected_permit(service: httpx.Async
         reply = await service.post(
             "/v1/access-decisions/batch",
             headers=tokens_for(agency_type, agency=agency(agency_type)),
-            json={"requests": [
-                {"participant_id": participant_id, "jurisdiction": J, "requester_agency": agency(agency_type),
-                 "category": category, "purpose": purpose}
-                for category, purpose in asks
-            ]},
+            json={
+                "requests": [
+                    {
+                        "participant_id": participant_id,
+                        "jurisdiction": J,
+                        "requester_agency": agency(agency_type),
+                        "category": category,
+                        "purpose": purpose,
+                    }
+                    for category, purpose in asks
+                ]
+            },
         )
         assert reply.status_code == 200, reply.text
         for (category, purpose), decided in zip(asks, reply.json()["decisions"], strict=True):

@@ -25,7 +25,9 @@ PROSECUTOR = "kc-prosecutor"
 
 
 @pytest.fixture(scope="module")
-async def service(postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def service(
+    postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path
+) -> AsyncIterator[httpx.AsyncClient]:
     url = await create_database(postgres, "consent")
     settings = ConsentSettings(**service_settings(database_url=url, nats_url=module_nats.url, jwks_file=jwks_file))
     async with running(create(settings)) as client:
@@ -41,7 +43,9 @@ def roi(participant_id: str, **overrides: Any) -> dict[str, Any]:
     body = {
         "participant_id": participant_id,
         "jurisdiction": J,
-        "grants": [{"recipient_agency": PROSECUTOR, "categories": ["assessment"], "purposes": ["diversion_monitoring"]}],
+        "grants": [
+            {"recipient_agency": PROSECUTOR, "categories": ["assessment"], "purposes": ["diversion_monitoring"]}
+        ],
         "effective_at": "2026-01-01T00:00:00Z",
         "expires_at": "2030-01-01T00:00:00Z",
         "signed_document_sha256": "12" * 32,
@@ -50,12 +54,25 @@ def roi(participant_id: str, **overrides: Any) -> dict[str, Any]:
     return body | overrides
 
 
-async def decide(service: httpx.AsyncClient, auth: dict[str, str], participant_id: str, category: str = "assessment",
-                 purpose: str = "diversion_monitoring", agency: str = PROSECUTOR) -> dict[str, Any]:
-    reply = await service.post("/v1/access-decisions", headers=auth, json={
-        "participant_id": participant_id, "jurisdiction": J, "requester_agency": agency,
-        "category": category, "purpose": purpose,
-    })
+async def decide(
+    service: httpx.AsyncClient,
+    auth: dict[str, str],
+    participant_id: str,
+    category: str = "assessment",
+    purpose: str = "diversion_monitoring",
+    agency: str = PROSECUTOR,
+) -> dict[str, Any]:
+    reply = await service.post(
+        "/v1/access-decisions",
+        headers=auth,
+        json={
+            "participant_id": participant_id,
+            "jurisdiction": J,
+            "requester_agency": agency,
+            "category": category,
+            "purpose": purpose,
+        },
+    )
     assert reply.status_code == 200, reply.text
     return reply.json()  # type: ignore[no-any-return]
 
@@ -72,7 +89,9 @@ class TestOverlap:
         assert second.json()["field"] == "grants.0"
         assert first.json()["consent_id"] in second.json()["detail"]
 
-    async def test_after_revocation_a_new_consent_is_welcome(self, service: httpx.AsyncClient, cm: dict[str, str]) -> None:
+    async def test_after_revocation_a_new_consent_is_welcome(
+        self, service: httpx.AsyncClient, cm: dict[str, str]
+    ) -> None:
         participant_id = str(uuid4())
         first = (await service.post("/v1/consents", json=roi(participant_id), headers=cm)).json()["consent_id"]
         await service.post(f"/v1/consents/{first}/revocation", json={}, headers=cm)
@@ -91,12 +110,14 @@ class TestDrafts:
         assert created.status_code == 201 and created.json()["state"] == "draft"
         consent_id = created.json()["consent_id"]
         assert (await decide(service, prosecutor, participant_id))["decision"] == "deny"
-        signed = await service.post(f"/v1/consents/{consent_id}/signature", json={"signed_document_sha256": "34" * 32},
-                                    headers=cm)
+        signed = await service.post(
+            f"/v1/consents/{consent_id}/signature", json={"signed_document_sha256": "34" * 32}, headers=cm
+        )
         assert signed.status_code == 200, signed.text
         assert (await decide(service, prosecutor, participant_id))["decision"] == "permit"
-        again = await service.post(f"/v1/consents/{consent_id}/signature", json={"signed_document_sha256": "56" * 32},
-                                   headers=cm)
+        again = await service.post(
+            f"/v1/consents/{consent_id}/signature", json={"signed_document_sha256": "56" * 32}, headers=cm
+        )
         assert again.status_code == 409  # signed consents are immutable
         stored = (await service.get(f"/v1/consents/{consent_id}", headers=cm)).json()
         assert stored["signed_document_sha256"] == "34" * 32 and stored["wording_version"] == "kc-roi-2026.1"
@@ -107,14 +128,25 @@ class TestSection235:
         self, service: httpx.AsyncClient, cm: dict[str, str], tokens_for: Callable
     ) -> None:
         participant_id = str(uuid4())
-        grants = [{"recipient_agency": PROSECUTOR, "categories": ["assessment"], "purposes": ["diversion_monitoring"],
-                   "irrevocable_until": "2029-06-01T00:00:00Z"}]
-        consent_id = (await service.post("/v1/consents", json=roi(participant_id, grants=grants), headers=cm)).json()["consent_id"]
-        refused = await service.post(f"/v1/consents/{consent_id}/revocation", json={"recipient_agency": PROSECUTOR},
-                                     headers=cm)
+        grants = [
+            {
+                "recipient_agency": PROSECUTOR,
+                "categories": ["assessment"],
+                "purposes": ["diversion_monitoring"],
+                "irrevocable_until": "2029-06-01T00:00:00Z",
+            }
+        ]
+        consent_id = (await service.post("/v1/consents", json=roi(participant_id, grants=grants), headers=cm)).json()[
+            "consent_id"
+        ]
+        refused = await service.post(
+            f"/v1/consents/{consent_id}/revocation", json={"recipient_agency": PROSECUTOR}, headers=cm
+        )
         assert refused.status_code == 409
         assert "42 CFR §2.35" in refused.json()["detail"] and refused.json()["field"] == "recipient_agency"
-        assert (await decide(service, tokens_for("prosecutor", agency=PROSECUTOR), participant_id))["decision"] == "permit"
+        assert (await decide(service, tokens_for("prosecutor", agency=PROSECUTOR), participant_id))[
+            "decision"
+        ] == "permit"
 
 
 class TestExpiryOnExit:
@@ -127,9 +159,16 @@ class TestExpiryOnExit:
         assert (await decide(service, prosecutor, participant_id))["decision"] == "permit"
         nc = await nats.connect(module_nats.url)
         try:
-            await publish_as(nc, "casemgmt", ParticipantStatusChanged(
-                participant_id=participant_id, status="exited", reason="code_of_conduct", changed_at=datetime.now(UTC)
-            ))
+            await publish_as(
+                nc,
+                "casemgmt",
+                ParticipantStatusChanged(
+                    participant_id=participant_id,
+                    status="exited",
+                    reason="code_of_conduct",
+                    changed_at=datetime.now(UTC),
+                ),
+            )
         finally:
             await nc.close()
 
@@ -146,11 +185,19 @@ class TestSiteGrants:
         pm = tokens_for("project_manager", agency="lead-project-manager")
         reader = tokens_for("case_management", agency="reach")
         participant_id = str(uuid4())
-        assert (await decide(service, reader, participant_id, "referral", "care_coordination", "reach"))["decision"] == "deny"
-        issued = await service.post("/v1/site-grants", headers=pm, json={
-            "jurisdiction": J, "recipient_agency_type": "case_management", "categories": ["identity", "referral"],
-            "purposes": ["care_coordination"],
-        })
+        assert (await decide(service, reader, participant_id, "referral", "care_coordination", "reach"))[
+            "decision"
+        ] == "deny"
+        issued = await service.post(
+            "/v1/site-grants",
+            headers=pm,
+            json={
+                "jurisdiction": J,
+                "recipient_agency_type": "case_management",
+                "categories": ["identity", "referral"],
+                "purposes": ["care_coordination"],
+            },
+        )
         assert issued.status_code == 201, issued.text
         grant_id = issued.json()["grant_id"]
         permit = await decide(service, reader, participant_id, "referral", "care_coordination", "reach")
@@ -158,12 +205,23 @@ class TestSiteGrants:
         other = await decide(service, reader, participant_id, "assessment", "care_coordination", "reach")
         assert other["decision"] == "deny"
         assert (await service.post(f"/v1/site-grants/{grant_id}/withdrawal", headers=pm)).status_code == 204
-        assert (await decide(service, reader, participant_id, "referral", "care_coordination", "reach"))["decision"] == "deny"
+        assert (await decide(service, reader, participant_id, "referral", "care_coordination", "reach"))[
+            "decision"
+        ] == "deny"
 
-    async def test_only_the_project_manager_issues_site_grants(self, service: httpx.AsyncClient, cm: dict[str, str]) -> None:
-        reply = await service.post("/v1/site-grants", headers=cm, json={
-            "jurisdiction": J, "recipient_agency_type": "police", "categories": ["identity"], "purposes": ["care_coordination"],
-        })
+    async def test_only_the_project_manager_issues_site_grants(
+        self, service: httpx.AsyncClient, cm: dict[str, str]
+    ) -> None:
+        reply = await service.post(
+            "/v1/site-grants",
+            headers=cm,
+            json={
+                "jurisdiction": J,
+                "recipient_agency_type": "police",
+                "categories": ["identity"],
+                "purposes": ["care_coordination"],
+            },
+        )
         assert reply.status_code == 403
 
 
@@ -175,10 +233,17 @@ class TestBreakGlass:
     ) -> None:
         responder = tokens_for("case_management", agency="reach") | {"Divert-Acting-Person": "cm-0042"}
         participant_id = str(uuid4())
-        invoked = await service.post("/v1/break-glass", headers=responder, json={
-            "participant_id": participant_id, "jurisdiction": J, "categories": ["mental_health"], "reason": self.REASON,
-            "minutes": 30,
-        })
+        invoked = await service.post(
+            "/v1/break-glass",
+            headers=responder,
+            json={
+                "participant_id": participant_id,
+                "jurisdiction": J,
+                "categories": ["mental_health"],
+                "reason": self.REASON,
+                "minutes": 30,
+            },
+        )
         assert invoked.status_code == 201, invoked.text
         emergency = await decide(service, responder, participant_id, "mental_health", "BTG", "reach")
         assert emergency["decision"] == "permit" and emergency["flags"] == ["break_glass"]
@@ -191,22 +256,43 @@ class TestBreakGlass:
         self, service: httpx.AsyncClient, tokens_for: Callable, change: dict, field: str
     ) -> None:
         responder = tokens_for("case_management", agency="reach") | {"Divert-Acting-Person": "cm-0042"}
-        body = {"participant_id": str(uuid4()), "jurisdiction": J, "categories": ["mental_health"], "reason": self.REASON}
+        body = {
+            "participant_id": str(uuid4()),
+            "jurisdiction": J,
+            "categories": ["mental_health"],
+            "reason": self.REASON,
+        }
         reply = await service.post("/v1/break-glass", headers=responder, json=body | change)
         assert reply.status_code == 422 and reply.json()["field"] == field
 
     async def test_someone_must_be_named(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
-        body = {"participant_id": str(uuid4()), "jurisdiction": J, "categories": ["mental_health"], "reason": self.REASON}
+        body = {
+            "participant_id": str(uuid4()),
+            "jurisdiction": J,
+            "categories": ["mental_health"],
+            "reason": self.REASON,
+        }
         reply = await service.post("/v1/break-glass", headers=tokens_for("case_management"), json=body)
         assert reply.status_code == 422 and reply.json()["field"] == "Divert-Acting-Person"
 
-    async def test_break_glass_never_opens_part2_data_to_the_police(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
+    async def test_break_glass_never_opens_part2_data_to_the_police(
+        self, service: httpx.AsyncClient, tokens_for: Callable
+    ) -> None:
         police = tokens_for("police", agency="seattle-pd") | {"Divert-Acting-Person": "B-4411"}
         participant_id = str(uuid4())
-        await service.post("/v1/break-glass", headers=police, json={
-            "participant_id": participant_id, "jurisdiction": J, "categories": ["substance_use"], "reason": self.REASON,
-        })
-        assert (await decide(service, police, participant_id, "substance_use", "BTG", "seattle-pd"))["decision"] == "deny"
+        await service.post(
+            "/v1/break-glass",
+            headers=police,
+            json={
+                "participant_id": participant_id,
+                "jurisdiction": J,
+                "categories": ["substance_use"],
+                "reason": self.REASON,
+            },
+        )
+        assert (await decide(service, police, participant_id, "substance_use", "BTG", "seattle-pd"))[
+            "decision"
+        ] == "deny"
 
 
 class TestDocuments:
@@ -214,9 +300,15 @@ class TestDocuments:
         participant_id = str(uuid4())
         grants = [
             {"recipient_agency": PROSECUTOR, "categories": ["assessment"], "purposes": ["diversion_monitoring"]},
-            {"recipient_agency": "seattle-pd", "categories": ["referral", "identity"], "purposes": ["care_coordination"]},
+            {
+                "recipient_agency": "seattle-pd",
+                "categories": ["referral", "identity"],
+                "purposes": ["care_coordination"],
+            },
         ]
-        consent_id = (await service.post("/v1/consents", json=roi(participant_id, grants=grants), headers=cm)).json()["consent_id"]
+        consent_id = (await service.post("/v1/consents", json=roi(participant_id, grants=grants), headers=cm)).json()[
+            "consent_id"
+        ]
         await service.post(f"/v1/consents/{consent_id}/revocation", json={"recipient_agency": "seattle-pd"}, headers=cm)
         reply = await service.get(f"/v1/consents/{consent_id}/fhir", headers=cm)
         assert reply.status_code == 200
@@ -231,9 +323,15 @@ class TestDocuments:
     async def test_the_preview_says_in_plain_words_what_each_recipient_gets(
         self, service: httpx.AsyncClient, cm: dict[str, str]
     ) -> None:
-        grants = [{"recipient_agency": PROSECUTOR, "recipient_agency_type": "prosecutor",
-                   "categories": ["assessment", "substance_use"], "purposes": ["diversion_monitoring"],
-                   "irrevocable_until": "2027-02-01T00:00:00Z"}]
+        grants = [
+            {
+                "recipient_agency": PROSECUTOR,
+                "recipient_agency_type": "prosecutor",
+                "categories": ["assessment", "substance_use"],
+                "purposes": ["diversion_monitoring"],
+                "irrevocable_until": "2027-02-01T00:00:00Z",
+            }
+        ]
         reply = await service.post("/v1/consents/preview", json=roi(str(uuid4()), grants=grants), headers=cm)
         assert reply.status_code == 200, reply.text
         [recipient] = reply.json()["recipients"]
@@ -241,7 +339,11 @@ class TestDocuments:
         assert "intake" in recipient["text"] and "42 CFR §2.35" in recipient["text"]
         assert "never shared with police or a prosecutor" in recipient["text"]
 
-    async def test_a_preview_stores_nothing(self, service: httpx.AsyncClient, cm: dict[str, str], tokens_for: Callable) -> None:
+    async def test_a_preview_stores_nothing(
+        self, service: httpx.AsyncClient, cm: dict[str, str], tokens_for: Callable
+    ) -> None:
         participant_id = str(uuid4())
         await service.post("/v1/consents/preview", json=roi(participant_id), headers=cm)
-        assert (await decide(service, tokens_for("prosecutor", agency=PROSECUTOR), participant_id))["decision"] == "deny"
+        assert (await decide(service, tokens_for("prosecutor", agency=PROSECUTOR), participant_id))[
+            "decision"
+        ] == "deny"

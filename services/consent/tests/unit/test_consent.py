@@ -142,9 +142,14 @@ class TestExpiryOnExit:
 
 class TestBreakGlass:
     REQUEST = commands.BreakGlass(
-        participant_id="p1", jurisdiction="seattle-king-county", requester_agency="lead-case-management",
-        requester_agency_type="case_management", acting_person="cm-17", categories=("mental_health",),
-        reason="Participant unresponsive at the shelter; EMS needs current medications.", minutes=30,
+        participant_id="p1",
+        jurisdiction="seattle-king-county",
+        requester_agency="lead-case-management",
+        requester_agency_type="case_management",
+        acting_person="cm-17",
+        categories=("mental_health",),
+        reason="Participant unresponsive at the shelter; EMS needs current medications.",
+        minutes=30,
     )
 
     def test_lasts_at_most_an_hour(self) -> None:

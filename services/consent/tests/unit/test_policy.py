@@ -48,7 +48,9 @@ class TestDecide:
         assert (verdict.basis_kind, verdict.basis_id) == ("site_grant", "g1")
 
     def test_break_glass_serves_only_purpose_btg_and_is_flagged(self) -> None:
-        glass = Basis("break_glass", "b1", frozenset({"mental_health"}), frozenset({"BTG"}), NOW, NOW + timedelta(hours=1))
+        glass = Basis(
+            "break_glass", "b1", frozenset({"mental_health"}), frozenset({"BTG"}), NOW, NOW + timedelta(hours=1)
+        )
         emergency = decide(request("case_management", "mental_health", "BTG"), [glass], NOW)
         assert emergency.permitted and emergency.flags == ["break_glass"]
         assert emergency.obligations  # mental-health data travels with its labels and notice

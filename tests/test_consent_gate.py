@@ -1,0 +1,114 @@
+"""The consent gate on the running system: lists, counts, pages and exports leak nothing; revocation is immediate."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from uuid import uuid4
+
+from tests.conftest import System
+from tests.partner import Partner, consent_body, referral_body
+
+J = "seattle-king-county"
+
+
+def participants(system: System, n: int, tag: str) -> list[str]:
+    police, cm = system.partner("police"), system.partner("case_management")
+    ids = []
+    for i in range(n):
+        created = police.post("/v1/referrals", json=referral_body(f"P-{tag}-{i}-{uuid4().hex[:6]}"))
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["participant_id"])
+    for participant_id in ids:  # case management learns of them from the bus
+        cm.wait_for(f"/v1/participants/{participant_id}/intake", lambda r: r.status_code == 200)
+    return ids
+
+
+def everything_listed(partner: Partner, limit: int, **query: str) -> tuple[set[str], int]:
+    seen: list[str] = []
+    cursor, total = None, None
+    while True:
+        params = {"jurisdiction": J, "limit": str(limit), **query, **({"cursor": cursor} if cursor else {})}
+        page = partner.get("/v1/participants", params=params)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        total = body["total"] if total is None else total
+        seen += [item["participant_id"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)), "a page repeated a row"
+    return set(seen), total
+
+
+def exported(partner: Partner) -> set[str]:
+    reply = partner.get("/v1/participants/export", params={"jurisdiction": J})
+    assert reply.status_code == 200
+    return {json.loads(line)["participant_id"] for line in reply.text.splitlines()}
+
+
+class TestNothingWithheldShows:
+    def test_lists_counts_pages_and_exports_hold_only_permitted_participants(self, system: System) -> None:
+        prosecutor, cm = system.partner("prosecutor"), system.partner("case_management")
+        before, _ = everything_listed(prosecutor, limit=50)
+        p1, p2, p3, p4, p5 = participants(system, 5, "LIST")
+        for consented in (p1, p3):
+            assert cm.post("/v1/consents", json=consent_body(consented)).status_code == 201
+
+        for limit in (1, 2, 50):
+            listed, total = everything_listed(prosecutor, limit=limit)
+            assert listed == before | {p1, p3}
+            assert total == len(listed)
+        assert exported(prosecutor) == before | {p1, p3}
+        active, active_total = everything_listed(prosecutor, limit=3, status="active")
+        assert {p2, p4, p5}.isdisjoint(active) and active_total == len(active)
+
+        owner_view, owner_total = everything_listed(cm, limit=100)
+        assert {p1, p2, p3, p4, p5} <= owner_view and owner_total == len(owner_view)
+
+    def test_a_cursor_we_did_not_issue_is_refused(self, system: System) -> None:
+        reply = system.partner("prosecutor").get("/v1/participants", params={"jurisdiction": J, "cursor": "!!"})
+        assert reply.status_code == 422 and reply.json()["field"] == "cursor"
+
+    def test_an_unknown_participant_reads_exactly_like_a_withheld_one(self, system: System) -> None:
+        [withheld] = participants(system, 1, "UNKNOWN")
+        prosecutor = system.partner("prosecutor")
+        denied = prosecutor.get(f"/v1/participants/{withheld}/intake")
+        unknown = prosecutor.get(f"/v1/participants/{uuid4()}/intake")
+        assert denied.status_code == 403
+        assert (unknown.status_code, unknown.json()) == (denied.status_code, denied.json())
+
+
+class TestRevocationUnderLoad:
+    def test_no_read_that_starts_after_the_revocation_returned_is_served(self, system: System) -> None:
+        [participant_id] = participants(system, 1, "RACE")
+        cm = system.partner("case_management")
+        consent_id = cm.post("/v1/consents", json=consent_body(participant_id)).json()["consent_id"]
+        path = f"/v1/participants/{participant_id}/intake"
+        readers = [system.partner("prosecutor") for _ in range(6)]
+        for reader in readers:
+            assert reader.get(path).status_code == 200
+        results: list[tuple[float, int]] = []
+        stop = threading.Event()
+
+        def read_repeatedly(reader: Partner) -> None:
+            while not stop.is_set():
+                started = time.monotonic()
+                results.append((started, reader.get(path).status_code))
+
+        threads = [threading.Thread(target=read_repeatedly, args=(r,)) for r in readers]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)
+        assert cm.post(f"/v1/consents/{consent_id}/revocation", json={}).status_code == 200
+        revoked_at = time.monotonic()
+        time.sleep(0.7)
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+        after = [status for started, status in results if started > revoked_at]
+        before = [status for started, status in results if started <= revoked_at]
+        assert after and set(after) == {403}, "a read that began after the revocation was served"
+        assert 200 in before
