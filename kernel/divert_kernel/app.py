@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, FastAPI
@@ -34,6 +34,8 @@ class ServiceSpec:
     routers: Sequence[APIRouter]
     commands: Mapping[type, CommandHandler]
     subscriptions: Mapping[str, Mapping[str, EventHandler]] = field(default_factory=dict)
+    # Periodic work (sealing checkpoints, lapsing deadlines): each runs for the app's life, given the app.
+    background: Sequence[Callable[[FastAPI], Awaitable[None]]] = ()
 
 
 async def _connect_forever(url: str, name: str) -> Client:
@@ -59,6 +61,19 @@ async def _run_messaging(app: FastAPI, spec: ServiceSpec, settings: ServiceSetti
     await asyncio.gather(relay.run(), *(c.run() for c in consumers))
 
 
+async def _supervised(job: Callable[[FastAPI], Awaitable[None]], app: FastAPI) -> None:
+    """Run a background job for the app's life; if it fails, log and start it again."""
+    while True:
+        try:
+            await job(app)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("background job %s failed (%s); restarting", getattr(job, "__name__", job), type(exc).__name__)
+            await asyncio.sleep(1)
+
+
 def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None = None) -> FastAPI:
     """A FastAPI app for one service, with its lifespan owning every background task."""
     telemetry.setup(spec.name)
@@ -70,13 +85,16 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None
         app.state.gate = ConsentGate(settings.consent_url)
         app.state.relay = None
         app.state.bus = MessageBus(app.state.engine, spec.name, spec.commands, on_commit=_wake_relay(app))
-        messaging = asyncio.create_task(_run_messaging(app, spec, settings), name=f"{spec.name}-messaging")
+        tasks = [asyncio.create_task(_run_messaging(app, spec, settings), name=f"{spec.name}-messaging")]
+        tasks += [asyncio.create_task(_supervised(job, app), name=f"{spec.name}-background") for job in spec.background]
         try:
             yield
         finally:
-            messaging.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await messaging
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             if getattr(app.state, "nats", None) is not None:
                 with contextlib.suppress(Exception):
                     await app.state.nats.close()

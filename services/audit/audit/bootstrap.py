@@ -14,12 +14,15 @@ from divert_kernel.clock import Clock, SystemClock
 def create(settings: AuditSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or AuditSettings()
     clock = clock or SystemClock()
-    handlers = Handlers(clock)
+    handlers = Handlers(clock, settings.checkpoint_seconds)
     spec = ServiceSpec(
         name="audit",
         title="Divert audit service",
         routers=[http.router],
         commands={},
         subscriptions=handlers.subscriptions(),  # type: ignore[arg-type]
+        background=[handlers.seal_periodically],
     )
-    return create_app(spec, settings, clock)
+    app = create_app(spec, settings, clock)
+    app.state.handlers = handlers
+    return app
