@@ -156,3 +156,28 @@ class TestNoFailure:
             headers=cm,
         )
         assert ok.json()["status"] == "inactive"
+
+
+class TestTheGateFailsClosedWhenConsentHangs:
+    async def test_a_consent_service_that_accepts_but_never_answers_means_503(
+        self, postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path, tokens_for: Callable
+    ) -> None:
+        import socket
+
+        # A listener that accepts connections and never answers: a hung consent service.
+        hung = socket.socket()
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)
+        url = await create_database(postgres, "casemgmt")
+        settings = CaseMgmtSettings(**service_settings(
+            database_url=url, nats_url=module_nats.url, jwks_file=jwks_file,
+            consent_url=f"http://127.0.0.1:{hung.getsockname()[1]}",
+        ))
+        try:
+            async with running(create(settings, FixedClock(NOW))) as client:
+                # The listener never answers, so the only way to a response is the gate's own timeout.
+                reply = await client.get(f"/v1/participants/{uuid4()}/intake", headers=tokens_for("prosecutor"))
+        finally:
+            hung.close()
+        assert reply.status_code == 503
+        assert "consent" in reply.json()["detail"]
