@@ -26,8 +26,11 @@ class TestTheConsentsLife:
         cm, prosecutor, auditor = (system.partner(t) for t in ("case_management", "prosecutor", "auditor"))
         participant_id = participant(system, "LIFE")
         draft = consent_body(participant_id, state="draft", wording_version="kc-roi-2026.1")
-        draft["grants"][0] |= {"recipient_agency_type": "prosecutor", "categories": ["assessment", "substance_use"],
-                               "irrevocable_until": "2029-01-01T00:00:00Z"}
+        draft["grants"][0] |= {
+            "recipient_agency_type": "prosecutor",
+            "categories": ["assessment", "substance_use"],
+            "irrevocable_until": "2029-01-01T00:00:00Z",
+        }
         preview = cm.post("/v1/consents/preview", json=draft)
         assert preview.status_code == 200, preview.text
         assert preview.json()["recipients"][0]["never_shared"] == ["substance_use"]
@@ -51,7 +54,9 @@ class TestTheConsentsLife:
         listed = cm.wait_for(accounting, lambda r: r.status_code == 200 and r.json()["items"])
         latest = listed.json()["items"][0]
         assert (latest["recipient_agency"], latest["category"], latest["purpose"]) == (
-            "kc-prosecutor", "assessment", "diversion_monitoring"
+            "kc-prosecutor",
+            "assessment",
+            "diversion_monitoring",
         )
         assert latest["basis_kind"] == "consent" and latest["basis_id"] == consent_id
         denied = auditor.wait_for(
@@ -65,10 +70,16 @@ class TestSiteGrantsAndBreakGlass:
     def test_the_project_manager_sets_a_site_grant_and_break_glass_is_flagged(self, system: System) -> None:
         pm, police = system.partner("project_manager"), system.partner("police")
         participant_id = participant(system, "GLASS")
-        issued = pm.post("/v1/site-grants", json={
-            "jurisdiction": J, "recipient_agency_type": "police", "recipient_agency": "seattle-pd",
-            "categories": ["assessment"], "purposes": ["care_coordination"],
-        })
+        issued = pm.post(
+            "/v1/site-grants",
+            json={
+                "jurisdiction": J,
+                "recipient_agency_type": "police",
+                "recipient_agency": "seattle-pd",
+                "categories": ["assessment"],
+                "purposes": ["care_coordination"],
+            },
+        )
         assert issued.status_code == 201, issued.text
         try:
             assert police.get(f"/v1/participants/{participant_id}/intake").status_code == 200
@@ -77,10 +88,17 @@ class TestSiteGrantsAndBreakGlass:
         assert police.get(f"/v1/participants/{participant_id}/intake").status_code == 403
 
         officer = {"Divert-Acting-Person": "B-4411"}
-        glass = police.post("/v1/break-glass", headers=officer, json={
-            "participant_id": participant_id, "jurisdiction": J, "categories": ["assessment"], "reason": REASON,
-            "minutes": 15,
-        })
+        glass = police.post(
+            "/v1/break-glass",
+            headers=officer,
+            json={
+                "participant_id": participant_id,
+                "jurisdiction": J,
+                "categories": ["assessment"],
+                "reason": REASON,
+                "minutes": 15,
+            },
+        )
         assert glass.status_code == 201, glass.text
         emergency = police.get(f"/v1/participants/{participant_id}/intake?purpose=BTG", headers=officer)
         assert emergency.status_code == 200

@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from nats.aio.client import Client
 
 from divert_kernel import bus, problems, telemetry
-from divert_kernel.auth import TokenVerifier
+from divert_kernel.auth import CurrentPrincipal, TokenVerifier
 from divert_kernel.clock import Clock, SystemClock
 from divert_kernel.consumer import Consumer, EventHandler
 from divert_kernel.db import make_engine
@@ -111,6 +111,11 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": spec.name}
+
+    @app.get("/auth/check", include_in_schema=False)
+    async def auth_check(principal: CurrentPrincipal) -> dict[str, str]:
+        """The cheapest authenticated call: token verified, nothing else (a baseline for benchmarks)."""
+        return {"agency": principal.agency, "agency_type": principal.agency_type}
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(telemetry.TracingMiddleware)

@@ -31,14 +31,28 @@ _LEADER = sa.text("SELECT pg_try_advisory_xact_lock(hashtext('divert-outbox-rela
 
 
 class OutboxRelay:
-    """Runs beside the service; `wake()` after a commit makes it publish at once."""
+    """Runs beside the service; `wake()` after a commit makes it publish within `gather` seconds.
 
-    def __init__(self, engine: AsyncEngine, service: str, nc: Client, *, batch: int = 256, idle: float = 0.25) -> None:
+    Waiting a few milliseconds after the first wake lets a burst of commits go out as one batch (one
+    query, one mark) instead of one relay round per request competing with the requests for the CPU.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        service: str,
+        nc: Client,
+        *,
+        batch: int = 256,
+        idle: float = 0.25,
+        gather: float = 0.005,
+    ) -> None:
         self._engine = engine
         self._service = service
         self._js = nc.jetstream()
         self._batch = batch
         self._idle = idle
+        self._gather = gather
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -59,6 +73,7 @@ class OutboxRelay:
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._idle)
+                    await asyncio.sleep(self._gather)
                 except TimeoutError:
                     pass
 

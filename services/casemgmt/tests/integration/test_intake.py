@@ -169,10 +169,14 @@ class TestTheGateFailsClosedWhenConsentHangs:
         hung.bind(("127.0.0.1", 0))
         hung.listen(16)
         url = await create_database(postgres, "casemgmt")
-        settings = CaseMgmtSettings(**service_settings(
-            database_url=url, nats_url=module_nats.url, jwks_file=jwks_file,
-            consent_url=f"http://127.0.0.1:{hung.getsockname()[1]}",
-        ))
+        settings = CaseMgmtSettings(
+            **service_settings(
+                database_url=url,
+                nats_url=module_nats.url,
+                jwks_file=jwks_file,
+                consent_url=f"http://127.0.0.1:{hung.getsockname()[1]}",
+            )
+        )
         try:
             async with running(create(settings, FixedClock(NOW))) as client:
                 # The listener never answers, so the only way to a response is the gate's own timeout.
