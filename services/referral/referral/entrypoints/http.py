@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
-from divert_contracts.vocabulary import DEFAULT_PURPOSE
+from divert_contracts.vocabulary import DEFAULT_PURPOSE, Purpose
 from divert_kernel.auth import Principal, require
 from divert_kernel.deps import Bus, Engine, Gate
 from divert_kernel.gate import not_permitted
@@ -41,22 +41,30 @@ async def submit_referral(body: ReferralIn, principal: Police, bus: Bus) -> Refe
 
 
 @router.get("/{referral_id}", response_model=ReferralOut, response_model_exclude_none=True)
-async def get_referral(referral_id: UUID, principal: AnyCaller, engine: Engine, gate: Gate) -> ReferralOut:
+async def get_referral(
+    referral_id: UUID,
+    principal: AnyCaller,
+    engine: Engine,
+    gate: Gate,
+    purpose: Annotated[Purpose | None, Query(description="why the caller reads; defaults by agency type")] = None,
+) -> ReferralOut:
     """The referral: in full for the referring police agency, otherwise only what the consent gate permits."""
     async with engine.connect() as conn:
         row = await store.get_referral(conn, str(referral_id))
     if row is not None and row["referring_agency"] == principal.agency:
         return _referral_out(row, identity=True, owner=True)
-    if row is None or row["jurisdiction"] not in principal.jurisdictions:
-        raise not_permitted()
+    visible = row is not None and row["jurisdiction"] in principal.jurisdictions
+    # Asked even for an unknown referral, so "no such referral" and "not permitted" answer alike (also 503 alike).
     ask = {
-        "participant_id": row["participant_id"],
-        "jurisdiction": row["jurisdiction"],
-        "purpose": DEFAULT_PURPOSE[principal.agency_type],
+        "participant_id": row["participant_id"] if visible else str(referral_id),  # type: ignore[index]
+        "jurisdiction": row["jurisdiction"] if visible else min(principal.jurisdictions),  # type: ignore[index]
+        "purpose": purpose or DEFAULT_PURPOSE[principal.agency_type],
     }
     await gate.require(principal, category="referral", **ask)
+    if not visible:
+        raise not_permitted()
     identity = await gate.permits(principal, category="identity", **ask)
-    return _referral_out(row, identity=identity, owner=False)
+    return _referral_out(row, identity=identity, owner=False)  # type: ignore[arg-type]
 
 
 def _referral_out(row: dict[str, Any], *, identity: bool, owner: bool) -> ReferralOut:
