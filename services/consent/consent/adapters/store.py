@@ -72,6 +72,15 @@ _GET_CONSENT = sa.text(
 )
 
 
+_VERSIONS = sa.text("SELECT version, type, recorded_at, data FROM events WHERE stream_id = :stream_id ORDER BY version")
+
+
+async def versions(conn: AsyncConnection, consent_id: str) -> list[dict[str, Any]]:
+    """Every version of a consent, oldest first, from its event stream: nothing is ever overwritten."""
+    rows = await conn.execute(_VERSIONS, {"stream_id": f"consent-{consent_id}"})
+    return [dict(r) for r in rows.mappings()]
+
+
 async def lock_participant(conn: AsyncConnection, participant_id: str) -> None:
     await conn.execute(_LOCK_PARTICIPANT, {"participant_id": participant_id})
 

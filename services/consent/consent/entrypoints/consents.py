@@ -14,6 +14,7 @@ from consent.entrypoints.schemas import (
     ConsentCreated,
     ConsentIn,
     ConsentOut,
+    ConsentVersion,
     RevocationIn,
     RevocationOut,
     SignatureIn,
@@ -66,6 +67,18 @@ async def record_consent(body: ConsentIn, principal: CaseManager, bus: Bus) -> C
 async def get_consent(consent_id: UUID, principal: ConsentReader, engine: Engine) -> ConsentOut:
     """The consent with every grant, its state and its revocations."""
     return ConsentOut(**await visible_consent(engine, consent_id, principal))
+
+
+@router.get("/{consent_id}/versions", response_model=list[ConsentVersion])
+async def consent_versions(consent_id: UUID, principal: ConsentReader, engine: Engine) -> list[ConsentVersion]:
+    """Every version of the consent, oldest first: drafted, signed, revoked (per recipient), expired."""
+    await visible_consent(engine, consent_id, principal)
+    async with engine.connect() as conn:
+        rows = await store.versions(conn, str(consent_id))
+    return [
+        ConsentVersion(version=r["version"], change=r["type"], recorded_at=r["recorded_at"], terms=r["data"])
+        for r in rows
+    ]
 
 
 @router.post("/{consent_id}/signature", response_model=ConsentCreated)

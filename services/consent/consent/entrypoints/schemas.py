@@ -201,3 +201,10 @@ class ScopeIn(_Strict):
 class ScopeOut(BaseModel):
     everyone: bool = Field(description="a site grant covers every participant in the jurisdiction")
     participant_ids: list[str]
+
+
+class ConsentVersion(BaseModel):
+    version: int
+    change: str = Field(description="ConsentDrafted, ConsentGranted, ConsentRevoked or ConsentExpired")
+    recorded_at: datetime
+    terms: dict[str, Any]

@@ -121,6 +121,10 @@ class TestDrafts:
         assert again.status_code == 409  # signed consents are immutable
         stored = (await service.get(f"/v1/consents/{consent_id}", headers=cm)).json()
         assert stored["signed_document_sha256"] == "34" * 32 and stored["wording_version"] == "kc-roi-2026.1"
+        await service.post(f"/v1/consents/{consent_id}/revocation", json={}, headers=cm)
+        history = (await service.get(f"/v1/consents/{consent_id}/versions", headers=cm)).json()
+        assert [v["change"] for v in history] == ["ConsentDrafted", "ConsentGranted", "ConsentRevoked"]
+        assert history[0]["terms"]["wording_version"] == "kc-roi-2026.1"
 
 
 class TestSection235:
