@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from casemgmt.adapters import listing as store
 from divert_contracts.vocabulary import DEFAULT_PURPOSE, Jurisdiction, Purpose
@@ -74,6 +75,14 @@ async def _filters_and_gate(
     return filters, permitted
 
 
+def _fetcher(engine: AsyncEngine, filters: store.Filters) -> listing.FetchAfter:
+    async def fetch_after(after_id: str | None, n: int) -> list[dict[str, Any]]:
+        async with engine.connect() as conn:
+            return await store.page(conn, filters, after_id, n)
+
+    return fetch_after
+
+
 @router.get("", response_model=ParticipantPage)
 async def list_participants(
     q: ListQuery,
@@ -103,11 +112,7 @@ async def list_participants(
 async def export_participants(q: ListQuery, principal: AnyAgency, engine: Engine, gate: Gate) -> StreamingResponse:
     """Every participant the caller may see, one JSON object per line; each row decided and recorded."""
     filters, permitted = await _filters_and_gate(q, principal, gate)
-
-    async def fetch_after(after_id: str | None, n: int) -> list[dict[str, Any]]:
-        async with engine.connect() as conn:
-            return await store.page(conn, filters, after_id, n)
-
+    fetch_after = _fetcher(engine, filters)
     first, cursor = await listing.served_page(
         fetch_after, permitted, key="participant_id", after=None, limit=EXPORT_CHUNK
     )

@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
-from consent.bootstrap import create
-from consent.config import ConsentSettings
-from divert_devstack.nats import NatsServer
-from divert_devstack.postgres import PostgresServer
-from divert_devstack.testing import create_database, running, service_settings
 from divert_kernel.db import make_engine
 
 PROSECUTOR = "kc-prosecutor"
-
-
-@pytest.fixture(scope="module")
-async def database(postgres: PostgresServer) -> str:
-    return await create_database(postgres, "consent")
-
-
-@pytest.fixture(scope="module")
-async def service(database: str, module_nats: NatsServer, jwks_file: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = ConsentSettings(**service_settings(database_url=database, nats_url=module_nats.url, jwks_file=jwks_file))
-    async with running(create(settings)) as client:
-        yield client
 
 
 def roi(participant_id: str, categories: list[str], **overrides: Any) -> dict[str, Any]:

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from uuid import uuid4
 
 import httpx
-import pytest
 
-from consent.bootstrap import create
-from consent.config import ConsentSettings
 from divert_contracts.vocabulary import AGENCY_TYPES, CATEGORIES, PURPOSES
-from divert_devstack.nats import NatsServer
-from divert_devstack.postgres import PostgresServer
-from divert_devstack.testing import create_database, running, service_settings
 
 J = "seattle-king-county"
 STATES = [
@@ -47,16 +40,6 @@ def expected(agency_type: str, category: str, purpose: str, state: str) -> str:
     if state == "irrevocable_2_35":
         return "permit" if purpose == "diversion_monitoring" else "deny"
     return "deny"
-
-
-@pytest.fixture(scope="module")
-async def service(
-    postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    url = await create_database(postgres, "consent")
-    settings = ConsentSettings(**service_settings(database_url=url, nats_url=module_nats.url, jwks_file=jwks_file))
-    async with running(create(settings)) as client:
-        yield client
 
 
 def consent_for(participant_id: str, recipients: list[str], state: str) -> dict:

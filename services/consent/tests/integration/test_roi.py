@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -13,25 +12,12 @@ import nats
 import pytest
 from fhir.resources.R4B.consent import Consent as FhirConsent
 
-from consent.bootstrap import create
-from consent.config import ConsentSettings
 from divert_contracts.casemgmt import ParticipantStatusChanged
 from divert_devstack.nats import NatsServer
-from divert_devstack.postgres import PostgresServer
-from divert_devstack.testing import create_database, eventually, publish_as, running, service_settings
+from divert_devstack.testing import eventually, publish_as
 
 J = "seattle-king-county"
 PROSECUTOR = "kc-prosecutor"
-
-
-@pytest.fixture(scope="module")
-async def service(
-    postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    url = await create_database(postgres, "consent")
-    settings = ConsentSettings(**service_settings(database_url=url, nats_url=module_nats.url, jwks_file=jwks_file))
-    async with running(create(settings)) as client:
-        yield client
 
 
 @pytest.fixture
