@@ -34,3 +34,14 @@ class ParticipantStatusChanged(_CaseEvent):
     status: Literal["active", "inactive", "exited"]
     reason: str
     changed_at: datetime
+
+
+class IntakeDeadlineExtended(_CaseEvent):
+    """The Operations Work Group moved the intake deadline, with law enforcement's agreement recorded."""
+
+    participant_id: str
+    referral_ids: list[str]
+    intake_deadline: date
+    granted_by: str
+    law_enforcement_agency: str
+    extended_at: datetime

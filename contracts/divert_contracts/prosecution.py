@@ -1,4 +1,4 @@
-"""Events the prosecution service publishes."""
+"""Events the prosecution service publishes. Codes, ids and dates: rationales stay in the prosecutor's database."""
 
 from __future__ import annotations
 
@@ -7,6 +7,15 @@ from typing import Literal
 
 from divert_contracts.vocabulary import OffenseCode
 from divert_kernel.events import Event
+
+ReviewDecision = Literal[
+    "decline_to_file",
+    "dismiss_without_prejudice",
+    "continue_to_monitor",
+    "support_release_motion",
+    "recommended_disposition",
+]
+CaseKind = Literal["legacy", "post_diversion"]
 
 
 class _ProsecutionEvent(Event):
@@ -19,6 +28,7 @@ class ChargeHeld(_ProsecutionEvent):
     offense_codes: list[OffenseCode]
     intake_deadline: date
     held_at: datetime
+    charging_reference: str | None = None
 
 
 class DivertedChargeClosed(_ProsecutionEvent):
@@ -30,6 +40,24 @@ class DivertedChargeClosed(_ProsecutionEvent):
     closed_at: datetime
 
 
+class HeldChargeDeadlineMoved(_ProsecutionEvent):
+    """The intake deadline moved with an extension the Operations Work Group granted."""
+
+    referral_id: str
+    participant_id: str
+    intake_deadline: date
+    moved_at: datetime
+
+
+class IntakeDeadlineLapsed(_ProsecutionEvent):
+    """The window passed without intake or extension: only now may the prosecutor decide to file."""
+
+    referral_id: str
+    participant_id: str
+    intake_deadline: date
+    lapsed_at: datetime
+
+
 class HeldChargeFiled(_ProsecutionEvent):
     """Filed after the intake window lapsed without intake, attested to meet filing standards."""
 
@@ -37,3 +65,38 @@ class HeldChargeFiled(_ProsecutionEvent):
     participant_id: str
     meets_filing_standards: bool
     filed_at: datetime
+
+
+class HeldChargeNotFiled(_ProsecutionEvent):
+    referral_id: str
+    participant_id: str
+    decided_at: datetime
+
+
+class LegacyCaseRegistered(_ProsecutionEvent):
+    """A participant's pending case (legacy) or an arrest after enrollment (post_diversion)."""
+
+    case_id: str
+    participant_id: str
+    kind: CaseKind
+    docket_number: str
+    court: str
+    charge_codes: list[OffenseCode]
+    filed_at: date
+    registered_at: datetime
+
+
+class LegacyCaseReviewed(_ProsecutionEvent):
+    case_id: str
+    participant_id: str
+    decision: ReviewDecision
+    reviewed_at: datetime
+
+
+class CourtDateScheduled(_ProsecutionEvent):
+    court_date_id: str
+    case_id: str
+    participant_id: str
+    scheduled_for: datetime
+    hearing: str
+    scheduled_at: datetime

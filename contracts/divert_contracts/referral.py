@@ -25,6 +25,8 @@ class DiversionOffered(_ReferralEvent):
     intake_window_days: int
     intake_deadline: date
     offered_at: datetime
+    # The RMS incident number: the charging paperwork the prosecutor holds (an id, never a narrative).
+    rms_incident_number: str | None = None
     race: Race
     ethnicity: Ethnicity
     gender: Gender

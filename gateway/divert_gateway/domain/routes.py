@@ -11,6 +11,7 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for pattern, service in (
         (r"^/v1/(referrals|screenings|jurisdictions|discretion-records)(/|$)", "referral"),
         (rf"^/v1/participants/{_ID}/disclosures(/|$)", "audit"),
+        (rf"^/v1/participants/{_ID}/court-dates(/|$)", "prosecution"),
         (r"^/v1/participants(/|$)", "casemgmt"),
         (r"^/v1/(case-managers|owg|caseloads)(/|$)", "casemgmt"),
         (r"^/v1/(consents|access-decisions|site-grants|break-glass)(/|$)", "consent"),

@@ -13,6 +13,7 @@ from divert_gateway.domain.routes import owner_of
         ("/v1/participants/abc/intake", "casemgmt"),
         ("/v1/participants/abc/status", "casemgmt"),
         ("/v1/participants/abc/disclosures", "audit"),
+        ("/v1/participants/abc/court-dates", "prosecution"),
         ("/v1/consents/abc/revocation", "consent"),
         ("/v1/access-decisions", "consent"),
         ("/v1/held-charges/abc/filing", "prosecution"),

@@ -7,19 +7,22 @@ from fastapi import FastAPI
 from divert_kernel.app import ServiceSpec, create_app
 from divert_kernel.clock import Clock, SystemClock
 from prosecution.config import ProsecutionSettings
-from prosecution.entrypoints import http
+from prosecution.entrypoints import cases, held_charges
 from prosecution.service_layer.handlers import Handlers
 
 
 def create(settings: ProsecutionSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or ProsecutionSettings()
     clock = clock or SystemClock()
-    handlers = Handlers(clock)
+    handlers = Handlers(clock, settings.lapse_every_seconds)
     spec = ServiceSpec(
         name="prosecution",
         title="Divert prosecution service",
-        routers=[http.router],
+        routers=[held_charges.router, cases.router],
         commands=handlers.commands(),  # type: ignore[arg-type]
         subscriptions=handlers.subscriptions(),  # type: ignore[arg-type]
+        background=[handlers.lapse_periodically],
     )
-    return create_app(spec, settings, clock)
+    app = create_app(spec, settings, clock)
+    app.state.handlers = handlers
+    return app

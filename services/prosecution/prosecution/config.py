@@ -5,3 +5,5 @@ from divert_kernel.settings import ServiceSettings
 
 class ProsecutionSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="PROSECUTION_", extra="ignore")
+
+    lapse_every_seconds: float = 30.0

@@ -104,3 +104,15 @@ async def record_status(conn: AsyncConnection, participant_id: str, status: str,
 async def get(conn: AsyncConnection, participant_id: str) -> dict[str, Any] | None:
     row = (await conn.execute(_GET, {"participant_id": participant_id})).mappings().first()
     return dict(row) if row else None
+
+
+_DEADLINE = sa.text(
+    "UPDATE participants SET intake_deadline = :intake_deadline, updated_at = :now "
+    "WHERE participant_id = CAST(:participant_id AS uuid)"
+)
+
+
+async def record_deadline(
+    conn: AsyncConnection, participant_id: str, intake_deadline: date | None, now: datetime
+) -> None:
+    await conn.execute(_DEADLINE, {"participant_id": participant_id, "intake_deadline": intake_deadline, "now": now})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass(frozen=True)
@@ -17,3 +17,13 @@ class ChangeStatus:
     participant_id: str
     status: str
     reason: str
+
+
+@dataclass(frozen=True)
+class ExtendIntakeDeadline:
+    """An Operations Work Group extension, agreed by law enforcement."""
+
+    participant_id: str
+    intake_deadline: date
+    granted_by: str
+    law_enforcement_agency: str

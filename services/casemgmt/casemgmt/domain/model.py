@@ -6,7 +6,7 @@ from datetime import date, datetime
 from functools import singledispatchmethod
 
 from casemgmt.domain.errors import IntakeAlreadyCompleted, InvalidStatus
-from divert_contracts.casemgmt import CaseOpened, IntakeCompleted, ParticipantStatusChanged
+from divert_contracts.casemgmt import CaseOpened, IntakeCompleted, IntakeDeadlineExtended, ParticipantStatusChanged
 from divert_kernel.aggregate import Aggregate
 from divert_kernel.events import Event
 
@@ -63,6 +63,26 @@ class ParticipantCase(Aggregate):
             )
         self._record(ParticipantStatusChanged(participant_id=self.id, status=status, reason=reason, changed_at=now))  # type: ignore[arg-type]
 
+    def extend_intake(self, new_deadline: date, granted_by: str, law_enforcement_agency: str, now: datetime) -> None:
+        """Move every pending deadline to `new_deadline` (later than the current one)."""
+        current = self.intake_deadline
+        if current is None:
+            raise InvalidStatus("no intake deadline is pending for this participant", field="participant_id")
+        if new_deadline <= current:
+            raise InvalidStatus(
+                f"an extension moves the deadline later than {current.isoformat()}", field="intake_deadline"
+            )
+        self._record(
+            IntakeDeadlineExtended(
+                participant_id=self.id,
+                referral_ids=sorted(r for r, d in self.pending_referrals.items() if d is not None),
+                intake_deadline=new_deadline,
+                granted_by=granted_by,
+                law_enforcement_agency=law_enforcement_agency,
+                extended_at=now,
+            )
+        )
+
     @property
     def intake_deadline(self) -> date | None:
         deadlines = [d for d in self.pending_referrals.values() if d is not None]
@@ -81,6 +101,11 @@ class ParticipantCase(Aggregate):
         for referral_id in event.referral_ids:
             self.pending_referrals.pop(referral_id, None)
         self.intake_completed_at = event.completed_at
+
+    @apply.register
+    def _(self, event: IntakeDeadlineExtended) -> None:
+        for referral_id in event.referral_ids:
+            self.pending_referrals[referral_id] = event.intake_deadline
 
     @apply.register
     def _(self, event: ParticipantStatusChanged) -> None:

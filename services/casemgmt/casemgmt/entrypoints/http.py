@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from casemgmt.adapters import store
-from casemgmt.domain.commands import ChangeStatus, CompleteIntake
+from casemgmt.domain.commands import ChangeStatus, CompleteIntake, ExtendIntakeDeadline
 from casemgmt.domain.errors import ParticipantNotFound
-from divert_contracts.vocabulary import DEFAULT_PURPOSE, Purpose
+from divert_contracts.vocabulary import DEFAULT_PURPOSE, AgencyId, Purpose
 from divert_kernel.auth import Principal, require
 from divert_kernel.deps import Bus, Engine, Gate
 from divert_kernel.gate import not_permitted
@@ -20,6 +20,7 @@ from divert_kernel.gate import not_permitted
 router = APIRouter(prefix="/v1/participants", tags=["participants"])
 
 CaseManager = Annotated[Principal, Depends(require("case_management"))]
+ProjectManager = Annotated[Principal, Depends(require("project_manager"))]
 AnyAgency = Annotated[Principal, Depends(require())]
 OWNER_TYPE = "case_management"
 
@@ -98,6 +99,26 @@ async def get_intake(
     if not visible:
         raise not_permitted()
     return IntakeOut(**row)  # type: ignore[arg-type]
+
+
+class ExtensionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    intake_deadline: date = Field(description="the new deadline, later than the current one")
+    law_enforcement_agency: AgencyId = Field(description="the police agency that agreed to the extension")
+    law_enforcement_agreed: Literal[True] = Field(description="law enforcement's agreement is required")
+
+
+@router.post("/{participant_id}/intake-extension", response_model=IntakeOut)
+async def extend_intake(
+    participant_id: UUID, body: ExtensionIn, principal: ProjectManager, bus: Bus, engine: Engine
+) -> IntakeOut:
+    """The Operations Work Group extends the intake window (IntakeDeadlineExtended moves the held charge's deadline)."""
+    await _owned(engine, participant_id, principal)
+    await bus.handle(
+        ExtendIntakeDeadline(str(participant_id), body.intake_deadline, principal.agency, body.law_enforcement_agency)
+    )
+    return IntakeOut(**await _owned(engine, participant_id, principal))
 
 
 @router.post("/{participant_id}/status", response_model=StatusOut)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from casemgmt.adapters import store
-from casemgmt.domain.commands import ChangeStatus, CompleteIntake
+from casemgmt.domain.commands import ChangeStatus, CompleteIntake, ExtendIntakeDeadline
 from casemgmt.domain.errors import ParticipantNotFound
 from casemgmt.domain.model import ParticipantCase
 from divert_contracts.referral import DiversionOffered, SocialContactReferralSubmitted
@@ -17,7 +17,11 @@ class Handlers:
         self.clock = clock
 
     def commands(self) -> dict[type, object]:
-        return {CompleteIntake: self.complete_intake, ChangeStatus: self.change_status}
+        return {
+            CompleteIntake: self.complete_intake,
+            ChangeStatus: self.change_status,
+            ExtendIntakeDeadline: self.extend_intake,
+        }
 
     def subscriptions(self) -> dict[str, dict[str, object]]:
         return {
@@ -46,6 +50,12 @@ class Handlers:
         now = self.clock.now()
         case.change_status(cmd.status, cmd.reason, now)
         await store.record_status(uow.conn, case.id, cmd.status, cmd.reason, now)
+        return case
+
+    async def extend_intake(self, cmd: ExtendIntakeDeadline, uow: UnitOfWork) -> ParticipantCase:
+        case = await self._case(uow, cmd.participant_id)
+        case.extend_intake(cmd.intake_deadline, cmd.granted_by, cmd.law_enforcement_agency, self.clock.now())
+        await store.record_deadline(uow.conn, case.id, case.intake_deadline, self.clock.now())
         return case
 
     async def receive_referral(self, uow: UnitOfWork, received: ReceivedEvent) -> None:

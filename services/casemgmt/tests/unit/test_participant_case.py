@@ -4,7 +4,7 @@ import pytest
 
 from casemgmt.domain.errors import IntakeAlreadyCompleted, InvalidStatus
 from casemgmt.domain.model import ParticipantCase
-from divert_contracts.casemgmt import CaseOpened, IntakeCompleted, ParticipantStatusChanged
+from divert_contracts.casemgmt import CaseOpened, IntakeCompleted, IntakeDeadlineExtended, ParticipantStatusChanged
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
@@ -74,3 +74,24 @@ class TestNoFailureStatuses:
         case = given(opened())
         case.change_status("inactive", "not seen in 90 days", NOW)
         assert case.status == "inactive"
+
+
+class TestExtensions:
+    def test_an_owg_extension_moves_every_pending_deadline_later(self) -> None:
+        case = given(opened("r1", date(2026, 12, 20)))
+        case.extend_intake(date(2027, 1, 10), "lead-project-manager", "seattle-pd", NOW)
+        [event] = case.pending
+        assert isinstance(event, IntakeDeadlineExtended) and event.referral_ids == ["r1"]
+        assert case.intake_deadline == date(2027, 1, 10)
+
+    def test_an_extension_cannot_shorten_the_window(self) -> None:
+        case = given(opened("r1", date(2026, 12, 20)))
+        with pytest.raises(InvalidStatus) as refused:
+            case.extend_intake(date(2026, 12, 1), "lead-project-manager", "seattle-pd", NOW)
+        assert refused.value.field == "intake_deadline"
+
+    def test_nothing_to_extend_after_intake(self) -> None:
+        case = given(opened("r1"))
+        case.complete_intake(NOW, NOW)
+        with pytest.raises(InvalidStatus):
+            case.extend_intake(date(2027, 1, 10), "lead-project-manager", "seattle-pd", NOW)

@@ -3,9 +3,45 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 
 
 @dataclass(frozen=True)
-class FileHeldCharge:
+class DecideHeldCharge:
+    """File (with the attestation) or decline to file a held charge whose intake window lapsed."""
+
     referral_id: str
-    filed_by_agency_type: str
+    decided_by_agency_type: str
+    file: bool
+
+
+@dataclass(frozen=True)
+class Charge:
+    code: str
+    description: str
+
+
+@dataclass(frozen=True)
+class RegisterCase:
+    participant_id: str
+    jurisdiction: str
+    kind: str
+    docket_number: str
+    court: str
+    charges: tuple[Charge, ...]
+    filed_at: date
+
+
+@dataclass(frozen=True)
+class ReviewCase:
+    case_id: str
+    decision: str
+    rationale: str
+    reviewed_by: str
+
+
+@dataclass(frozen=True)
+class ScheduleCourtDate:
+    case_id: str
+    scheduled_for: datetime
+    hearing: str

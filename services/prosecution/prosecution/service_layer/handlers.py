@@ -1,57 +1,84 @@
-"""One handler per command; event handlers for what other services publish."""
+"""One handler per command; event handlers for what police and case management publish; the lapse job."""
 
 from __future__ import annotations
 
-from divert_contracts.casemgmt import IntakeCompleted
-from divert_contracts.referral import DiversionOffered
+import asyncio
+import logging
+from uuid import uuid4
+
+from fastapi import FastAPI
+
+from divert_contracts.casemgmt import IntakeCompleted, IntakeDeadlineExtended
+from divert_contracts.prosecution import ChargeHeld
+from divert_contracts.referral import DiversionOffered, SocialContactReferralSubmitted
 from divert_kernel.clock import Clock
 from divert_kernel.envelope import ReceivedEvent
+from divert_kernel.errors import ConcurrencyError
 from divert_kernel.uow import UnitOfWork
-from prosecution.adapters import store
-from prosecution.domain.commands import FileHeldCharge
-from prosecution.domain.errors import HeldChargeNotFound
-from prosecution.domain.model import HeldCharge
+from prosecution.adapters import cases, held_charges
+from prosecution.domain import commands
+from prosecution.domain.errors import CaseNotFound, HeldChargeNotFound, UnknownParticipant
+from prosecution.domain.model import HeldCharge, ProsecutionCase
+
+log = logging.getLogger("divert.prosecution")
 
 
 class Handlers:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, lapse_every_seconds: float = 30.0) -> None:
         self.clock = clock
+        self.lapse_every_seconds = lapse_every_seconds
 
     def commands(self) -> dict[type, object]:
-        return {FileHeldCharge: self.file_held_charge}
+        return {
+            commands.DecideHeldCharge: self.decide_held_charge,
+            commands.RegisterCase: self.register_case,
+            commands.ReviewCase: self.review_case,
+            commands.ScheduleCourtDate: self.schedule_court_date,
+        }
 
     def subscriptions(self) -> dict[str, dict[str, object]]:
         return {
-            "referral": {"DiversionOffered": self.hold_diverted_charge},
-            "casemgmt": {"IntakeCompleted": self.close_by_intake},
+            "referral": {
+                "DiversionOffered": self.hold_diverted_charge,
+                "SocialContactReferralSubmitted": self.know_participant,
+            },
+            "casemgmt": {"IntakeCompleted": self.close_by_intake, "IntakeDeadlineExtended": self.extend_deadline},
         }
 
-    async def file_held_charge(self, cmd: FileHeldCharge, uow: UnitOfWork) -> str:
-        charge = await uow.get(HeldCharge, cmd.referral_id)
+    async def _charge(self, uow: UnitOfWork, referral_id: str) -> HeldCharge:
+        charge = await uow.get(HeldCharge, referral_id)
         if charge is None:
             raise HeldChargeNotFound()
-        now = self.clock.now()
-        charge.file(now, by_agency_type=cmd.filed_by_agency_type)
-        await store.set_status(uow.conn, charge.id, charge.status, now)
+        return charge
+
+    async def _sync(self, uow: UnitOfWork, charge: HeldCharge) -> None:
+        await held_charges.sync(uow.conn, charge.id, charge.status, charge.intake_deadline, self.clock.now())
+
+    async def decide_held_charge(self, cmd: commands.DecideHeldCharge, uow: UnitOfWork) -> str:
+        charge = await self._charge(uow, cmd.referral_id)
+        charge.decide(self.clock.now(), by_agency_type=cmd.decided_by_agency_type, file=cmd.file)
+        await self._sync(uow, charge)
         return charge.status
 
     async def hold_diverted_charge(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         offer = received.event
         assert isinstance(offer, DiversionOffered)
+        await held_charges.know_participant(uow.conn, offer.participant_id, received.jurisdiction)
         if offer.referral_type != "arrest_diversion":
             return  # a social-contact referral carries no charge at all
-        await store.lock_referrals(uow.conn, [offer.referral_id])
+        await held_charges.lock_referrals(uow.conn, [offer.referral_id])
         now = self.clock.now()
-        charge = HeldCharge.hold(
-            offer.referral_id,
-            received.jurisdiction,
-            offer.participant_id,
-            offer.offense_codes,
-            offer.intake_deadline,
-            now,
+        held = ChargeHeld(
+            referral_id=offer.referral_id,
+            participant_id=offer.participant_id,
+            offense_codes=offer.offense_codes,
+            intake_deadline=offer.intake_deadline,
+            held_at=now,
+            charging_reference=offer.rms_incident_number,
         )
+        charge = HeldCharge.hold(held, received.jurisdiction)
         uow.add(charge)
-        await store.add(
+        await held_charges.add(
             uow.conn,
             referral_id=offer.referral_id,
             jurisdiction=received.jurisdiction,
@@ -59,19 +86,95 @@ class Handlers:
             offense_codes=offer.offense_codes,
             intake_deadline=offer.intake_deadline,
             held_at=now,
+            charging_reference=offer.rms_incident_number,
         )
-        if await store.intake_done(uow.conn, offer.referral_id):
+        if await held_charges.intake_done(uow.conn, offer.referral_id):
             charge.close_by_intake(now)
-            await store.set_status(uow.conn, charge.id, charge.status, now)
+            await self._sync(uow, charge)
+
+    async def know_participant(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        referral = received.event
+        assert isinstance(referral, SocialContactReferralSubmitted)
+        await held_charges.know_participant(uow.conn, referral.participant_id, received.jurisdiction)
 
     async def close_by_intake(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         intake = received.event
         assert isinstance(intake, IntakeCompleted)
+        await held_charges.lock_referrals(uow.conn, intake.referral_ids)
+        await held_charges.note_intake(uow.conn, intake.participant_id, intake.referral_ids, intake.completed_at)
+        for referral_id in await held_charges.held_for(uow.conn, intake.participant_id, intake.referral_ids):
+            charge = await self._charge(uow, referral_id)
+            charge.close_by_intake(self.clock.now())
+            await self._sync(uow, charge)
+
+    async def extend_deadline(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        extension = received.event
+        assert isinstance(extension, IntakeDeadlineExtended)
+        await held_charges.lock_referrals(uow.conn, extension.referral_ids)
+        for referral_id in await held_charges.held_for(uow.conn, extension.participant_id, extension.referral_ids):
+            charge = await self._charge(uow, referral_id)
+            charge.extend(extension.intake_deadline, self.clock.now())
+            await self._sync(uow, charge)
+
+    async def lapse_due(self, uow: UnitOfWork) -> int:
+        """Record IntakeDeadlineLapsed for every held charge whose window passed; safe beside other replicas."""
         now = self.clock.now()
-        await store.lock_referrals(uow.conn, intake.referral_ids)
-        await store.note_intake(uow.conn, intake.participant_id, intake.referral_ids, intake.completed_at)
-        for referral_id in await store.held_for(uow.conn, intake.participant_id, intake.referral_ids):
-            charge = await uow.get(HeldCharge, referral_id)
-            if charge is not None:
-                charge.close_by_intake(now)
-                await store.set_status(uow.conn, referral_id, charge.status, now)
+        lapsed = 0
+        for referral_id in await held_charges.due_for_lapse(uow.conn, now.date()):
+            charge = await self._charge(uow, referral_id)
+            if charge.lapse_if_due(now):
+                await self._sync(uow, charge)
+                lapsed += 1
+        return lapsed
+
+    async def lapse_periodically(self, app: FastAPI) -> None:
+        while True:
+            try:
+                async with app.state.bus.uow() as uow:
+                    if await self.lapse_due(uow):
+                        await uow.commit()
+            except ConcurrencyError:
+                log.info("another replica lapsed these charges first")
+            await asyncio.sleep(self.lapse_every_seconds)
+
+    async def register_case(self, cmd: commands.RegisterCase, uow: UnitOfWork) -> str:
+        jurisdiction = await held_charges.participant_jurisdiction(uow.conn, cmd.participant_id)
+        if jurisdiction != cmd.jurisdiction:
+            raise UnknownParticipant()
+        case_id = str(uuid4())
+        now = self.clock.now()
+        uow.add(ProsecutionCase.register(case_id, cmd, now))
+        await cases.add_case(uow.conn, case_id, cmd, now)
+        return case_id
+
+    async def _case(self, uow: UnitOfWork, case_id: str) -> ProsecutionCase:
+        case = await uow.get(ProsecutionCase, case_id)
+        if case is None:
+            raise CaseNotFound()
+        return case
+
+    async def review_case(self, cmd: commands.ReviewCase, uow: UnitOfWork) -> None:
+        case = await self._case(uow, cmd.case_id)
+        now = self.clock.now()
+        case.review(cmd.decision, now)
+        await cases.add_review(uow.conn, str(uuid4()), cmd, now)
+
+    async def schedule_court_date(self, cmd: commands.ScheduleCourtDate, uow: UnitOfWork) -> str:
+        case = await self._case(uow, cmd.case_id)
+        court_date_id = str(uuid4())
+        case.schedule(court_date_id, cmd.scheduled_for, cmd.hearing, self.clock.now())
+        row = await cases.get_case(uow.conn, cmd.case_id)
+        assert row is not None
+        await cases.add_court_date(
+            uow.conn,
+            {
+                "court_date_id": court_date_id,
+                "case_id": cmd.case_id,
+                "participant_id": case.participant_id,
+                "jurisdiction": case.jurisdiction,
+                "scheduled_for": cmd.scheduled_for,
+                "hearing": cmd.hearing,
+                "court": row["court"],
+            },
+        )
+        return court_date_id

@@ -1,68 +1,25 @@
-"""The prosecution service on real PostgreSQL and NATS, with the clock in the test's hand."""
+"""Held charges on real PostgreSQL and NATS: the intake window, lapse, and non-coercion."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import httpx
 import nats
-import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
 
 from divert_contracts.casemgmt import IntakeCompleted
-from divert_contracts.referral import DiversionOffered
-from divert_devstack.nats import NatsServer
-from divert_devstack.postgres import PostgresServer
-from divert_devstack.testing import create_database, eventually, publish_as, running, service_settings
+from divert_devstack.testing import eventually, publish_as
 from divert_kernel.clock import FixedClock
-from prosecution.bootstrap import create
-from prosecution.config import ProsecutionSettings
+from divert_kernel.db import make_engine
+from divert_kernel.errors import ConcurrencyError
+from prosecution.service_layer.handlers import Handlers
 
 OFFERED_AT = datetime(2026, 11, 1, 9, tzinfo=UTC)
-DEADLINE = date(2026, 12, 1)
-
-
-def offer(referral_id: str, participant_id: str, referral_type: str = "arrest_diversion") -> DiversionOffered:
-    return DiversionOffered(
-        referral_id=referral_id,
-        participant_id=participant_id,
-        referral_type=referral_type,
-        referring_agency="seattle-pd",
-        officer_badge="B-1",
-        policy_version=0,
-        race="white",
-        ethnicity="not_hispanic_or_latino",
-        gender="male",
-        age_band="35-44",
-        offense_codes=["35A"],
-        intake_window_days=30,
-        intake_deadline=DEADLINE,
-        offered_at=OFFERED_AT,
-    )
-
-
-@pytest.fixture(scope="module")
-def clock() -> FixedClock:
-    return FixedClock(OFFERED_AT)
-
-
-@pytest.fixture(scope="module")
-async def service(
-    postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path, clock: FixedClock
-) -> AsyncIterator[httpx.AsyncClient]:
-    url = await create_database(postgres, "prosecution")
-    settings = ProsecutionSettings(**service_settings(database_url=url, nats_url=module_nats.url, jwks_file=jwks_file))
-    async with running(create(settings, clock)) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-async def bus(module_nats: NatsServer) -> AsyncIterator[nats.NATS]:
-    nc = await nats.connect(module_nats.url)
-    yield nc
-    await nc.close()
 
 
 async def held_charge(service: httpx.AsyncClient, auth: dict[str, str], referral_id: str) -> dict:
@@ -74,33 +31,91 @@ async def held_charge(service: httpx.AsyncClient, auth: dict[str, str], referral
 
 
 class TestTheIntakeWindow:
-    async def test_filing_waits_for_the_deadline_to_lapse(
-        self, service: httpx.AsyncClient, bus: nats.NATS, clock: FixedClock, tokens_for: Callable
+    async def test_filing_waits_for_the_lapse_which_is_recorded_once(
+        self,
+        offer: Callable,
+        lapse: Callable,
+        service: httpx.AsyncClient,
+        app: FastAPI,
+        bus: nats.NATS,
+        clock: FixedClock,
+        tokens_for: Callable,
     ) -> None:
         prosecutor = tokens_for("prosecutor")
         referral_id = str(uuid4())
         await publish_as(bus, "referral", offer(referral_id, str(uuid4())))
         charge = await held_charge(service, prosecutor, referral_id)
         assert charge["status"] == "held" and charge["intake_deadline"] == "2026-12-01"
+        assert charge["charging_reference"] == "2026-000777"
 
         clock.at = datetime(2026, 12, 1, 23, 59, tzinfo=UTC)
+        assert await lapse(app) == 0
         early = await service.post(
             f"/v1/held-charges/{referral_id}/filing", json={"meets_filing_standards": True}, headers=prosecutor
         )
         assert early.status_code == 409
         assert early.headers["content-type"] == "application/problem+json"
+        assert "2026-12-01" in early.json()["detail"]
 
         clock.advance(timedelta(minutes=2))
+        assert await lapse(app) >= 1
+        assert (await held_charge(service, prosecutor, referral_id))["status"] == "lapsed"
         lapsed = await service.post(
             f"/v1/held-charges/{referral_id}/filing", json={"meets_filing_standards": True}, headers=prosecutor
         )
         assert lapsed.status_code == 200, lapsed.text
         assert (await held_charge(service, prosecutor, referral_id))["status"] == "filed"
 
+    async def test_two_scheduler_replicas_lapse_each_charge_exactly_once(
+        self,
+        offer: Callable,
+        lapse: Callable,
+        service: httpx.AsyncClient,
+        app: FastAPI,
+        bus: nats.NATS,
+        clock: FixedClock,
+        tokens_for: Callable,
+        database: str,
+    ) -> None:
+        prosecutor = tokens_for("prosecutor")
+        clock.at = OFFERED_AT
+        referral_ids = [str(uuid4()) for _ in range(20)]
+        for referral_id in referral_ids:
+            await publish_as(bus, "referral", offer(referral_id, str(uuid4())))
+        for referral_id in referral_ids:
+            await held_charge(service, prosecutor, referral_id)
+        clock.at = datetime(2026, 12, 5, tzinfo=UTC)
+        replica = Handlers(clock)  # a second instance of the scheduler, on the same database
+        results = await asyncio.gather(
+            lapse(app), lapse(app, replica), lapse(app), lapse(app, replica), return_exceptions=True
+        )
+        assert all(not isinstance(r, BaseException) or isinstance(r, ConcurrencyError) for r in results), results
+        engine = make_engine(database)
+        try:
+            async with engine.connect() as conn:
+                counts = (
+                    await conn.execute(
+                        sa.text(
+                            "SELECT stream_id, count(*) FROM events WHERE type = 'IntakeDeadlineLapsed' "
+                            "AND data->>'referral_id' = ANY(:ids) GROUP BY stream_id"
+                        ),
+                        {"ids": referral_ids},
+                    )
+                ).all()
+        finally:
+            await engine.dispose()
+        assert len(counts) == 20 and all(n == 1 for _, n in counts)
+
 
 class TestNonCoercion:
     async def test_a_charge_closed_by_intake_is_never_filed(
-        self, service: httpx.AsyncClient, bus: nats.NATS, clock: FixedClock, tokens_for: Callable
+        self,
+        offer: Callable,
+        lapse: Callable,
+        service: httpx.AsyncClient,
+        bus: nats.NATS,
+        clock: FixedClock,
+        tokens_for: Callable,
     ) -> None:
         prosecutor = tokens_for("prosecutor")
         referral_id, participant_id = str(uuid4()), str(uuid4())
@@ -126,7 +141,7 @@ class TestNonCoercion:
         assert "never be filed" in refused.json()["detail"]
 
     async def test_intake_before_the_offer_arrives_still_closes_the_charge(
-        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable
+        self, offer: Callable, lapse: Callable, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable
     ) -> None:
         prosecutor = tokens_for("prosecutor")
         referral_id, participant_id = str(uuid4()), str(uuid4())
@@ -144,7 +159,7 @@ class TestNonCoercion:
         await eventually(closed)
 
     async def test_a_social_contact_referral_holds_no_charge(
-        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable
+        self, offer: Callable, lapse: Callable, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable
     ) -> None:
         prosecutor = tokens_for("prosecutor")
         social, arrest = str(uuid4()), str(uuid4())
@@ -156,15 +171,19 @@ class TestNonCoercion:
 
 class TestAccess:
     async def test_only_the_prosecutor_reads_held_charges(
-        self, service: httpx.AsyncClient, tokens_for: Callable
+        self, offer: Callable, lapse: Callable, service: httpx.AsyncClient, tokens_for: Callable
     ) -> None:
         reply = await service.get(f"/v1/held-charges/{uuid4()}", headers=tokens_for("police"))
         assert reply.status_code == 403
 
-    async def test_a_request_without_a_token_is_refused(self, service: httpx.AsyncClient) -> None:
+    async def test_a_request_without_a_token_is_refused(
+        self, offer: Callable, lapse: Callable, service: httpx.AsyncClient
+    ) -> None:
         assert (await service.get(f"/v1/held-charges/{uuid4()}")).status_code == 401
 
-    async def test_a_token_signed_by_another_key_is_refused(self, service: httpx.AsyncClient) -> None:
+    async def test_a_token_signed_by_another_key_is_refused(
+        self, offer: Callable, lapse: Callable, service: httpx.AsyncClient
+    ) -> None:
         from divert_devstack import tokens
 
         forged = tokens.mint(

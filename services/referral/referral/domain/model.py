@@ -63,6 +63,7 @@ class Referral(Aggregate):
                     intake_window_days=policy.intake_window_days,
                     intake_deadline=now.date() + timedelta(days=policy.intake_window_days),
                     offered_at=now,
+                    rms_incident_number=cmd.incident.rms_incident_number,
                 )
             )
         else:

@@ -10,14 +10,33 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 _ADD = sa.text(
     """
-    INSERT INTO held_charges (referral_id, jurisdiction, participant_id, offense_codes, status, intake_deadline, held_at)
-    VALUES (:referral_id, :jurisdiction, :participant_id, :offense_codes, 'held', :intake_deadline, :held_at)
+    INSERT INTO held_charges (referral_id, jurisdiction, participant_id, offense_codes, status, intake_deadline, held_at,
+                              charging_reference)
+    VALUES (:referral_id, :jurisdiction, :participant_id, :offense_codes, 'held', :intake_deadline, :held_at,
+            :charging_reference)
     ON CONFLICT (referral_id) DO NOTHING
     """
 )
-_SET_STATUS = sa.text(
-    "UPDATE held_charges SET status = :status, closed_at = :at WHERE referral_id = CAST(:referral_id AS uuid)"
+_SYNC = sa.text(
+    """
+    UPDATE held_charges
+    SET status = :status, intake_deadline = :intake_deadline,
+        closed_at = CASE WHEN :status IN ('closed_by_intake', 'filed', 'not_filed') THEN :at ELSE closed_at END,
+        lapsed_at = CASE WHEN :status = 'lapsed' THEN :at WHEN :status = 'held' THEN NULL ELSE lapsed_at END
+    WHERE referral_id = CAST(:referral_id AS uuid)
+    """
 )
+# Several replicas may run the lapse job: each due charge is taken by exactly one (the row lock), and the
+# aggregate's expected version stops any second lapse that slipped through.
+_DUE = sa.text(
+    "SELECT referral_id::text FROM held_charges WHERE status = 'held' AND intake_deadline < :today "
+    "ORDER BY intake_deadline LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+_KNOW = sa.text(
+    "INSERT INTO known_participants (participant_id, jurisdiction) VALUES (CAST(:participant_id AS uuid), :jurisdiction) "
+    "ON CONFLICT DO NOTHING"
+)
+_KNOWN = sa.text("SELECT jurisdiction FROM known_participants WHERE participant_id = CAST(:participant_id AS uuid)")
 _HELD_FOR = sa.text(
     "SELECT referral_id::text FROM held_charges WHERE participant_id = CAST(:participant_id AS uuid) "
     "AND referral_id = ANY(CAST(:referral_ids AS uuid[]))"
@@ -33,7 +52,7 @@ _LOCK_REFERRAL = sa.text("SELECT pg_advisory_xact_lock(hashtextextended('held-ch
 _INTAKE_DONE = sa.text("SELECT 1 FROM completed_intakes WHERE referral_id = CAST(:referral_id AS uuid)")
 _GET = sa.text(
     "SELECT referral_id::text, jurisdiction, participant_id::text, offense_codes, status, intake_deadline, held_at, "
-    "closed_at FROM held_charges WHERE referral_id = CAST(:referral_id AS uuid)"
+    "closed_at, lapsed_at, charging_reference FROM held_charges WHERE referral_id = CAST(:referral_id AS uuid)"
 )
 
 
@@ -46,13 +65,29 @@ async def add(
     offense_codes: list[str],
     intake_deadline: date,
     held_at: datetime,
+    charging_reference: str | None,
 ) -> None:
     params = {k: v for k, v in locals().items() if k != "conn"}
     await conn.execute(_ADD, params)
 
 
-async def set_status(conn: AsyncConnection, referral_id: str, status: str, at: datetime) -> None:
-    await conn.execute(_SET_STATUS, {"referral_id": referral_id, "status": status, "at": at})
+async def sync(conn: AsyncConnection, referral_id: str, status: str, intake_deadline: date, at: datetime) -> None:
+    """Bring the read model in line with the aggregate after a change."""
+    params = {"referral_id": referral_id, "status": status, "intake_deadline": intake_deadline, "at": at}
+    await conn.execute(_SYNC, params)
+
+
+async def due_for_lapse(conn: AsyncConnection, today: date, limit: int = 100) -> list[str]:
+    return [r[0] for r in await conn.execute(_DUE, {"today": today, "limit": limit})]
+
+
+async def know_participant(conn: AsyncConnection, participant_id: str, jurisdiction: str) -> None:
+    await conn.execute(_KNOW, {"participant_id": participant_id, "jurisdiction": jurisdiction})
+
+
+async def participant_jurisdiction(conn: AsyncConnection, participant_id: str) -> str | None:
+    row = (await conn.execute(_KNOWN, {"participant_id": participant_id})).first()
+    return row[0] if row else None
 
 
 async def held_for(conn: AsyncConnection, participant_id: str, referral_ids: list[str]) -> list[str]:

@@ -1,0 +1,145 @@
+"""Legacy and post-diversion cases, their reviews and court dates, and the prosecutor's queue."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from prosecution.domain.commands import RegisterCase, ReviewCase
+
+_ADD_CASE = sa.text(
+    """
+    INSERT INTO cases (case_id, participant_id, jurisdiction, kind, docket_number, court, charges, filed_at, status,
+                       registered_at)
+    VALUES (CAST(:case_id AS uuid), CAST(:participant_id AS uuid), :jurisdiction, :kind, :docket_number, :court,
+            CAST(:charges AS jsonb), :filed_at, 'pending', :registered_at)
+    """
+)
+_ADD_REVIEW = sa.text(
+    """
+    INSERT INTO case_reviews (review_id, case_id, decision, rationale, reviewed_by, reviewed_at)
+    VALUES (CAST(:review_id AS uuid), CAST(:case_id AS uuid), :decision, :rationale, :reviewed_by, :reviewed_at)
+    """
+)
+_SET_CASE_STATUS = sa.text("UPDATE cases SET status = :status WHERE case_id = CAST(:case_id AS uuid)")
+_ADD_COURT_DATE = sa.text(
+    """
+    INSERT INTO court_dates (court_date_id, case_id, participant_id, jurisdiction, scheduled_for, hearing, court)
+    VALUES (CAST(:court_date_id AS uuid), CAST(:case_id AS uuid), CAST(:participant_id AS uuid), :jurisdiction,
+            :scheduled_for, :hearing, :court)
+    """
+)
+_GET_CASE = sa.text(
+    """
+    SELECT c.case_id::text, c.participant_id::text, c.jurisdiction, c.kind, c.docket_number, c.court, c.charges,
+           c.filed_at, c.status, c.registered_at,
+           COALESCE((SELECT json_agg(json_build_object('decision', r.decision, 'rationale', r.rationale,
+                                                       'reviewed_by', r.reviewed_by, 'reviewed_at', r.reviewed_at)
+                                     ORDER BY r.reviewed_at DESC, r.seq DESC)
+                     FROM case_reviews r WHERE r.case_id = c.case_id), '[]') AS reviews,
+           COALESCE((SELECT json_agg(json_build_object('court_date_id', d.court_date_id, 'scheduled_for',
+                                                       d.scheduled_for, 'hearing', d.hearing, 'court', d.court)
+                                     ORDER BY d.scheduled_for)
+                     FROM court_dates d WHERE d.case_id = c.case_id), '[]') AS court_dates
+    FROM cases c WHERE c.case_id = CAST(:case_id AS uuid)
+    """
+)
+_COURT_DATES = sa.text(
+    """
+    SELECT d.court_date_id::text, d.case_id::text, d.scheduled_for, d.hearing, d.court, c.docket_number
+    FROM court_dates d JOIN cases c ON c.case_id = d.case_id
+    WHERE d.participant_id = CAST(:participant_id AS uuid) AND d.scheduled_for >= :now
+    ORDER BY d.scheduled_for
+    """
+)
+# The LEAD prosecutor's queue, most pressing first: lapsed windows awaiting a decision, windows closing within
+# 7 days, court dates within 14 days, then cases not yet reviewed.
+_QUEUE = sa.text(
+    """
+    SELECT * FROM (
+        SELECT 1 AS rank, 'lapsed_awaiting_decision' AS kind, referral_id::text AS id, participant_id::text,
+               intake_deadline::timestamptz AS due
+        FROM held_charges WHERE jurisdiction = :jurisdiction AND status = 'lapsed'
+        UNION ALL
+        SELECT 2, 'deadline_within_7_days', referral_id::text, participant_id::text, intake_deadline::timestamptz
+        FROM held_charges
+        WHERE jurisdiction = :jurisdiction AND status = 'held' AND intake_deadline BETWEEN :today AND :week
+        UNION ALL
+        SELECT 3, 'court_date_within_14_days', case_id::text, participant_id::text, scheduled_for
+        FROM court_dates WHERE jurisdiction = :jurisdiction AND scheduled_for BETWEEN :now AND :fortnight
+        UNION ALL
+        SELECT 4, 'case_awaiting_review', c.case_id::text, c.participant_id::text, c.registered_at
+        FROM cases c WHERE c.jurisdiction = :jurisdiction
+          AND NOT EXISTS (SELECT 1 FROM case_reviews r WHERE r.case_id = c.case_id)
+    ) queue
+    ORDER BY rank, due, id
+    OFFSET :offset LIMIT :limit
+    """
+)
+
+
+async def add_case(conn: AsyncConnection, case_id: str, cmd: RegisterCase, now: datetime) -> None:
+    await conn.execute(
+        _ADD_CASE,
+        {
+            "case_id": case_id,
+            "participant_id": cmd.participant_id,
+            "jurisdiction": cmd.jurisdiction,
+            "kind": cmd.kind,
+            "docket_number": cmd.docket_number,
+            "court": cmd.court,
+            "charges": json.dumps([{"code": c.code, "description": c.description} for c in cmd.charges]),
+            "filed_at": cmd.filed_at,
+            "registered_at": now,
+        },
+    )
+
+
+async def add_review(conn: AsyncConnection, review_id: str, cmd: ReviewCase, now: datetime) -> None:
+    await conn.execute(
+        _ADD_REVIEW,
+        {
+            "review_id": review_id,
+            "case_id": cmd.case_id,
+            "decision": cmd.decision,
+            "rationale": cmd.rationale,
+            "reviewed_by": cmd.reviewed_by,
+            "reviewed_at": now,
+        },
+    )
+    status = {"decline_to_file": "declined", "dismiss_without_prejudice": "dismissed"}.get(cmd.decision, "pending")
+    await conn.execute(_SET_CASE_STATUS, {"case_id": cmd.case_id, "status": status})
+
+
+async def add_court_date(conn: AsyncConnection, row: dict[str, Any]) -> None:
+    await conn.execute(_ADD_COURT_DATE, row)
+
+
+async def get_case(conn: AsyncConnection, case_id: str) -> dict[str, Any] | None:
+    row = (await conn.execute(_GET_CASE, {"case_id": case_id})).mappings().first()
+    return dict(row) if row else None
+
+
+async def upcoming_court_dates(conn: AsyncConnection, participant_id: str, now: datetime) -> list[dict[str, Any]]:
+    rows = await conn.execute(_COURT_DATES, {"participant_id": participant_id, "now": now})
+    return [dict(r) for r in rows.mappings()]
+
+
+async def queue(
+    conn: AsyncConnection, jurisdiction: str, now: datetime, offset: int, limit: int
+) -> list[dict[str, Any]]:
+    today = now.date()
+    params = {
+        "jurisdiction": jurisdiction,
+        "now": now,
+        "today": today,
+        "week": today + timedelta(days=7),
+        "fortnight": now + timedelta(days=14),
+        "offset": offset,
+        "limit": limit,
+    }
+    return [dict(r) for r in (await conn.execute(_QUEUE, params)).mappings()]

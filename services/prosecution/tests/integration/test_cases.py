@@ -1,0 +1,195 @@
+"""Legacy and post-diversion cases, reviews, court dates and the prosecutor's queue, on real PostgreSQL and NATS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import nats
+import pytest
+from fastapi import FastAPI
+
+from divert_devstack.testing import eventually, publish_as
+from divert_kernel.clock import FixedClock
+
+J = "seattle-king-county"
+
+
+async def known_participant(
+    service: httpx.AsyncClient, bus: nats.NATS, offer: Callable, auth: dict[str, str]
+) -> tuple[str, str]:
+    referral_id, participant_id = str(uuid4()), str(uuid4())
+    await publish_as(bus, "referral", offer(referral_id, participant_id))
+
+    async def held() -> bool:
+        return (await service.get(f"/v1/held-charges/{referral_id}", headers=auth)).status_code == 200
+
+    await eventually(held)
+    return referral_id, participant_id
+
+
+def case_body(participant_id: str, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "participant_id": participant_id,
+        "jurisdiction": J,
+        "kind": "post_diversion",
+        "docket_number": "26-1-01234-5 SEA",
+        "court": "King County District Court",
+        "charges": [{"code": "23H", "description": "Theft 3"}],
+        "filed_at": "2026-11-15",
+    }
+    return body | overrides
+
+
+@pytest.fixture
+def prosecutor(tokens_for: Callable) -> dict[str, str]:
+    return tokens_for("prosecutor", agency="kc-prosecutor")
+
+
+class TestCases:
+    async def test_a_post_diversion_arrest_is_registered_reviewed_and_kept_with_its_history(
+        self, service: httpx.AsyncClient, bus: nats.NATS, offer: Callable, prosecutor: dict[str, str], clock: FixedClock
+    ) -> None:
+        clock.at = datetime(2026, 11, 20, tzinfo=UTC)
+        _, participant_id = await known_participant(service, bus, offer, prosecutor)
+        created = await service.post("/v1/cases", json=case_body(participant_id), headers=prosecutor)
+        assert created.status_code == 201, created.text
+        case_id = created.json()["case_id"]
+        first = await service.post(
+            f"/v1/cases/{case_id}/reviews",
+            headers=prosecutor,
+            json={"decision": "continue_to_monitor", "rationale": "Engaged with case manager."},
+        )
+        assert first.status_code == 201, first.text
+        second = await service.post(
+            f"/v1/cases/{case_id}/reviews",
+            headers=prosecutor,
+            json={"decision": "dismiss_without_prejudice", "rationale": "Plan goals met."},
+        )
+        case = second.json()
+        assert [r["decision"] for r in case["reviews"]] == ["dismiss_without_prejudice", "continue_to_monitor"]
+        assert case["status"] == "dismissed"
+
+    async def test_an_unknown_participant_is_refused_naming_the_field(
+        self, service: httpx.AsyncClient, prosecutor: dict[str, str]
+    ) -> None:
+        reply = await service.post("/v1/cases", json=case_body(str(uuid4())), headers=prosecutor)
+        assert reply.status_code == 422 and reply.json()["field"] == "participant_id"
+
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [({"kind": "civil"}, "kind"), ({"charges": []}, "charges"), ({"filed_at": "yesterday"}, "filed_at")],
+    )
+    async def test_bad_cases_are_refused(
+        self, service: httpx.AsyncClient, prosecutor: dict[str, str], change: dict, field: str
+    ) -> None:
+        reply = await service.post("/v1/cases", json=case_body(str(uuid4()), **change), headers=prosecutor)
+        assert reply.status_code == 422 and reply.json()["field"] == field
+
+    async def test_a_review_outside_the_five_options_is_refused_and_changes_nothing(
+        self, service: httpx.AsyncClient, bus: nats.NATS, offer: Callable, prosecutor: dict[str, str]
+    ) -> None:
+        _, participant_id = await known_participant(service, bus, offer, prosecutor)
+        case_id = (await service.post("/v1/cases", json=case_body(participant_id), headers=prosecutor)).json()[
+            "case_id"
+        ]
+        reply = await service.post(
+            f"/v1/cases/{case_id}/reviews", headers=prosecutor, json={"decision": "file_charges", "rationale": "x"}
+        )
+        assert reply.status_code == 422 and reply.json()["field"] == "decision"
+        assert (await service.get(f"/v1/cases/{case_id}", headers=prosecutor)).json()["reviews"] == []
+
+    async def test_only_the_prosecutor_registers_cases(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
+        reply = await service.post("/v1/cases", json=case_body(str(uuid4())), headers=tokens_for("police"))
+        assert reply.status_code == 403
+
+
+class TestCourtDates:
+    async def test_a_new_hearing_in_the_past_is_refused(
+        self, service: httpx.AsyncClient, bus: nats.NATS, offer: Callable, prosecutor: dict[str, str], clock: FixedClock
+    ) -> None:
+        clock.at = datetime(2026, 11, 20, tzinfo=UTC)
+        _, participant_id = await known_participant(service, bus, offer, prosecutor)
+        case_id = (await service.post("/v1/cases", json=case_body(participant_id), headers=prosecutor)).json()[
+            "case_id"
+        ]
+        past = await service.post(
+            f"/v1/cases/{case_id}/court-dates",
+            headers=prosecutor,
+            json={"scheduled_for": "2026-11-19T09:00:00Z", "hearing": "review"},
+        )
+        assert past.status_code == 422 and past.json()["field"] == "scheduled_for"
+        ahead = await service.post(
+            f"/v1/cases/{case_id}/court-dates",
+            headers=prosecutor,
+            json={"scheduled_for": "2026-11-27T09:00:00Z", "hearing": "review"},
+        )
+        assert ahead.status_code == 201, ahead.text
+        dates = await service.get(f"/v1/participants/{participant_id}/court-dates", headers=prosecutor)
+        assert [d["hearing"] for d in dates.json()] == ["review"]
+
+    async def test_case_managers_read_court_dates_only_through_the_gate(
+        self,
+        service: httpx.AsyncClient,
+        bus: nats.NATS,
+        offer: Callable,
+        prosecutor: dict[str, str],
+        tokens_for: Callable,
+    ) -> None:
+        _, participant_id = await known_participant(service, bus, offer, prosecutor)
+        # This module runs without a consent service: the read is refused, never served.
+        reply = await service.get(
+            f"/v1/participants/{participant_id}/court-dates", headers=tokens_for("case_management")
+        )
+        assert reply.status_code == 503
+
+
+class TestTheQueue:
+    async def test_lists_what_needs_the_prosecutor_most_pressing_first(
+        self,
+        service: httpx.AsyncClient,
+        app: FastAPI,
+        bus: nats.NATS,
+        offer: Callable,
+        lapse: Callable,
+        prosecutor: dict[str, str],
+        clock: FixedClock,
+    ) -> None:
+        clock.at = datetime(2026, 11, 28, tzinfo=UTC)  # the offers' deadline (12-01) is within 7 days
+        soon, participant_id = await known_participant(service, bus, offer, prosecutor)
+        case_id = (await service.post("/v1/cases", json=case_body(participant_id), headers=prosecutor)).json()[
+            "case_id"
+        ]
+        await service.post(
+            f"/v1/cases/{case_id}/court-dates",
+            headers=prosecutor,
+            json={"scheduled_for": "2026-12-03T09:00:00Z", "hearing": "arraignment"},
+        )
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params = {"jurisdiction": J, "limit": "2", **({"cursor": cursor} if cursor else {})}
+            page = (await service.get("/v1/prosecution/queue", params=params, headers=prosecutor)).json()
+            items += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        kinds = {(i["kind"], i["id"]) for i in items}
+        assert ("deadline_within_7_days", soon) in kinds
+        assert ("court_date_within_14_days", case_id) in kinds
+        assert ("case_awaiting_review", case_id) in kinds
+        ranks = [
+            "lapsed_awaiting_decision",
+            "deadline_within_7_days",
+            "court_date_within_14_days",
+            "case_awaiting_review",
+        ]
+        assert [ranks.index(i["kind"]) for i in items] == sorted(ranks.index(i["kind"]) for i in items)
+
+        clock.at = datetime(2026, 12, 2, tzinfo=UTC)
+        await lapse(app)
+        first = (await service.get("/v1/prosecution/queue", params={"jurisdiction": J}, headers=prosecutor)).json()
+        assert first["items"][0]["kind"] == "lapsed_awaiting_decision"
