@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import httpx
 import nats
+import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
@@ -191,3 +192,21 @@ class TestAccess:
         )
         reply = await service.get(f"/v1/held-charges/{uuid4()}", headers={"Authorization": f"Bearer {forged}"})
         assert reply.status_code == 401
+
+
+class TestBadInput:
+    @pytest.mark.parametrize("body", [{}, {"meets_filing_standards": False}, {"meets_filing_standards": "yes"}])
+    async def test_a_filing_without_the_attestation_is_refused_and_changes_nothing(
+        self, service: httpx.AsyncClient, bus: nats.NATS, offer: Callable, tokens_for: Callable, body: dict
+    ) -> None:
+        prosecutor = tokens_for("prosecutor")
+        referral_id = str(uuid4())
+        await publish_as(bus, "referral", offer(referral_id, str(uuid4())))
+        await held_charge(service, prosecutor, referral_id)
+        reply = await service.post(f"/v1/held-charges/{referral_id}/filing", json=body, headers=prosecutor)
+        assert reply.status_code == 422 and reply.json()["field"] == "meets_filing_standards"
+        assert (await held_charge(service, prosecutor, referral_id))["status"] == "held"
+
+    async def test_an_unknown_held_charge_is_404(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
+        reply = await service.post(f"/v1/held-charges/{uuid4()}/non-filing", headers=tokens_for("prosecutor"))
+        assert reply.status_code == 404 and reply.json()["field"] == "referral_id"
