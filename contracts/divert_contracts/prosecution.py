@@ -100,3 +100,11 @@ class CourtDateScheduled(_ProsecutionEvent):
     scheduled_for: datetime
     hearing: str
     scheduled_at: datetime
+
+
+class HeldChargeReturned(_ProsecutionEvent):
+    """The person declined diversion: the charge goes back to ordinary processing, with no other consequence."""
+
+    referral_id: str
+    participant_id: str
+    returned_at: datetime

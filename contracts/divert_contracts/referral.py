@@ -47,3 +47,76 @@ class SocialContactReferralSubmitted(_ReferralEvent):
     ethnicity: Ethnicity
     gender: Gender
     age_band: AgeBand
+
+
+class EligibilityPolicyAmended(_ReferralEvent):
+    """A new version of the site's eligibility policy; screenings and referrals record the version they used."""
+
+    policy_version: int
+    divertible_offense_codes: list[OffenseCode]
+    exclusions: list[str]
+    intake_window_days: int
+    social_contact_referrers: list[str]
+    victim_must_decline: bool
+    amended_by: str
+    amended_at: datetime
+
+
+class ContactScreened(_ReferralEvent):
+    screening_id: str
+    referral_type: ReferralType
+    offense_codes: list[OffenseCode]
+    exclusions_present: list[str]
+    eligible: bool
+    reasons: list[str]
+    policy_version: int
+    screened_at: datetime
+
+
+class DiversionAccepted(_ReferralEvent):
+    referral_id: str
+    participant_id: str
+    accepted_at: datetime
+
+
+class DiversionDeclined(_ReferralEvent):
+    """Declining has no consequence beyond ordinary processing of the charge."""
+
+    referral_id: str
+    participant_id: str
+    declined_at: datetime
+
+
+class WarmHandoffCompleted(_ReferralEvent):
+    referral_id: str
+    participant_id: str
+    case_manager_id: str
+    completed_at: datetime
+
+
+class SocialContactReferralApproved(_ReferralEvent):
+    referral_id: str
+    participant_id: str
+    decided_by: str
+    decided_at: datetime
+
+
+class SocialContactReferralDenied(_ReferralEvent):
+    referral_id: str
+    participant_id: str
+    decided_by: str
+    decided_at: datetime
+
+
+class EligibleContactNotDiverted(_ReferralEvent):
+    """An officer's documented discretion, kept for the racial-equity review."""
+
+    record_id: str
+    offense_codes: list[OffenseCode]
+    reason: str
+    officer_badge: str
+    race: Race
+    ethnicity: Ethnicity
+    gender: Gender
+    age_band: AgeBand
+    recorded_at: datetime

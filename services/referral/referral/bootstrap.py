@@ -7,19 +7,18 @@ from fastapi import FastAPI
 from divert_kernel.app import ServiceSpec, create_app
 from divert_kernel.clock import Clock, SystemClock
 from referral.config import ReferralSettings
-from referral.domain.model import SitePolicy
-from referral.entrypoints import http
+from referral.entrypoints import http, policy
 from referral.service_layer.handlers import Handlers
 
 
 def create(settings: ReferralSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or ReferralSettings()
     clock = clock or SystemClock()
-    handlers = Handlers(clock, SitePolicy(version=0, intake_window_days=settings.default_intake_window_days))
+    handlers = Handlers(clock, settings.default_intake_window_days)
     spec = ServiceSpec(
         name="referral",
         title="Divert referral service (police)",
-        routers=[http.router],
+        routers=[http.router, policy.router],
         commands=handlers.table(),  # type: ignore[arg-type]
     )
     return create_app(spec, settings, clock)

@@ -21,7 +21,8 @@ _SYNC = sa.text(
     """
     UPDATE held_charges
     SET status = :status, intake_deadline = :intake_deadline,
-        closed_at = CASE WHEN :status IN ('closed_by_intake', 'filed', 'not_filed') THEN :at ELSE closed_at END,
+        closed_at = CASE WHEN :status IN ('closed_by_intake', 'filed', 'not_filed', 'returned_to_ordinary_processing')
+                         THEN :at ELSE closed_at END,
         lapsed_at = CASE WHEN :status = 'lapsed' THEN :at WHEN :status = 'held' THEN NULL ELSE lapsed_at END
     WHERE referral_id = CAST(:referral_id AS uuid)
     """

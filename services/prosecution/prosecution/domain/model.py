@@ -12,6 +12,7 @@ from divert_contracts.prosecution import (
     HeldChargeDeadlineMoved,
     HeldChargeFiled,
     HeldChargeNotFiled,
+    HeldChargeReturned,
     IntakeDeadlineLapsed,
     LegacyCaseRegistered,
     LegacyCaseReviewed,
@@ -61,6 +62,11 @@ class HeldCharge(Aggregate):
                 referral_id=self.id, participant_id=self.participant_id, intake_deadline=new_deadline, moved_at=now
             )
         )
+
+    def return_to_ordinary_processing(self, now: datetime) -> None:
+        if self.status not in ("held", "lapsed"):
+            return
+        self._record(HeldChargeReturned(referral_id=self.id, participant_id=self.participant_id, returned_at=now))
 
     def lapse_if_due(self, now: datetime) -> bool:
         if self.status != "held" or now.date() <= self.intake_deadline:
@@ -133,6 +139,10 @@ class HeldCharge(Aggregate):
     @apply.register
     def _(self, event: IntakeDeadlineLapsed) -> None:
         self.status = "lapsed"
+
+    @apply.register
+    def _(self, event: HeldChargeReturned) -> None:
+        self.status = "returned_to_ordinary_processing"
 
     @apply.register
     def _(self, event: HeldChargeFiled) -> None:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from divert_contracts.casemgmt import IntakeCompleted, IntakeDeadlineExtended
 from divert_contracts.prosecution import ChargeHeld
-from divert_contracts.referral import DiversionOffered, SocialContactReferralSubmitted
+from divert_contracts.referral import DiversionDeclined, DiversionOffered, SocialContactReferralSubmitted
 from divert_kernel.clock import Clock
 from divert_kernel.envelope import ReceivedEvent
 from divert_kernel.errors import ConcurrencyError
@@ -41,6 +41,7 @@ class Handlers:
             "referral": {
                 "DiversionOffered": self.hold_diverted_charge,
                 "SocialContactReferralSubmitted": self.know_participant,
+                "DiversionDeclined": self.return_declined,
             },
             "casemgmt": {"IntakeCompleted": self.close_by_intake, "IntakeDeadlineExtended": self.extend_deadline},
         }
@@ -90,6 +91,15 @@ class Handlers:
         )
         if await held_charges.intake_done(uow.conn, offer.referral_id):
             charge.close_by_intake(now)
+            await self._sync(uow, charge)
+
+    async def return_declined(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        declined = received.event
+        assert isinstance(declined, DiversionDeclined)
+        await held_charges.lock_referrals(uow.conn, [declined.referral_id])
+        charge = await uow.get(HeldCharge, declined.referral_id)
+        if charge is not None:
+            charge.return_to_ordinary_processing(self.clock.now())
             await self._sync(uow, charge)
 
     async def know_participant(self, uow: UnitOfWork, received: ReceivedEvent) -> None:

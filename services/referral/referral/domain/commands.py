@@ -39,3 +39,65 @@ class SubmitReferral:
     person: Person
     incident: Incident
     officer: Officer
+    referring_agency_type: str = "police"
+    exclusions_present: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AmendPolicy:
+    jurisdiction: str
+    divertible_offenses: tuple[tuple[str, str, str], ...]
+    exclusions: tuple[str, ...]
+    intake_window_days: int
+    social_contact_referrers: tuple[str, ...]
+    victim_must_decline: bool
+    amended_by: str
+
+
+@dataclass(frozen=True)
+class Screen:
+    jurisdiction: str
+    referral_type: str
+    offense_codes: tuple[str, ...]
+    exclusions_present: tuple[str, ...]
+    screened_by: str = ""
+
+
+@dataclass(frozen=True)
+class AcceptDiversion:
+    referral_id: str
+
+
+@dataclass(frozen=True)
+class DeclineDiversion:
+    referral_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CompleteHandoff:
+    referral_id: str
+    case_manager_id: str
+    location: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DecideSocialContact:
+    referral_id: str
+    approved: bool
+    decided_by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RecordDiscretion:
+    jurisdiction: str
+    offense_codes: tuple[str, ...]
+    reason: str
+    officer_badge: str
+    race: str
+    ethnicity: str
+    gender: str
+    age_band: str
+    recorded_by: str = ""

@@ -1,4 +1,4 @@
-from divert_kernel.errors import NotFound, RuleViolated
+from divert_kernel.errors import Conflict, Forbidden, NotFound, RuleViolated
 
 
 class ReferralNotFound(NotFound):
@@ -8,3 +8,12 @@ class ReferralNotFound(NotFound):
 
 class IneligibleReferral(RuleViolated):
     pass
+
+
+class WrongState(Conflict):
+    pass
+
+
+class NotAReferrer(Forbidden):
+    def __init__(self, agency_type: str) -> None:
+        super().__init__(f"this site's policy does not let {agency_type} agencies make social-contact referrals")

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import singledispatchmethod
 
-from divert_contracts.referral import DiversionOffered, SocialContactReferralSubmitted
+from divert_contracts.referral import (
+    DiversionAccepted,
+    DiversionDeclined,
+    DiversionOffered,
+    SocialContactReferralApproved,
+    SocialContactReferralDenied,
+    SocialContactReferralSubmitted,
+    WarmHandoffCompleted,
+)
 from divert_kernel.aggregate import Aggregate
 from divert_kernel.events import Event
 from referral.domain.commands import SubmitReferral
-from referral.domain.errors import IneligibleReferral
-
-
-@dataclass(frozen=True)
-class SitePolicy:
-    """The eligibility policy a referral is judged under; version 0 is the site's built-in default."""
-
-    version: int
-    intake_window_days: int
+from referral.domain.eligibility import EligibilityPolicy
+from referral.domain.errors import IneligibleReferral, NotAReferrer, WrongState
 
 
 def age_band(born: date, on: date) -> str:
@@ -35,10 +35,11 @@ class Referral(Aggregate):
 
     @classmethod
     def submit(
-        cls, referral_id: str, participant_id: str, cmd: SubmitReferral, policy: SitePolicy, now: datetime
+        cls, referral_id: str, participant_id: str, cmd: SubmitReferral, policy: EligibilityPolicy, now: datetime
     ) -> Referral:
         referral = cls(referral_id, cmd.jurisdiction)
         referral.check_not_in_future(cmd.incident.occurred_at, now)
+        referral.check_eligible(cmd, policy)
         demographics = {
             "race": cmd.person.race,
             "ethnicity": cmd.person.ethnicity,
@@ -55,7 +56,6 @@ class Referral(Aggregate):
             **demographics,
         }
         if cmd.referral_type == "arrest_diversion":
-            referral.check_has_offense(cmd)
             referral._record(
                 DiversionOffered(
                     **common,
@@ -76,9 +76,53 @@ class Referral(Aggregate):
             raise IneligibleReferral("the incident cannot have occurred in the future", field="incident.occurred_at")
 
     @staticmethod
-    def check_has_offense(cmd: SubmitReferral) -> None:
-        if not cmd.incident.offense_codes:
-            raise IneligibleReferral("an arrest diversion names the offense it diverts", field="incident.offense_codes")
+    def check_eligible(cmd: SubmitReferral, policy: EligibilityPolicy) -> None:
+        """An offer to an ineligible person is refused with every reason; who may refer socially is site policy."""
+        if cmd.referral_type == "social_contact" and not policy.may_refer_social_contact(cmd.referring_agency_type):
+            raise NotAReferrer(cmd.referring_agency_type)
+        reasons = policy.screen(cmd.referral_type, cmd.incident.offense_codes, cmd.exclusions_present)
+        if reasons:
+            field = (
+                "exclusions_present" if all(r.startswith("exclusion") for r in reasons) else "incident.offense_codes"
+            )
+            raise IneligibleReferral("not eligible for diversion: " + "; ".join(reasons), field=field)
+
+    def accept(self, now: datetime) -> None:
+        self.check_status("offered", "accept")
+        self._record(DiversionAccepted(referral_id=self.id, participant_id=self.participant_id, accepted_at=now))
+
+    def decline(self, now: datetime) -> None:
+        self.check_status("offered", "decline")
+        self._record(DiversionDeclined(referral_id=self.id, participant_id=self.participant_id, declined_at=now))
+
+    def hand_off(self, case_manager_id: str, at: datetime, now: datetime) -> None:
+        if at > now:
+            raise IneligibleReferral("a hand-off is recorded once it happened", field="at")
+        ready = "accepted" if self.referral_type == "arrest_diversion" else "approved"
+        self.check_status(ready, "hand off")
+        self._record(
+            WarmHandoffCompleted(
+                referral_id=self.id,
+                participant_id=self.participant_id,
+                case_manager_id=case_manager_id,
+                completed_at=at,
+            )
+        )
+
+    def owg_decide(self, approved: bool, decided_by: str, now: datetime) -> None:
+        if self.referral_type != "social_contact":
+            raise WrongState("the Operations Work Group decides social-contact referrals only", field="referral_id")
+        self.check_status("submitted", "decide on")
+        event = SocialContactReferralApproved if approved else SocialContactReferralDenied
+        self._record(
+            event(referral_id=self.id, participant_id=self.participant_id, decided_by=decided_by, decided_at=now)
+        )
+
+    def check_status(self, needed: str, action: str) -> None:
+        if self.status != needed:
+            raise WrongState(
+                f"cannot {action} a referral that is {self.status} (it must be {needed})", field="referral_id"
+            )
 
     @singledispatchmethod
     def apply(self, event: Event) -> None:
@@ -86,10 +130,32 @@ class Referral(Aggregate):
 
     @apply.register
     def _(self, event: DiversionOffered) -> None:
-        self.status = "offered"
+        self.status, self.referral_type = "offered", "arrest_diversion"
+        self.participant_id = event.participant_id
         self.intake_deadline = event.intake_deadline
 
     @apply.register
     def _(self, event: SocialContactReferralSubmitted) -> None:
-        self.status = "submitted"
+        self.status, self.referral_type = "submitted", "social_contact"
+        self.participant_id = event.participant_id
         self.intake_deadline = None
+
+    @apply.register
+    def _(self, event: DiversionAccepted) -> None:
+        self.status = "accepted"
+
+    @apply.register
+    def _(self, event: DiversionDeclined) -> None:
+        self.status = "declined"
+
+    @apply.register
+    def _(self, event: SocialContactReferralApproved) -> None:
+        self.status = "approved"
+
+    @apply.register
+    def _(self, event: SocialContactReferralDenied) -> None:
+        self.status = "denied"
+
+    @apply.register
+    def _(self, event: WarmHandoffCompleted) -> None:
+        self.status = "handed_off"

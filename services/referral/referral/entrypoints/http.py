@@ -10,19 +10,34 @@ from fastapi import APIRouter, Depends, Query
 from divert_contracts.vocabulary import DEFAULT_PURPOSE, Purpose
 from divert_kernel.auth import Principal, require
 from divert_kernel.deps import Bus, Engine, Gate
+from divert_kernel.errors import Forbidden
 from divert_kernel.gate import not_permitted
 from referral.adapters import store
 from referral.domain import commands
-from referral.entrypoints.schemas import OfficerIn, PersonOut, ReferralCreated, ReferralIn, ReferralOut
+from referral.domain.errors import ReferralNotFound
+from referral.entrypoints.schemas import (
+    DeclineIn,
+    HandoffIn,
+    LifecycleOut,
+    OfficerIn,
+    OwgDecisionIn,
+    PersonOut,
+    ReferralCreated,
+    ReferralIn,
+    ReferralOut,
+)
 
 router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
 
 Police = Annotated[Principal, Depends(require("police"))]
+Referrer = Annotated[Principal, Depends(require("police", "community"))]
+HandoffRecorder = Annotated[Principal, Depends(require("police", "case_management"))]
+ProjectManager = Annotated[Principal, Depends(require("project_manager"))]
 AnyCaller = Annotated[Principal, Depends(require())]
 
 
 @router.post("", status_code=201, response_model=ReferralCreated)
-async def submit_referral(body: ReferralIn, principal: Police, bus: Bus) -> ReferralCreated:
+async def submit_referral(body: ReferralIn, principal: Referrer, bus: Bus) -> ReferralCreated:
     """Record an arrest diversion offer or a social-contact referral; publishes DiversionOffered or
     SocialContactReferralSubmitted."""
     principal.check_jurisdiction(body.jurisdiction)
@@ -35,7 +50,11 @@ async def submit_referral(body: ReferralIn, principal: Police, bus: Bus) -> Refe
             **{**body.incident.model_dump(), "offense_codes": tuple(body.incident.offense_codes)}
         ),
         officer=commands.Officer(**body.officer.model_dump()),
+        referring_agency_type=principal.agency_type,
+        exclusions_present=tuple(body.exclusions_present),
     )
+    if principal.agency_type == "community" and body.referral_type != "social_contact":
+        raise Forbidden("community referrers make social-contact referrals only", field="referral_type")
     accepted = await bus.handle(command)
     return ReferralCreated(**accepted.__dict__)
 
@@ -77,3 +96,48 @@ def _referral_out(row: dict[str, Any], *, identity: bool, owner: bool) -> Referr
         fields["rms_incident_number"] = row["rms_incident_number"]
         fields["location"] = row["location"]
     return ReferralOut(**fields)
+
+
+async def _owned_referral(engine: Engine, referral_id: UUID, principal: Principal) -> dict[str, Any]:
+    async with engine.connect() as conn:
+        row = await store.get_referral(conn, str(referral_id))
+    if row is None or row["jurisdiction"] not in principal.jurisdictions:
+        raise ReferralNotFound()
+    return row
+
+
+@router.post("/{referral_id}/acceptance", response_model=LifecycleOut)
+async def accept(referral_id: UUID, principal: Police, bus: Bus, engine: Engine) -> LifecycleOut:
+    """The person accepted the diversion offer (DiversionAccepted)."""
+    await _owned_referral(engine, referral_id, principal)
+    return LifecycleOut(
+        referral_id=str(referral_id), status=await bus.handle(commands.AcceptDiversion(str(referral_id)))
+    )
+
+
+@router.post("/{referral_id}/decline", response_model=LifecycleOut)
+async def decline(referral_id: UUID, body: DeclineIn, principal: Police, bus: Bus, engine: Engine) -> LifecycleOut:
+    """The person declined (DiversionDeclined): the charge returns to ordinary processing, nothing more."""
+    await _owned_referral(engine, referral_id, principal)
+    status = await bus.handle(commands.DeclineDiversion(str(referral_id), body.reason))
+    return LifecycleOut(referral_id=str(referral_id), status=status)
+
+
+@router.post("/{referral_id}/handoff", response_model=LifecycleOut)
+async def hand_off(
+    referral_id: UUID, body: HandoffIn, principal: HandoffRecorder, bus: Bus, engine: Engine
+) -> LifecycleOut:
+    """The warm hand-off to a case manager happened (WarmHandoffCompleted); the place stays in this service."""
+    await _owned_referral(engine, referral_id, principal)
+    command = commands.CompleteHandoff(str(referral_id), body.case_manager_id, body.location, body.at)
+    return LifecycleOut(referral_id=str(referral_id), status=await bus.handle(command))
+
+
+@router.post("/{referral_id}/owg-decision", response_model=LifecycleOut)
+async def owg_decision(
+    referral_id: UUID, body: OwgDecisionIn, principal: ProjectManager, bus: Bus, engine: Engine
+) -> LifecycleOut:
+    """The Operations Work Group approved or denied a social-contact referral, with who and why."""
+    await _owned_referral(engine, referral_id, principal)
+    command = commands.DecideSocialContact(str(referral_id), body.decision == "approved", body.decided_by, body.reason)
+    return LifecycleOut(referral_id=str(referral_id), status=await bus.handle(command))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from divert_contracts.vocabulary import Ethnicity, Gender, Jurisdiction, OffenseCode, Race, ReferralType
+from referral.domain.eligibility import EXCLUSIONS
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ShortId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -45,6 +46,10 @@ class ReferralIn(_Strict):
     person: PersonIn
     incident: IncidentIn
     officer: OfficerIn
+    exclusions_present: list[Literal[EXCLUSIONS]] = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        description="exclusions the officer found; any of them makes an arrest diversion ineligible",
+    )
 
     model_config = ConfigDict(
         extra="forbid",
@@ -109,3 +114,26 @@ class ReferralOut(BaseModel):
     officer: OfficerIn | None = None
     rms_incident_number: str | None = None
     location: str | None = None
+
+
+class DeclineIn(_Strict):
+    reason: Literal["person_declined", "person_left", "other"] = Field(
+        description="a code; declining has no consequence beyond ordinary processing"
+    )
+
+
+class HandoffIn(_Strict):
+    case_manager_id: ShortId
+    location: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    at: AwareDatetime
+
+
+class OwgDecisionIn(_Strict):
+    decision: Literal["approved", "denied"]
+    decided_by: ShortId = Field(description="who decided for the Operations Work Group (an opaque staff id)")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+
+
+class LifecycleOut(BaseModel):
+    referral_id: str
+    status: str

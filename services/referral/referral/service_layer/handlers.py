@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from uuid import uuid4
 
 from divert_kernel.clock import Clock
 from divert_kernel.uow import UnitOfWork
-from referral.adapters import store
-from referral.domain.commands import SubmitReferral
-from referral.domain.model import Referral, SitePolicy
+from referral.adapters import records, store
+from referral.domain import commands
+from referral.domain.eligibility import EligibilityPolicy, default_policy
+from referral.domain.errors import ReferralNotFound
+from referral.domain.model import Referral
+from referral.domain.records import DiscretionRecord, PolicyBook, Screening, policy_from_document
 
 
 @dataclass(frozen=True)
@@ -23,18 +27,32 @@ class ReferralAccepted:
 
 
 class Handlers:
-    def __init__(self, clock: Clock, default_policy: SitePolicy) -> None:
+    def __init__(self, clock: Clock, default_window_days: int) -> None:
         self.clock = clock
-        self.default_policy = default_policy
+        self.default_window_days = default_window_days
 
     def table(self) -> dict[type, object]:
-        return {SubmitReferral: self.submit_referral}
+        return {
+            commands.SubmitReferral: self.submit_referral,
+            commands.AmendPolicy: self.amend_policy,
+            commands.Screen: self.screen,
+            commands.AcceptDiversion: self.accept,
+            commands.DeclineDiversion: self.decline,
+            commands.CompleteHandoff: self.hand_off,
+            commands.DecideSocialContact: self.owg_decide,
+            commands.RecordDiscretion: self.record_discretion,
+        }
 
-    async def submit_referral(self, cmd: SubmitReferral, uow: UnitOfWork) -> ReferralAccepted:
+    async def current_policy(self, uow: UnitOfWork, jurisdiction: str) -> EligibilityPolicy:
+        stored = await records.policy(uow.conn, jurisdiction)
+        return policy_from_document(stored["document"]) if stored else default_policy(self.default_window_days)
+
+    async def submit_referral(self, cmd: commands.SubmitReferral, uow: UnitOfWork) -> ReferralAccepted:
         now: datetime = self.clock.now()
+        policy = await self.current_policy(uow, cmd.jurisdiction)
         referral_id = str(uuid4())
         participant_id = await store.participant_for(uow.conn, cmd)
-        referral = Referral.submit(referral_id, participant_id, cmd, self.default_policy, now)
+        referral = Referral.submit(referral_id, participant_id, cmd, policy, now)
         uow.add(referral)
         await store.add_referral(
             uow.conn,
@@ -43,9 +61,97 @@ class Handlers:
             cmd,
             status=referral.status,
             intake_deadline=referral.intake_deadline,
-            policy_version=self.default_policy.version,
+            policy_version=policy.version,
             created_at=now,
+            exclusions_present=list(cmd.exclusions_present),
         )
-        return ReferralAccepted(
-            referral_id, participant_id, referral.status, referral.intake_deadline, self.default_policy.version
+        return ReferralAccepted(referral_id, participant_id, referral.status, referral.intake_deadline, policy.version)
+
+    async def amend_policy(self, cmd: commands.AmendPolicy, uow: UnitOfWork) -> dict[str, Any]:
+        book = await uow.get(PolicyBook, cmd.jurisdiction) or PolicyBook(cmd.jurisdiction)
+        uow.add(book)
+        now = self.clock.now()
+        amended = book.amend(cmd, now)
+        document = {
+            "policy_version": amended.policy_version,
+            "divertible_offenses": [{"code": c, "statute": s, "description": d} for c, s, d in cmd.divertible_offenses],
+            "exclusions": amended.exclusions,
+            "intake_window_days": amended.intake_window_days,
+            "social_contact_referrers": amended.social_contact_referrers,
+            "victim_must_decline": amended.victim_must_decline,
+        }
+        await records.add_policy(uow.conn, cmd.jurisdiction, document, cmd.amended_by, now)
+        return document
+
+    async def screen(self, cmd: commands.Screen, uow: UnitOfWork) -> dict[str, Any]:
+        now = self.clock.now()
+        policy = await self.current_policy(uow, cmd.jurisdiction)
+        screening_id = str(uuid4())
+        screening = Screening.record(screening_id, cmd, policy, now)
+        uow.add(screening)
+        [event] = screening.pending
+        outcome = {
+            "eligible": event.eligible,
+            "reasons": event.reasons,
+            "policy_version": policy.version,  # type: ignore[attr-defined]
+            "screened_by": cmd.screened_by or "unknown",
+            "screened_at": now,
+        }
+        await records.add_screening(uow.conn, screening_id, cmd, outcome)
+        return {"screening_id": screening_id, **outcome}
+
+    async def _referral(self, uow: UnitOfWork, referral_id: str) -> Referral:
+        referral = await uow.get(Referral, referral_id)
+        if referral is None:
+            raise ReferralNotFound()
+        return referral
+
+    async def accept(self, cmd: commands.AcceptDiversion, uow: UnitOfWork) -> str:
+        referral = await self._referral(uow, cmd.referral_id)
+        referral.accept(self.clock.now())
+        await records.update_referral(uow.conn, "status", referral_id=referral.id, status=referral.status)
+        return referral.status
+
+    async def decline(self, cmd: commands.DeclineDiversion, uow: UnitOfWork) -> str:
+        referral = await self._referral(uow, cmd.referral_id)
+        referral.decline(self.clock.now())
+        await records.update_referral(
+            uow.conn, "decline", referral_id=referral.id, status=referral.status, reason=cmd.reason
         )
+        return referral.status
+
+    async def hand_off(self, cmd: commands.CompleteHandoff, uow: UnitOfWork) -> str:
+        referral = await self._referral(uow, cmd.referral_id)
+        referral.hand_off(cmd.case_manager_id, cmd.at, self.clock.now())
+        await records.update_referral(
+            uow.conn,
+            "handoff",
+            referral_id=referral.id,
+            status=referral.status,
+            case_manager_id=cmd.case_manager_id,
+            location=cmd.location,
+            at=cmd.at,
+        )
+        return referral.status
+
+    async def owg_decide(self, cmd: commands.DecideSocialContact, uow: UnitOfWork) -> str:
+        referral = await self._referral(uow, cmd.referral_id)
+        now = self.clock.now()
+        referral.owg_decide(cmd.approved, cmd.decided_by, now)
+        await records.update_referral(
+            uow.conn,
+            "owg",
+            referral_id=referral.id,
+            status=referral.status,
+            decided_by=cmd.decided_by,
+            reason=cmd.reason,
+            at=now,
+        )
+        return referral.status
+
+    async def record_discretion(self, cmd: commands.RecordDiscretion, uow: UnitOfWork) -> str:
+        record_id = str(uuid4())
+        now = self.clock.now()
+        uow.add(DiscretionRecord.record(record_id, cmd, now))
+        await records.add_discretion(uow.conn, record_id, cmd, cmd.recorded_by or cmd.officer_badge, now)
+        return record_id

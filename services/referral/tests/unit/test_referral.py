@@ -5,11 +5,16 @@ import pytest
 
 from divert_contracts.referral import DiversionOffered, SocialContactReferralSubmitted
 from referral.domain.commands import Incident, Officer, Person, SubmitReferral
-from referral.domain.errors import IneligibleReferral
-from referral.domain.model import Referral, SitePolicy, age_band
+from referral.domain.eligibility import DivertibleOffense, EligibilityPolicy, default_policy
+from referral.domain.errors import IneligibleReferral, NotAReferrer, WrongState
+from referral.domain.model import Referral, age_band
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
-POLICY = SitePolicy(version=3, intake_window_days=30)
+POLICY = EligibilityPolicy(
+    version=3,
+    intake_window_days=30,
+    divertible_offenses=(DivertibleOffense("35A", "RCW 69.50.4013", "Drug possession"),),
+)
 SUBMISSION = SubmitReferral(
     jurisdiction="seattle-king-county",
     referral_type="arrest_diversion",
@@ -37,7 +42,7 @@ class TestArrestDiversion:
         assert event.age_band == "35-44"
 
     def test_a_santa_fe_window_of_seven_days(self) -> None:
-        [event] = Referral.submit("r1", "p1", SUBMISSION, SitePolicy(1, 7), NOW).pending
+        [event] = Referral.submit("r1", "p1", SUBMISSION, default_policy(7), NOW).pending
         assert event.intake_deadline == date(2026, 11, 30)
 
     def test_an_incident_in_the_future_is_refused(self) -> None:
@@ -70,3 +75,61 @@ class TestSocialContact:
 )
 def test_age_band(born: date, band: str) -> None:
     assert age_band(born, date(2026, 11, 23)) == band
+
+
+class TestEligibility:
+    def test_an_offense_the_site_does_not_divert_is_refused_with_the_reason(self) -> None:
+        theft = replace(SUBMISSION, incident=replace(SUBMISSION.incident, offense_codes=("35A", "13A")))
+        with pytest.raises(IneligibleReferral) as refused:
+            Referral.submit("r1", "p1", theft, POLICY, NOW)
+        assert "13A is not divertible under policy version 3" in refused.value.detail
+        assert refused.value.field == "incident.offense_codes"
+
+    def test_an_exclusion_makes_an_arrest_diversion_ineligible(self) -> None:
+        excluded = replace(SUBMISSION, exclusions_present=("sale_above_subsistence",))
+        with pytest.raises(IneligibleReferral) as refused:
+            Referral.submit("r1", "p1", excluded, POLICY, NOW)
+        assert refused.value.field == "exclusions_present"
+
+    def test_social_contact_referrals_are_not_subject_to_exclusions(self) -> None:
+        social = replace(SUBMISSION, referral_type="social_contact", exclusions_present=("sale_above_subsistence",))
+        assert Referral.submit("r1", "p1", social, POLICY, NOW).status == "submitted"
+
+    def test_who_may_refer_socially_is_site_policy(self) -> None:
+        community = replace(SUBMISSION, referral_type="social_contact", referring_agency_type="community")
+        with pytest.raises(NotAReferrer):
+            Referral.submit("r1", "p1", community, POLICY, NOW)
+        open_site = replace(POLICY, social_contact_referrers=frozenset({"police", "community"}))
+        assert Referral.submit("r1", "p1", community, open_site, NOW).status == "submitted"
+
+
+def given(*history: object) -> Referral:
+    return Referral.replay("r1", "seattle-king-county", history)  # type: ignore[arg-type,return-value]
+
+
+class TestLifecycle:
+    def test_offered_then_accepted_then_handed_off(self) -> None:
+        referral = given(*Referral.submit("r1", "p1", SUBMISSION, POLICY, NOW).pending)
+        with pytest.raises(WrongState):
+            referral.hand_off("cm-1", NOW, NOW)  # not before acceptance
+        referral.accept(NOW)
+        referral.hand_off("cm-1", NOW, NOW)
+        assert referral.status == "handed_off"
+
+    def test_a_declined_offer_cannot_be_handed_off(self) -> None:
+        referral = given(*Referral.submit("r1", "p1", SUBMISSION, POLICY, NOW).pending)
+        referral.decline(NOW)
+        with pytest.raises(WrongState):
+            referral.hand_off("cm-1", NOW, NOW)
+        with pytest.raises(WrongState):
+            referral.accept(NOW)
+
+    def test_a_social_contact_referral_waits_for_the_owg(self) -> None:
+        social = replace(SUBMISSION, referral_type="social_contact")
+        referral = given(*Referral.submit("r1", "p1", social, POLICY, NOW).pending)
+        with pytest.raises(WrongState):
+            referral.hand_off("cm-1", NOW, NOW)
+        referral.owg_decide(True, "sgt-12", NOW)
+        referral.hand_off("cm-1", NOW, NOW)
+        with pytest.raises(WrongState):
+            given(*Referral.submit("r2", "p1", SUBMISSION, POLICY, NOW).pending).owg_decide(True, "sgt-12", NOW)

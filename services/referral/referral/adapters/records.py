@@ -1,0 +1,107 @@
+"""Policy versions, screenings, discretion records and referral lifecycle columns, in the police database."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from referral.domain import commands
+
+_ADD_POLICY = sa.text(
+    "INSERT INTO eligibility_policies (jurisdiction, policy_version, document, amended_by, amended_at) "
+    "VALUES (:jurisdiction, :policy_version, CAST(:document AS jsonb), :amended_by, :amended_at)"
+)
+_POLICY = sa.text(
+    "SELECT document, amended_by, amended_at FROM eligibility_policies WHERE jurisdiction = :jurisdiction "
+    "AND (CAST(:version AS int) IS NULL OR policy_version = :version) ORDER BY policy_version DESC LIMIT 1"
+)
+_ADD_SCREENING = sa.text(
+    """
+    INSERT INTO screenings (screening_id, jurisdiction, referral_type, offense_codes, exclusions_present, eligible,
+                            reasons, policy_version, screened_by, screened_at)
+    VALUES (CAST(:screening_id AS uuid), :jurisdiction, :referral_type, :offense_codes, :exclusions_present,
+            :eligible, CAST(:reasons AS jsonb), :policy_version, :screened_by, :screened_at)
+    """
+)
+_ADD_DISCRETION = sa.text(
+    """
+    INSERT INTO discretion_records (record_id, jurisdiction, offense_codes, reason, officer_badge, race, ethnicity,
+                                    gender, age_band, recorded_by, recorded_at)
+    VALUES (CAST(:record_id AS uuid), :jurisdiction, :offense_codes, :reason, :officer_badge, :race, :ethnicity,
+            :gender, :age_band, :recorded_by, :recorded_at)
+    """
+)
+_LIFECYCLE = {
+    "status": "UPDATE referrals SET status = :status WHERE referral_id = CAST(:referral_id AS uuid)",
+    "decline": "UPDATE referrals SET status = :status, decline_reason = :reason WHERE referral_id = CAST(:referral_id AS uuid)",
+    "handoff": "UPDATE referrals SET status = :status, handoff_case_manager = :case_manager_id, handoff_location = :location, "
+    "handoff_at = :at WHERE referral_id = CAST(:referral_id AS uuid)",
+    "owg": "UPDATE referrals SET status = :status, owg_decided_by = :decided_by, owg_reason = :reason, "
+    "owg_decided_at = :at WHERE referral_id = CAST(:referral_id AS uuid)",
+}
+
+
+async def add_policy(
+    conn: AsyncConnection, jurisdiction: str, document: dict[str, Any], amended_by: str, at: datetime
+) -> None:
+    await conn.execute(
+        _ADD_POLICY,
+        {
+            "jurisdiction": jurisdiction,
+            "policy_version": document["policy_version"],
+            "document": json.dumps(document),
+            "amended_by": amended_by,
+            "amended_at": at,
+        },
+    )
+
+
+async def policy(conn: AsyncConnection, jurisdiction: str, version: int | None = None) -> dict[str, Any] | None:
+    row = (await conn.execute(_POLICY, {"jurisdiction": jurisdiction, "version": version})).mappings().first()
+    return dict(row) if row else None
+
+
+async def add_screening(
+    conn: AsyncConnection, screening_id: str, cmd: commands.Screen, outcome: dict[str, Any]
+) -> None:
+    await conn.execute(
+        _ADD_SCREENING,
+        {
+            "screening_id": screening_id,
+            "jurisdiction": cmd.jurisdiction,
+            "referral_type": cmd.referral_type,
+            "offense_codes": list(cmd.offense_codes),
+            "exclusions_present": list(cmd.exclusions_present),
+            **outcome,
+            "reasons": json.dumps(outcome["reasons"]),
+        },
+    )
+
+
+async def add_discretion(
+    conn: AsyncConnection, record_id: str, cmd: commands.RecordDiscretion, by: str, at: datetime
+) -> None:
+    await conn.execute(
+        _ADD_DISCRETION,
+        {
+            "record_id": record_id,
+            "jurisdiction": cmd.jurisdiction,
+            "offense_codes": list(cmd.offense_codes),
+            "reason": cmd.reason,
+            "officer_badge": cmd.officer_badge,
+            "race": cmd.race,
+            "ethnicity": cmd.ethnicity,
+            "gender": cmd.gender,
+            "age_band": cmd.age_band,
+            "recorded_by": by,
+            "recorded_at": at,
+        },
+    )
+
+
+async def update_referral(conn: AsyncConnection, change: str, **values: Any) -> None:
+    await conn.execute(sa.text(_LIFECYCLE[change]), values)

@@ -1,0 +1,74 @@
+"""The site's eligibility policy and the screening it drives. Pure: no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+# The toolkit's seven exclusions (sample policy, Examples 1 and 2).
+EXCLUSIONS = (
+    "unable_to_consent",
+    "drug_quantity_over_threshold",
+    "sale_above_subsistence",
+    "exploits_minors_or_others",
+    "probable_cause_violent_offense",
+    "order_of_protection_violation",
+    "imminent_danger_acute_care",
+)
+DISCRETION_REASONS = (
+    "declined_by_person",
+    "victim_requests_prosecution",
+    "safety_concern",
+    "outstanding_warrant",
+    "under_supervision",
+    "officer_judgment",
+)
+
+
+@dataclass(frozen=True)
+class DivertibleOffense:
+    code: str
+    statute: str
+    description: str
+
+
+@dataclass(frozen=True)
+class EligibilityPolicy:
+    """One version of a jurisdiction's policy. Version 0 is the built-in default before a site sets its own."""
+
+    version: int
+    intake_window_days: int
+    divertible_offenses: tuple[DivertibleOffense, ...] = ()
+    exclusions: frozenset[str] = frozenset(EXCLUSIONS)
+    social_contact_referrers: frozenset[str] = frozenset({"police"})
+    victim_must_decline: bool = False
+    every_offense_divertible: bool = field(default=False)
+
+    @property
+    def divertible_codes(self) -> frozenset[str]:
+        return frozenset(o.code for o in self.divertible_offenses)
+
+    def screen(self, referral_type: str, offense_codes: Iterable[str], exclusions_present: Iterable[str]) -> list[str]:
+        """Every reason the person is not eligible; an empty list means eligible."""
+        reasons = []
+        if referral_type == "arrest_diversion":
+            codes = list(offense_codes)
+            if not codes:
+                reasons.append("an arrest diversion names the offense it diverts")
+            if not self.every_offense_divertible:
+                reasons += [
+                    f"offense {code} is not divertible under policy version {self.version}"
+                    for code in codes
+                    if code not in self.divertible_codes
+                ]
+            # Social-contact referrals are not subject to the exclusions: nobody is in custody.
+            reasons += [f"exclusion applies: {e}" for e in sorted(set(exclusions_present) & self.exclusions)]
+        return reasons
+
+    def may_refer_social_contact(self, agency_type: str) -> bool:
+        return agency_type in self.social_contact_referrers
+
+
+def default_policy(intake_window_days: int) -> EligibilityPolicy:
+    """Before a site loads its policy: every offense divertible, all seven exclusions, police refer socially."""
+    return EligibilityPolicy(version=0, intake_window_days=intake_window_days, every_offense_divertible=True)

@@ -1,0 +1,174 @@
+"""Thin routes: the eligibility policy, its presets, screenings, and documented discretion."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from divert_contracts.vocabulary import (
+    AgeBand,
+    AgencyType,
+    Ethnicity,
+    Gender,
+    Jurisdiction,
+    OffenseCode,
+    Race,
+    ReferralType,
+)
+from divert_kernel.auth import Principal, require
+from divert_kernel.deps import Bus, Engine
+from divert_kernel.errors import NotFound
+from referral.adapters import records
+from referral.domain import commands
+from referral.domain.eligibility import DISCRETION_REASONS, EXCLUSIONS
+
+router = APIRouter(tags=["eligibility"])
+
+ProjectManager = Annotated[Principal, Depends(require("project_manager"))]
+Police = Annotated[Principal, Depends(require("police"))]
+AnyAgency = Annotated[Principal, Depends(require())]
+PRESETS = Path(__file__).resolve().parent.parent / "presets"
+Exclusion = Literal[EXCLUSIONS]  # type: ignore[valid-type]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OffenseIn(_Strict):
+    code: OffenseCode = Field(description="NIBRS code")
+    statute: Text
+    description: Text
+
+
+class PolicyIn(_Strict):
+    divertible_offenses: list[OffenseIn] = Field(min_length=1, max_length=500)
+    exclusions: list[Exclusion] = Field(description="which of the toolkit's seven exclusions the site applies")
+    intake_window_days: int = Field(ge=1, le=365)
+    social_contact_referrers: list[AgencyType] = Field(min_length=1)
+    victim_must_decline: bool = False
+
+
+class PolicyOut(BaseModel):
+    jurisdiction: str
+    policy_version: int
+    divertible_offenses: list[dict[str, str]]
+    exclusions: list[str]
+    intake_window_days: int
+    social_contact_referrers: list[str]
+    victim_must_decline: bool
+    amended_by: str | None = None
+    amended_at: datetime | None = None
+
+
+class ScreeningIn(_Strict):
+    jurisdiction: Jurisdiction
+    referral_type: ReferralType
+    offense_codes: list[OffenseCode] = Field(default_factory=list, max_length=20)
+    exclusions_present: list[Exclusion] = Field(default_factory=list)
+
+
+class ScreeningOut(BaseModel):
+    screening_id: str
+    eligible: bool
+    reasons: list[str]
+    policy_version: int
+
+
+class DiscretionIn(_Strict):
+    jurisdiction: Jurisdiction
+    offense_codes: list[OffenseCode] = Field(min_length=1, max_length=20)
+    reason: Literal[DISCRETION_REASONS]  # type: ignore[valid-type]
+    officer_badge: Annotated[str, Field(min_length=1, max_length=64)]
+    race: Race
+    ethnicity: Ethnicity
+    gender: Gender
+    age_band: AgeBand
+
+
+class DiscretionOut(BaseModel):
+    record_id: str
+
+
+@router.put("/v1/jurisdictions/{jurisdiction}/eligibility-policy", response_model=PolicyOut)
+async def amend_policy(jurisdiction: Jurisdiction, body: PolicyIn, principal: ProjectManager, bus: Bus) -> PolicyOut:
+    """Set a new version of the site's eligibility policy (EligibilityPolicyAmended); history is never rewritten."""
+    principal.check_jurisdiction(jurisdiction)
+    command = commands.AmendPolicy(
+        jurisdiction=jurisdiction,
+        divertible_offenses=tuple((o.code, o.statute, o.description) for o in body.divertible_offenses),
+        exclusions=tuple(body.exclusions),
+        intake_window_days=body.intake_window_days,
+        social_contact_referrers=tuple(body.social_contact_referrers),
+        victim_must_decline=body.victim_must_decline,
+        amended_by=principal.agency,
+    )
+    document: dict[str, Any] = await bus.handle(command)
+    return PolicyOut(jurisdiction=jurisdiction, amended_by=principal.agency, **document)
+
+
+@router.get("/v1/jurisdictions/{jurisdiction}/eligibility-policy", response_model=PolicyOut)
+async def get_policy(
+    jurisdiction: Jurisdiction,
+    principal: AnyAgency,
+    engine: Engine,
+    version: Annotated[int | None, Query(ge=1, description="a past version; the current one if omitted")] = None,
+) -> PolicyOut:
+    """The site's eligibility policy, current or as of a version."""
+    principal.check_jurisdiction(jurisdiction)
+    async with engine.connect() as conn:
+        stored = await records.policy(conn, jurisdiction, version)
+    if stored is None:
+        raise NotFound("this jurisdiction has no such policy version", field="version" if version else "jurisdiction")
+    return PolicyOut(
+        jurisdiction=jurisdiction,
+        amended_by=stored["amended_by"],
+        amended_at=stored["amended_at"],
+        **stored["document"],
+    )
+
+
+@router.get("/v1/eligibility-presets", response_model=dict[str, dict[str, Any]])
+async def presets(principal: AnyAgency) -> dict[str, dict[str, Any]]:
+    """The toolkit's two example policies and two site presets, ready to PUT as a jurisdiction's policy."""
+    return {path.stem: json.loads(path.read_text()) for path in sorted(PRESETS.glob("*.json"))}
+
+
+@router.post("/v1/screenings", response_model=ScreeningOut)
+async def screen(body: ScreeningIn, principal: Police, bus: Bus) -> ScreeningOut:
+    """Is this contact eligible under the site's current policy? Every reason, and the policy version used."""
+    principal.check_jurisdiction(body.jurisdiction)
+    outcome = await bus.handle(
+        commands.Screen(
+            body.jurisdiction,
+            body.referral_type,
+            tuple(body.offense_codes),
+            tuple(body.exclusions_present),
+            screened_by=principal.person or principal.agency,
+        )
+    )
+    return ScreeningOut(**outcome)
+
+
+@router.post("/v1/discretion-records", status_code=201, response_model=DiscretionOut)
+async def record_discretion(body: DiscretionIn, principal: Police, bus: Bus) -> DiscretionOut:
+    """Document an eligible contact the officer did not divert, and why (EligibleContactNotDiverted)."""
+    principal.check_jurisdiction(body.jurisdiction)
+    command = commands.RecordDiscretion(
+        jurisdiction=body.jurisdiction,
+        offense_codes=tuple(body.offense_codes),
+        reason=body.reason,
+        officer_badge=body.officer_badge,
+        race=body.race,
+        ethnicity=body.ethnicity,
+        gender=body.gender,
+        age_band=body.age_band,
+        recorded_by=principal.agency,
+    )
+    return DiscretionOut(record_id=await bus.handle(command))
