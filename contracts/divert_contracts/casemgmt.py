@@ -45,3 +45,31 @@ class IntakeDeadlineExtended(_CaseEvent):
     granted_by: str
     law_enforcement_agency: str
     extended_at: datetime
+
+
+class CaseManagerAssigned(_CaseEvent):
+    participant_id: str
+    case_manager_id: str
+    assigned_at: datetime
+
+
+class InitialScreeningCompleted(_CaseEvent):
+    """The screening form itself stays in case management: this says only that it was done, and when."""
+
+    participant_id: str
+    screened_by: str
+    completed_at: datetime
+
+
+class InterventionPlanUpdated(_CaseEvent):
+    participant_id: str
+    plan_version: int
+    goal_count: int
+    updated_at: datetime
+
+
+class ContactLogged(_CaseEvent):
+    participant_id: str
+    contact_id: str
+    kind: Literal["street", "office", "phone", "accompanied_appointment", "court"]
+    occurred_on: date

@@ -5,3 +5,6 @@ from divert_kernel.settings import ServiceSettings
 
 class CaseMgmtSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CASEMGMT_", extra="ignore")
+
+    caseload_cap: int = 25
+    caseload_preferred: int = 15

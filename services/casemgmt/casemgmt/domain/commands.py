@@ -27,3 +27,33 @@ class ExtendIntakeDeadline:
     intake_deadline: date
     granted_by: str
     law_enforcement_agency: str
+
+
+@dataclass(frozen=True)
+class AssignCaseManager:
+    participant_id: str
+    case_manager_id: str
+
+
+@dataclass(frozen=True)
+class RecordScreening:
+    participant_id: str
+    form: dict  # type: ignore[type-arg]
+    screened_by: str
+    completed_at: datetime
+
+
+@dataclass(frozen=True)
+class UpdatePlan:
+    participant_id: str
+    goals: list  # type: ignore[type-arg]
+    updated_by: str
+
+
+@dataclass(frozen=True)
+class LogContact:
+    participant_id: str
+    kind: str
+    occurred_on: date
+    staff_id: str
+    notes: str | None

@@ -13,3 +13,11 @@ class IntakeAlreadyCompleted(Conflict):
 
 class InvalidStatus(RuleViolated):
     pass
+
+
+class CaseloadFull(Conflict):
+    def __init__(self, case_manager_id: str, caseload: int, cap: int) -> None:
+        super().__init__(
+            f"case manager {case_manager_id} already carries {caseload} participants; the site's cap is {cap}",
+            field="case_manager_id",
+        )

@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import singledispatchmethod
 
-from casemgmt.domain.errors import IntakeAlreadyCompleted, InvalidStatus
-from divert_contracts.casemgmt import CaseOpened, IntakeCompleted, IntakeDeadlineExtended, ParticipantStatusChanged
+from casemgmt.domain.errors import CaseloadFull, IntakeAlreadyCompleted, InvalidStatus
+from divert_contracts.casemgmt import (
+    CaseManagerAssigned,
+    CaseOpened,
+    ContactLogged,
+    InitialScreeningCompleted,
+    IntakeCompleted,
+    IntakeDeadlineExtended,
+    InterventionPlanUpdated,
+    ParticipantStatusChanged,
+)
 from divert_kernel.aggregate import Aggregate
 from divert_kernel.events import Event
 
@@ -28,6 +37,8 @@ class ParticipantCase(Aggregate):
         self.status = "active"
         self.pending_referrals: dict[str, date | None] = {}
         self.intake_completed_at: datetime | None = None
+        self.case_manager_id: str | None = None
+        self.plan_version = 0
 
     def receive_referral(self, referral_id: str, referral_type: str, intake_deadline: date | None) -> None:
         if referral_id in self.pending_referrals:
@@ -83,6 +94,36 @@ class ParticipantCase(Aggregate):
             )
         )
 
+    def assign(self, case_manager_id: str, caseload: int, cap: int, now: datetime) -> None:
+        """Assign a case manager whose active caseload is below the site's cap."""
+        if case_manager_id == self.case_manager_id:
+            return
+        if caseload >= cap:
+            raise CaseloadFull(case_manager_id, caseload, cap)
+        self._record(CaseManagerAssigned(participant_id=self.id, case_manager_id=case_manager_id, assigned_at=now))
+
+    def complete_screening(self, screened_by: str, completed_at: datetime, now: datetime) -> None:
+        if completed_at > now:
+            raise InvalidStatus("a screening is recorded once it happened", field="screened_at")
+        self._record(
+            InitialScreeningCompleted(participant_id=self.id, screened_by=screened_by, completed_at=completed_at)
+        )
+
+    def update_plan(self, goal_count: int, now: datetime) -> int:
+        if goal_count < 1:
+            raise InvalidStatus("a plan has at least one participant-identified goal", field="goals")
+        self._record(
+            InterventionPlanUpdated(
+                participant_id=self.id, plan_version=self.plan_version + 1, goal_count=goal_count, updated_at=now
+            )
+        )
+        return self.plan_version
+
+    def log_contact(self, contact_id: str, kind: str, occurred_on: date, now: datetime) -> None:
+        if occurred_on > now.date():
+            raise InvalidStatus("a contact is logged once it happened", field="occurred_on")
+        self._record(ContactLogged(participant_id=self.id, contact_id=contact_id, kind=kind, occurred_on=occurred_on))  # type: ignore[arg-type]
+
     @property
     def intake_deadline(self) -> date | None:
         deadlines = [d for d in self.pending_referrals.values() if d is not None]
@@ -106,6 +147,22 @@ class ParticipantCase(Aggregate):
     def _(self, event: IntakeDeadlineExtended) -> None:
         for referral_id in event.referral_ids:
             self.pending_referrals[referral_id] = event.intake_deadline
+
+    @apply.register
+    def _(self, event: CaseManagerAssigned) -> None:
+        self.case_manager_id = event.case_manager_id
+
+    @apply.register
+    def _(self, event: InitialScreeningCompleted) -> None:
+        pass
+
+    @apply.register
+    def _(self, event: InterventionPlanUpdated) -> None:
+        self.plan_version = event.plan_version
+
+    @apply.register
+    def _(self, event: ContactLogged) -> None:
+        pass
 
     @apply.register
     def _(self, event: ParticipantStatusChanged) -> None:

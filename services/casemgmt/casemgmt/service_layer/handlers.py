@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
-from casemgmt.adapters import store
+import logging
+from uuid import uuid4
+
+from casemgmt.adapters import care, store
+from casemgmt.domain import commands
 from casemgmt.domain.commands import ChangeStatus, CompleteIntake, ExtendIntakeDeadline
-from casemgmt.domain.errors import ParticipantNotFound
+from casemgmt.domain.errors import CaseloadFull, ParticipantNotFound
 from casemgmt.domain.model import ParticipantCase
-from divert_contracts.referral import DiversionOffered, SocialContactReferralSubmitted
+from divert_contracts.referral import DiversionOffered, SocialContactReferralSubmitted, WarmHandoffCompleted
 from divert_kernel.clock import Clock
 from divert_kernel.envelope import ReceivedEvent
 from divert_kernel.uow import UnitOfWork
 
+log = logging.getLogger("divert.casemgmt")
+
 
 class Handlers:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, caseload_cap: int = 25) -> None:
         self.clock = clock
+        self.caseload_cap = caseload_cap
 
     def commands(self) -> dict[type, object]:
         return {
             CompleteIntake: self.complete_intake,
             ChangeStatus: self.change_status,
             ExtendIntakeDeadline: self.extend_intake,
+            commands.AssignCaseManager: self.assign_case_manager,
+            commands.RecordScreening: self.record_screening,
+            commands.UpdatePlan: self.update_plan,
+            commands.LogContact: self.log_contact,
         }
 
     def subscriptions(self) -> dict[str, dict[str, object]]:
@@ -28,6 +39,7 @@ class Handlers:
             "referral": {
                 "DiversionOffered": self.receive_referral,
                 "SocialContactReferralSubmitted": self.receive_referral,
+                "WarmHandoffCompleted": self.assign_on_handoff,
             }
         }
 
@@ -57,6 +69,48 @@ class Handlers:
         case.extend_intake(cmd.intake_deadline, cmd.granted_by, cmd.law_enforcement_agency, self.clock.now())
         await store.record_deadline(uow.conn, case.id, case.intake_deadline, self.clock.now())
         return case
+
+    async def _assign(self, uow: UnitOfWork, case: ParticipantCase, case_manager_id: str) -> None:
+        caseload = await care.lock_and_count_caseload(uow.conn, case.jurisdiction, case_manager_id)
+        now = self.clock.now()
+        case.assign(case_manager_id, caseload, self.caseload_cap, now)
+        await care.assign(uow.conn, case.id, case_manager_id, now)
+
+    async def assign_case_manager(self, cmd: commands.AssignCaseManager, uow: UnitOfWork) -> ParticipantCase:
+        case = await self._case(uow, cmd.participant_id)
+        await self._assign(uow, case, cmd.case_manager_id)
+        return case
+
+    async def assign_on_handoff(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        handoff = received.event
+        assert isinstance(handoff, WarmHandoffCompleted)
+        case = await uow.get(ParticipantCase, handoff.participant_id)
+        if case is None:
+            raise LookupError("hand-off before the referral reached case management; retried")
+        try:
+            await self._assign(uow, case, handoff.case_manager_id)
+        except CaseloadFull:
+            # Over the cap the participant stays unassigned (the caseload view counts them); never lost.
+            log.warning("hand-off to a case manager at the caseload cap; participant left unassigned")
+
+    async def record_screening(self, cmd: commands.RecordScreening, uow: UnitOfWork) -> ParticipantCase:
+        case = await self._case(uow, cmd.participant_id)
+        case.complete_screening(cmd.screened_by, cmd.completed_at, self.clock.now())
+        await care.save_screening(uow.conn, cmd)
+        return case
+
+    async def update_plan(self, cmd: commands.UpdatePlan, uow: UnitOfWork) -> int:
+        case = await self._case(uow, cmd.participant_id)
+        version = case.update_plan(len(cmd.goals), self.clock.now())
+        await care.add_plan(uow.conn, cmd, version, self.clock.now())
+        return version
+
+    async def log_contact(self, cmd: commands.LogContact, uow: UnitOfWork) -> str:
+        case = await self._case(uow, cmd.participant_id)
+        contact_id = str(uuid4())
+        case.log_contact(contact_id, cmd.kind, cmd.occurred_on, self.clock.now())
+        await care.add_contact(uow.conn, contact_id, cmd, self.clock.now())
+        return contact_id
 
     async def receive_referral(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         referral = received.event
