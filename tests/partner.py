@@ -37,6 +37,9 @@ class Partner:
     def post(self, path: str, json: Any = None, headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
         return self.http.post(path, json=json, headers=self._headers(headers), **kw)
 
+    def put_json(self, path: str, json: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+        return self.http.put(path, json=json, headers=self._headers(headers))
+
     def wait_for(self, path: str, until: Any, timeout: float = 20.0) -> httpx.Response:
         """GET `path` until `until(response)` holds (events reach other services asynchronously)."""
         deadline = time.monotonic() + timeout

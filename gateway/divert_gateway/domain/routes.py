@@ -9,7 +9,7 @@ _ID = r"[^/]+"
 ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), service)
     for pattern, service in (
-        (r"^/v1/(referrals|screenings|jurisdictions|discretion-records)(/|$)", "referral"),
+        (r"^/v1/(referrals|screenings|jurisdictions|discretion-records|eligibility-presets)(/|$)", "referral"),
         (rf"^/v1/participants/{_ID}/disclosures(/|$)", "audit"),
         (rf"^/v1/participants/{_ID}/court-dates(/|$)", "prosecution"),
         (r"^/v1/participants(/|$)", "casemgmt"),

@@ -173,23 +173,24 @@ async def _owned(engine: Engine, participant_id: UUID, principal: Principal) -> 
 
 async def _readable(
     engine: Engine, gate: ConsentGate, participant_id: UUID, principal: Principal, category: str, purpose: str | None
-) -> bool:
-    """True for the owner (if the participant exists); for others, a permit or a refusal alike for unknown ids."""
+) -> tuple[bool, str]:
+    """(is the owner, jurisdiction). Others need a permit; an unknown id is refused exactly like a withheld one."""
     row = await _participant(engine, participant_id, principal)
     if principal.agency_type == "case_management":
         if row is None:
             raise ParticipantNotFound()
-        return True
+        return True, row["jurisdiction"]
+    jurisdiction = row["jurisdiction"] if row else min(principal.jurisdictions)
     await gate.require(
         principal,
         participant_id=str(participant_id),
         category=category,
-        jurisdiction=row["jurisdiction"] if row else min(principal.jurisdictions),
+        jurisdiction=jurisdiction,
         purpose=purpose or DEFAULT_PURPOSE[principal.agency_type],
     )
     if row is None:
         raise not_permitted()
-    return False
+    return False, jurisdiction
 
 
 @router.post("/v1/participants/{participant_id}/case-manager", response_model=dict[str, str])

@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from casemgmt.domain.errors import IntakeAlreadyCompleted, InvalidStatus
+from casemgmt.domain.errors import CaseloadFull, IntakeAlreadyCompleted, InvalidStatus
 from casemgmt.domain.model import ParticipantCase
 from divert_contracts.casemgmt import CaseOpened, IntakeCompleted, IntakeDeadlineExtended, ParticipantStatusChanged
 
@@ -95,3 +95,29 @@ class TestExtensions:
         case.complete_intake(NOW, NOW)
         with pytest.raises(InvalidStatus):
             case.extend_intake(date(2027, 1, 10), "lead-project-manager", "seattle-pd", NOW)
+
+
+class TestCare:
+    def test_assignment_is_refused_at_the_caseload_cap(self) -> None:
+        case = given(opened())
+        with pytest.raises(CaseloadFull) as refused:
+            case.assign("cm-1", caseload=25, cap=25, now=NOW)
+        assert refused.value.field == "case_manager_id"
+        case.assign("cm-1", caseload=24, cap=25, now=NOW)
+        assert case.case_manager_id == "cm-1"
+
+    def test_plans_are_versioned_and_need_a_goal(self) -> None:
+        case = given(opened())
+        assert case.update_plan(2, NOW) == 1
+        assert case.update_plan(3, NOW) == 2
+        with pytest.raises(InvalidStatus):
+            case.update_plan(0, NOW)
+
+    def test_contacts_and_screenings_are_recorded_once_they_happened(self) -> None:
+        case = given(opened())
+        with pytest.raises(InvalidStatus):
+            case.log_contact("c1", "street", date(2026, 11, 24), NOW)
+        with pytest.raises(InvalidStatus):
+            case.complete_screening("cm-1", datetime(2026, 11, 24, tzinfo=UTC), NOW)
+        case.log_contact("c1", "street", date(2026, 11, 23), NOW)
+        assert len(case.pending) == 1
