@@ -9,7 +9,10 @@ _ID = r"[^/]+"
 ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), service)
     for pattern, service in (
-        (r"^/v1/(referrals|screenings|jurisdictions|discretion-records|eligibility-presets)(/|$)", "referral"),
+        (
+            r"^/v1/(referrals|screenings|jurisdictions|discretion-records|eligibility-presets|person-matches)(/|$)",
+            "referral",
+        ),
         (rf"^/v1/participants/{_ID}/disclosures(/|$)", "audit"),
         (rf"^/v1/participants/{_ID}/court-dates(/|$)", "prosecution"),
         (r"^/v1/participants(/|$)", "casemgmt"),

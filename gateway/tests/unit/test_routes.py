@@ -10,6 +10,7 @@ from divert_gateway.domain.routes import owner_of
         ("/v1/referrals/abc/acceptance", "referral"),
         ("/v1/screenings", "referral"),
         ("/v1/eligibility-presets", "referral"),
+        ("/v1/person-matches/abc/resolution", "referral"),
         ("/v1/discretion-records", "referral"),
         ("/v1/caseloads", "casemgmt"),
         ("/v1/participants/abc/plan", "casemgmt"),

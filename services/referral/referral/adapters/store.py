@@ -11,7 +11,32 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from referral.domain.commands import SubmitReferral
 
 _FIND_PERSON = sa.text(
-    "SELECT participant_id::text FROM persons WHERE jurisdiction = :jurisdiction AND rms_person_id = :rms_person_id"
+    "SELECT participant_id::text FROM persons WHERE jurisdiction = :jurisdiction AND rms_person_id = :rms_person_id "
+    "UNION SELECT participant_id::text FROM person_rms_ids "
+    "WHERE jurisdiction = :jurisdiction AND rms_person_id = :rms_person_id"
+)
+# Exact: same first and last name (any case) and date of birth. Possible: same last name and date of birth, or
+# same names with another date of birth: a person for the project manager to look at, never a silent merge.
+_SAME_PERSON = sa.text(
+    """
+    SELECT participant_id::text,
+           (lower(first_name) = lower(:first_name) AND date_of_birth = :date_of_birth) AS exact
+    FROM persons
+    WHERE jurisdiction = :jurisdiction AND lower(last_name) = lower(:last_name)
+      AND (date_of_birth = :date_of_birth OR lower(first_name) = lower(:first_name))
+    """
+)
+_ADD_RMS_ID = sa.text(
+    "INSERT INTO person_rms_ids (jurisdiction, rms_person_id, participant_id) "
+    "VALUES (:jurisdiction, :rms_person_id, CAST(:participant_id AS uuid)) ON CONFLICT DO NOTHING"
+)
+_ADD_REVIEW = sa.text(
+    """
+    INSERT INTO person_match_reviews (review_id, jurisdiction, participant_id, candidate_participant_ids, reason,
+                                      created_at)
+    VALUES (CAST(:review_id AS uuid), :jurisdiction, CAST(:participant_id AS uuid),
+            CAST(:candidates AS uuid[]), :reason, now())
+    """
 )
 _ADD_PERSON = sa.text(
     """
@@ -46,10 +71,40 @@ _GET_REFERRAL = sa.text(
 
 
 async def participant_for(conn: AsyncConnection, cmd: SubmitReferral) -> str:
-    """The participant id for this RMS person in this jurisdiction, creating the index entry if new."""
+    """The participant for this person in this jurisdiction: by RMS id, else by exact name and date of birth;
+    an ambiguous or partial match makes a new participant and a review item for the project manager."""
     found = (await conn.execute(_FIND_PERSON, _person_key(cmd))).scalar()
     if found:
         return str(found)
+    person = cmd.person
+    names = {
+        "jurisdiction": cmd.jurisdiction,
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "date_of_birth": person.date_of_birth,
+    }
+    matches = (await conn.execute(_SAME_PERSON, names)).all()
+    exact = [m.participant_id for m in matches if m.exact]
+    if len(exact) == 1:
+        await conn.execute(_ADD_RMS_ID, {**_person_key(cmd), "participant_id": exact[0]})
+        return str(exact[0])
+    participant_id = await _new_person(conn, cmd)
+    if matches:
+        reason = "several participants share this name and date of birth" if exact else "a possible match"
+        await conn.execute(
+            _ADD_REVIEW,
+            {
+                "review_id": str(uuid4()),
+                "jurisdiction": cmd.jurisdiction,
+                "participant_id": participant_id,
+                "candidates": [m.participant_id for m in matches],
+                "reason": reason,
+            },
+        )
+    return participant_id
+
+
+async def _new_person(conn: AsyncConnection, cmd: SubmitReferral) -> str:
     person = cmd.person
     created = (
         await conn.execute(

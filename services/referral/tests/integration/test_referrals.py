@@ -115,3 +115,56 @@ class TestReferrals:
         )
         assert reply.status_code == 403
         assert reply.json()["field"] == "jurisdiction"
+
+
+class TestThePersonIndex:
+    def named(self, rms: str, first: str, last: str, born: str) -> dict:
+        b = body(rms)
+        b["person"] |= {"first_name": first, "last_name": last, "date_of_birth": born}
+        return b
+
+    async def test_the_same_name_and_birth_date_is_the_same_participant(
+        self, service: httpx.AsyncClient, tokens_for: Callable
+    ) -> None:
+        police = tokens_for("police")
+        first = (
+            await service.post("/v1/referrals", json=self.named("RMS-A1", "Jo", "Rivera", "1979-05-06"), headers=police)
+        ).json()
+        again = (
+            await service.post("/v1/referrals", json=self.named("RMS-A2", "jo", "RIVERA", "1979-05-06"), headers=police)
+        ).json()
+        assert again["participant_id"] == first["participant_id"]
+        third = (
+            await service.post("/v1/referrals", json=self.named("RMS-A2", "Jo", "Rivera", "1979-05-06"), headers=police)
+        ).json()
+        assert third["participant_id"] == first["participant_id"]  # the second RMS id is now known
+
+    async def test_a_possible_match_is_never_merged_silently(
+        self, service: httpx.AsyncClient, tokens_for: Callable
+    ) -> None:
+        police, pm = tokens_for("police"), tokens_for("project_manager")
+        first = (
+            await service.post(
+                "/v1/referrals", json=self.named("RMS-B1", "Sam", "Okafor", "1988-02-01"), headers=police
+            )
+        ).json()
+        maybe = (
+            await service.post(
+                "/v1/referrals", json=self.named("RMS-B2", "Samuel", "Okafor", "1988-02-01"), headers=police
+            )
+        ).json()
+        assert maybe["participant_id"] != first["participant_id"]
+        queue = (
+            await service.get("/v1/person-matches", params={"jurisdiction": "seattle-king-county"}, headers=pm)
+        ).json()
+        [review] = [r for r in queue if r["participant_id"] == maybe["participant_id"]]
+        assert review["candidate_participant_ids"] == [first["participant_id"]]
+        assert "Okafor" not in str(review)
+        resolved = await service.post(
+            f"/v1/person-matches/{review['review_id']}/resolution", json={"decision": "different_people"}, headers=pm
+        )
+        assert resolved.status_code == 200
+        again = await service.post(
+            f"/v1/person-matches/{review['review_id']}/resolution", json={"decision": "same_person"}, headers=pm
+        )
+        assert again.status_code == 409
