@@ -58,7 +58,8 @@ def referral_body(rms_person_id: str = "P-1001", **overrides: Any) -> dict[str, 
         "referral_type": "arrest_diversion",
         "person": {
             "first_name": "Alex",
-            "last_name": "Doe",
+            # One person per RMS id: the person index links the same name and birth date to one participant.
+            "last_name": f"Doe {rms_person_id}",
             "date_of_birth": "1990-04-01",
             "race": "white",
             "ethnicity": "not_hispanic_or_latino",
