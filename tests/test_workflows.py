@@ -190,3 +190,46 @@ class TestTheOffersLife:
             },
         )
         assert discretion.status_code == 201
+
+
+class TestTheOperationsWorkGroup:
+    def test_the_agenda_shows_names_only_to_members_who_may_read_identity(self, system: System) -> None:
+        police, pm = system.partner("police"), system.partner("project_manager")
+        created = police.post("/v1/referrals", json=referral_body("P-OWG-1", referral_type="social_contact")).json()
+        tomorrow = (NOW + timedelta(days=1)).date().isoformat()
+        params = {"jurisdiction": J, "date": tomorrow}
+
+        def mine(agenda: dict) -> dict:
+            return next(r for r in agenda["new_referrals"] if r["referral_id"] == created["referral_id"])
+
+        as_police = mine(police.get("/v1/owg/agenda", params=params).json())
+        assert as_police["last_name"] == "Doe P-OWG-1" and "date_of_birth" in as_police
+        pm_view = pm.get("/v1/owg/agenda", params=params).json()
+        assert "last_name" not in mine(pm_view) and "date_of_birth" not in mine(pm_view)
+        assert mine(pm_view)["race"] == "white" and mine(pm_view)["referral_type"] == "social_contact"
+        assert created["referral_id"] in {r["referral_id"] for r in pm_view["referral_review"]}
+
+        grant = pm.post(
+            "/v1/site-grants",
+            json={
+                "jurisdiction": J,
+                "recipient_agency_type": "project_manager",
+                "categories": ["identity"],
+                "purposes": ["program_operations"],
+            },
+        )
+        assert grant.status_code == 201
+        try:
+            assert mine(pm.get("/v1/owg/agenda", params=params).json())["last_name"] == "Doe P-OWG-1"
+        finally:
+            pm.post(f"/v1/site-grants/{grant.json()['grant_id']}/withdrawal")
+
+        page = pm.get("/v1/owg/agenda", params=params, headers={"Accept": "text/html"})
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "Operations Work Group" in page.text and "Doe P-OWG-1" not in page.text
+
+    def test_the_roster_lists_participants_with_intake_state(self, system: System) -> None:
+        roster = system.partner("police").get("/v1/owg/roster", params={"jurisdiction": J})
+        assert roster.status_code == 200
+        assert all("intake_completed" in p for p in roster.json()["participants"])
+        assert system.partner("auditor").get("/v1/owg/roster", params={"jurisdiction": J}).status_code == 403

@@ -10,13 +10,13 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), service)
     for pattern, service in (
         (
-            r"^/v1/(referrals|screenings|jurisdictions|discretion-records|eligibility-presets|person-matches)(/|$)",
+            r"^/v1/(referrals|screenings|jurisdictions|discretion-records|eligibility-presets|person-matches|owg)(/|$)",
             "referral",
         ),
         (rf"^/v1/participants/{_ID}/disclosures(/|$)", "audit"),
         (rf"^/v1/participants/{_ID}/court-dates(/|$)", "prosecution"),
         (r"^/v1/participants(/|$)", "casemgmt"),
-        (r"^/v1/(case-managers|owg|caseloads)(/|$)", "casemgmt"),
+        (r"^/v1/(case-managers|caseloads)(/|$)", "casemgmt"),
         (r"^/v1/(consents|access-decisions|site-grants|break-glass)(/|$)", "consent"),
         (r"^/v1/(held-charges|cases|prosecution)(/|$)", "prosecution"),
         (r"^/v1/(audit|evaluation)(/|$)", "audit"),

@@ -25,7 +25,7 @@ from divert_gateway.domain.routes import owner_of
         ("/v1/cases/abc/reviews", "prosecution"),
         ("/v1/prosecution/queue", "prosecution"),
         ("/v1/audit/verification", "audit"),
-        ("/v1/owg/agenda", "casemgmt"),
+        ("/v1/owg/agenda", "referral"),
         ("/v1/participants", "casemgmt"),
         ("/v1/participants/export", "casemgmt"),
         ("/v1/site-grants", "consent"),

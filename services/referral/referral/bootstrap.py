@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from divert_kernel.app import ServiceSpec, create_app
 from divert_kernel.clock import Clock, SystemClock
 from referral.config import ReferralSettings
-from referral.entrypoints import http, person_matches, policy
+from referral.entrypoints import http, owg, person_matches, policy
 from referral.service_layer.handlers import Handlers
 
 
@@ -18,7 +18,8 @@ def create(settings: ReferralSettings | None = None, clock: Clock | None = None)
     spec = ServiceSpec(
         name="referral",
         title="Divert referral service (police)",
-        routers=[http.router, policy.router, person_matches.router],
+        routers=[http.router, policy.router, person_matches.router, owg.router],
         commands=handlers.table(),  # type: ignore[arg-type]
+        subscriptions=handlers.subscriptions(),  # type: ignore[arg-type]
     )
     return create_app(spec, settings, clock)

@@ -52,10 +52,10 @@ _ADD_REFERRAL = sa.text(
     """
     INSERT INTO referrals (referral_id, jurisdiction, participant_id, referral_type, status, referring_agency,
                            officer_badge, officer_name, rms_incident_number, offense_codes, occurred_at, location,
-                           intake_deadline, policy_version, created_at, exclusions_present)
+                           intake_deadline, policy_version, created_at, exclusions_present, current_deadline)
     VALUES (:referral_id, :jurisdiction, :participant_id, :referral_type, :status, :referring_agency,
             :officer_badge, :officer_name, :rms_incident_number, :offense_codes, :occurred_at, :location,
-            :intake_deadline, :policy_version, :created_at, :exclusions_present)
+            :intake_deadline, :policy_version, :created_at, :exclusions_present, :intake_deadline)
     """
 )
 _GET_REFERRAL = sa.text(

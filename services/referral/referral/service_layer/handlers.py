@@ -7,9 +7,12 @@ from datetime import date, datetime
 from typing import Any
 from uuid import uuid4
 
+from divert_contracts.casemgmt import CaseManagerAssigned, IntakeCompleted, IntakeDeadlineExtended
+from divert_contracts.prosecution import LegacyCaseReviewed
 from divert_kernel.clock import Clock
+from divert_kernel.envelope import ReceivedEvent
 from divert_kernel.uow import UnitOfWork
-from referral.adapters import records, store
+from referral.adapters import owg, records, store
 from referral.domain import commands
 from referral.domain.eligibility import EligibilityPolicy, default_policy
 from referral.domain.errors import ReferralNotFound
@@ -42,6 +45,59 @@ class Handlers:
             commands.DecideSocialContact: self.owg_decide,
             commands.RecordDiscretion: self.record_discretion,
         }
+
+    def subscriptions(self) -> dict[str, dict[str, object]]:
+        """What the Operations Work Group agenda needs from case management and the prosecutor."""
+        return {
+            "casemgmt": {
+                "IntakeCompleted": self.note_intake,
+                "IntakeDeadlineExtended": self.note_extension,
+                "CaseManagerAssigned": self.note_case_manager,
+            },
+            "prosecution": {"LegacyCaseReviewed": self.note_case_review},
+        }
+
+    async def note_intake(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        intake = received.event
+        assert isinstance(intake, IntakeCompleted)
+        await owg.intake_completed(uow.conn, intake.referral_ids, intake.completed_at)
+
+    async def note_extension(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        extension = received.event
+        assert isinstance(extension, IntakeDeadlineExtended)
+        await owg.deadline_moved(uow.conn, extension.referral_ids, extension.intake_deadline)
+        detail = {
+            "intake_deadline": extension.intake_deadline,
+            "granted_by": extension.granted_by,
+            "law_enforcement_agency": extension.law_enforcement_agency,
+        }
+        await owg.add_item(
+            uow.conn,
+            received.id,
+            received.jurisdiction,
+            "extension",
+            extension.participant_id,
+            detail,
+            extension.extended_at,
+        )
+
+    async def note_case_manager(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        assigned = received.event
+        assert isinstance(assigned, CaseManagerAssigned)
+        await owg.case_manager(uow.conn, assigned.participant_id, assigned.case_manager_id)
+
+    async def note_case_review(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        review = received.event
+        assert isinstance(review, LegacyCaseReviewed)
+        await owg.add_item(
+            uow.conn,
+            received.id,
+            received.jurisdiction,
+            "case_review",
+            review.participant_id,
+            {"case_id": review.case_id, "decision": review.decision},
+            review.reviewed_at,
+        )
 
     async def current_policy(self, uow: UnitOfWork, jurisdiction: str) -> EligibilityPolicy:
         stored = await records.policy(uow.conn, jurisdiction)
