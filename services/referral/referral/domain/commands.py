@@ -41,6 +41,7 @@ class SubmitReferral:
     officer: Officer
     referring_agency_type: str = "police"
     exclusions_present: tuple[str, ...] = ()
+    victim_wants_prosecution: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Screen:
     offense_codes: tuple[str, ...]
     exclusions_present: tuple[str, ...]
     screened_by: str = ""
+    victim_wants_prosecution: bool = False
 
 
 @dataclass(frozen=True)

@@ -48,10 +48,18 @@ class EligibilityPolicy:
     def divertible_codes(self) -> frozenset[str]:
         return frozenset(o.code for o in self.divertible_offenses)
 
-    def screen(self, referral_type: str, offense_codes: Iterable[str], exclusions_present: Iterable[str]) -> list[str]:
+    def screen(
+        self,
+        referral_type: str,
+        offense_codes: Iterable[str],
+        exclusions_present: Iterable[str],
+        victim_wants_prosecution: bool = False,
+    ) -> list[str]:
         """Every reason the person is not eligible; an empty list means eligible."""
         reasons = []
         if referral_type == "arrest_diversion":
+            if self.victim_must_decline and victim_wants_prosecution:
+                reasons.append("the site requires the victim to decline prosecution, and the victim has not")
             codes = list(offense_codes)
             if not codes:
                 reasons.append("an arrest diversion names the offense it diverts")

@@ -80,7 +80,9 @@ class Referral(Aggregate):
         """An offer to an ineligible person is refused with every reason; who may refer socially is site policy."""
         if cmd.referral_type == "social_contact" and not policy.may_refer_social_contact(cmd.referring_agency_type):
             raise NotAReferrer(cmd.referring_agency_type)
-        reasons = policy.screen(cmd.referral_type, cmd.incident.offense_codes, cmd.exclusions_present)
+        reasons = policy.screen(
+            cmd.referral_type, cmd.incident.offense_codes, cmd.exclusions_present, cmd.victim_wants_prosecution
+        )
         if reasons:
             field = (
                 "exclusions_present" if all(r.startswith("exclusion") for r in reasons) else "incident.offense_codes"

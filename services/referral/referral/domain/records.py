@@ -73,7 +73,9 @@ class Screening(Aggregate):
         unknown = sorted(set(cmd.exclusions_present) - set(EXCLUSIONS))
         if unknown:
             raise IneligibleReferral(f"unknown exclusion: {', '.join(unknown)}", field="exclusions_present")
-        reasons = policy.screen(cmd.referral_type, cmd.offense_codes, cmd.exclusions_present)
+        reasons = policy.screen(
+            cmd.referral_type, cmd.offense_codes, cmd.exclusions_present, cmd.victim_wants_prosecution
+        )
         screening = cls(screening_id, cmd.jurisdiction)
         screening._record(
             ContactScreened(

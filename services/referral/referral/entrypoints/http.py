@@ -52,6 +52,7 @@ async def submit_referral(body: ReferralIn, principal: Referrer, bus: Bus) -> Re
         officer=commands.Officer(**body.officer.model_dump()),
         referring_agency_type=principal.agency_type,
         exclusions_present=tuple(body.exclusions_present),
+        victim_wants_prosecution=body.victim_wants_prosecution,
     )
     if principal.agency_type == "community" and body.referral_type != "social_contact":
         raise Forbidden("community referrers make social-contact referrals only", field="referral_type")

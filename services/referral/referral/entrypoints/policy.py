@@ -72,6 +72,7 @@ class ScreeningIn(_Strict):
     referral_type: ReferralType
     offense_codes: list[OffenseCode] = Field(default_factory=list, max_length=20)
     exclusions_present: list[Exclusion] = Field(default_factory=list)
+    victim_wants_prosecution: bool = Field(False, description="where a victim exists and wants the case prosecuted")
 
 
 class ScreeningOut(BaseModel):
@@ -151,6 +152,7 @@ async def screen(body: ScreeningIn, principal: Police, bus: Bus) -> ScreeningOut
             tuple(body.offense_codes),
             tuple(body.exclusions_present),
             screened_by=principal.person or principal.agency,
+            victim_wants_prosecution=body.victim_wants_prosecution,
         )
     )
     return ScreeningOut(**outcome)

@@ -50,6 +50,7 @@ class ReferralIn(_Strict):
         default_factory=list,
         description="exclusions the officer found; any of them makes an arrest diversion ineligible",
     )
+    victim_wants_prosecution: bool = Field(False, description="where a victim exists and wants the case prosecuted")
 
     model_config = ConfigDict(
         extra="forbid",

@@ -168,3 +168,43 @@ class TestThePersonIndex:
             f"/v1/person-matches/{review['review_id']}/resolution", json={"decision": "same_person"}, headers=pm
         )
         assert again.status_code == 409
+
+
+class TestSitePolicy:
+    async def test_a_policy_amendment_is_a_new_version_and_referrals_record_theirs(
+        self, service: httpx.AsyncClient, tokens_for: Callable
+    ) -> None:
+        pm, police = tokens_for("project_manager"), tokens_for("police")
+        preset = (await service.get("/v1/eligibility-presets", headers=pm)).json()["santa-fe-7-day"]
+        preset.pop("description")
+        first = await service.put("/v1/jurisdictions/seattle-king-county/eligibility-policy", json=preset, headers=pm)
+        assert first.status_code == 200, first.text
+        version = first.json()["policy_version"]
+        created = (await service.post("/v1/referrals", json=body("RMS-POL-1"), headers=police)).json()
+        assert created["policy_version"] == version and created["intake_deadline"] == "2026-11-30"
+        preset["intake_window_days"] = 30
+        second = await service.put("/v1/jurisdictions/seattle-king-county/eligibility-policy", json=preset, headers=pm)
+        assert second.json()["policy_version"] == version + 1
+        old = await service.get(
+            "/v1/jurisdictions/seattle-king-county/eligibility-policy", params={"version": str(version)}, headers=police
+        )
+        assert old.json()["intake_window_days"] == 7  # amending never rewrites history
+        refused = await service.post(
+            "/v1/referrals",
+            json=body("RMS-POL-2") | {"incident": body("x")["incident"] | {"offense_codes": ["13A"]}},
+            headers=police,
+        )
+        assert refused.status_code == 422 and "13A is not divertible" in refused.json()["detail"]
+
+    async def test_only_the_project_manager_sets_policy(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
+        reply = await service.put(
+            "/v1/jurisdictions/seattle-king-county/eligibility-policy",
+            headers=tokens_for("police"),
+            json={
+                "divertible_offenses": [],
+                "exclusions": [],
+                "intake_window_days": 30,
+                "social_contact_referrers": ["police"],
+            },
+        )
+        assert reply.status_code in (403, 422)

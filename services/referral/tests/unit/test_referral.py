@@ -133,3 +133,10 @@ class TestLifecycle:
         referral.hand_off("cm-1", NOW, NOW)
         with pytest.raises(WrongState):
             given(*Referral.submit("r2", "p1", SUBMISSION, POLICY, NOW).pending).owg_decide(True, "sgt-12", NOW)
+
+
+def test_where_the_site_requires_it_a_victim_must_decline_prosecution() -> None:
+    strict = replace(POLICY, victim_must_decline=True)
+    assert strict.screen("arrest_diversion", ["35A"], [], victim_wants_prosecution=True)
+    assert not strict.screen("arrest_diversion", ["35A"], [], victim_wants_prosecution=False)
+    assert not POLICY.screen("arrest_diversion", ["35A"], [], victim_wants_prosecution=True)
