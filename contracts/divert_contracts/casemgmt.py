@@ -73,3 +73,11 @@ class ContactLogged(_CaseEvent):
     contact_id: str
     kind: Literal["street", "office", "phone", "accompanied_appointment", "court"]
     occurred_on: date
+
+
+class ProgramCapacityChanged(_CaseEvent):
+    """How many participants the program carries against what it can: referrals wait for room, never get lost."""
+
+    active_participants: int
+    capacity: int
+    changed_at: datetime

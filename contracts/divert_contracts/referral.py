@@ -99,6 +99,16 @@ class SocialContactReferralApproved(_ReferralEvent):
     participant_id: str
     decided_by: str
     decided_at: datetime
+    # Approved while the program was full: queued until case management reports room.
+    waitlisted: bool = False
+
+
+class SocialContactReferralReleased(_ReferralEvent):
+    """A waitlisted approval moved forward now that the program has room."""
+
+    referral_id: str
+    participant_id: str
+    released_at: datetime
 
 
 class SocialContactReferralDenied(_ReferralEvent):

@@ -14,7 +14,7 @@ from divert_kernel.clock import Clock, SystemClock
 def create(settings: CaseMgmtSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or CaseMgmtSettings()
     clock = clock or SystemClock()
-    handlers = Handlers(clock, settings.caseload_cap)
+    handlers = Handlers(clock, settings.caseload_cap, settings.program_capacity)
     spec = ServiceSpec(
         name="casemgmt",
         title="Divert case-management service",

@@ -8,3 +8,5 @@ class CaseMgmtSettings(ServiceSettings):
 
     caseload_cap: int = 25
     caseload_preferred: int = 15
+    # How many active participants the program can carry at once (the OWG's capacity for new referrals).
+    program_capacity: int = 200

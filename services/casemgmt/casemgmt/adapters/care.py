@@ -27,6 +27,10 @@ _CASELOADS = sa.text(
     GROUP BY case_manager_id ORDER BY case_manager_id
     """
 )
+_CARRIED = sa.text(
+    "SELECT count(*) FROM participants WHERE jurisdiction = :jurisdiction AND case_manager_id IS NOT NULL "
+    "AND status = 'active'"
+)
 _UNASSIGNED = sa.text(
     "SELECT count(*) FROM participants WHERE jurisdiction = :jurisdiction AND case_manager_id IS NULL AND status = 'active'"
 )
@@ -127,3 +131,7 @@ async def add_contact(conn: AsyncConnection, contact_id: str, cmd: commands.LogC
 
 async def contacts(conn: AsyncConnection, participant_id: str) -> list[dict[str, Any]]:
     return [dict(r) for r in (await conn.execute(_CONTACTS, {"participant_id": participant_id})).mappings()]
+
+
+async def carried(conn: AsyncConnection, jurisdiction: str) -> int:
+    return int((await conn.execute(_CARRIED, {"jurisdiction": jurisdiction})).scalar() or 0)

@@ -15,6 +15,7 @@ from divert_contracts.casemgmt import (
     IntakeDeadlineExtended,
     InterventionPlanUpdated,
     ParticipantStatusChanged,
+    ProgramCapacityChanged,
 )
 from divert_kernel.aggregate import Aggregate
 from divert_kernel.events import Event
@@ -167,3 +168,25 @@ class ParticipantCase(Aggregate):
     @apply.register
     def _(self, event: ParticipantStatusChanged) -> None:
         self.status = event.status
+
+
+class ProgramCapacity(Aggregate):
+    """The program's load in one jurisdiction, reported whenever it changes."""
+
+    stream_prefix = "capacity"
+
+    def __init__(self, jurisdiction: str, _: str | None = None) -> None:
+        super().__init__(jurisdiction, jurisdiction)
+        self.active = -1
+
+    def report(self, active: int, capacity: int, now: datetime) -> None:
+        if active != self.active:
+            self._record(ProgramCapacityChanged(active_participants=active, capacity=capacity, changed_at=now))
+
+    @singledispatchmethod
+    def apply(self, event: Event) -> None:
+        raise TypeError(f"ProgramCapacity cannot apply {type(event).__name__}")
+
+    @apply.register
+    def _(self, event: ProgramCapacityChanged) -> None:
+        self.active = event.active_participants

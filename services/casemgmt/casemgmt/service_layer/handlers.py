@@ -9,7 +9,7 @@ from casemgmt.adapters import care, store
 from casemgmt.domain import commands
 from casemgmt.domain.commands import ChangeStatus, CompleteIntake, ExtendIntakeDeadline
 from casemgmt.domain.errors import CaseloadFull, ParticipantNotFound
-from casemgmt.domain.model import ParticipantCase
+from casemgmt.domain.model import ParticipantCase, ProgramCapacity
 from divert_contracts.referral import DiversionOffered, SocialContactReferralSubmitted, WarmHandoffCompleted
 from divert_kernel.clock import Clock
 from divert_kernel.envelope import ReceivedEvent
@@ -19,9 +19,15 @@ log = logging.getLogger("divert.casemgmt")
 
 
 class Handlers:
-    def __init__(self, clock: Clock, caseload_cap: int = 25) -> None:
+    def __init__(self, clock: Clock, caseload_cap: int = 25, program_capacity: int = 200) -> None:
         self.clock = clock
         self.caseload_cap = caseload_cap
+        self.program_capacity = program_capacity
+
+    async def _report_capacity(self, uow: UnitOfWork, jurisdiction: str) -> None:
+        capacity = await uow.get(ProgramCapacity, jurisdiction) or ProgramCapacity(jurisdiction)
+        uow.add(capacity)
+        capacity.report(await care.carried(uow.conn, jurisdiction), self.program_capacity, self.clock.now())
 
     def commands(self) -> dict[type, object]:
         return {
@@ -62,6 +68,7 @@ class Handlers:
         now = self.clock.now()
         case.change_status(cmd.status, cmd.reason, now)
         await store.record_status(uow.conn, case.id, cmd.status, cmd.reason, now)
+        await self._report_capacity(uow, case.jurisdiction)
         return case
 
     async def extend_intake(self, cmd: ExtendIntakeDeadline, uow: UnitOfWork) -> ParticipantCase:
@@ -75,6 +82,7 @@ class Handlers:
         now = self.clock.now()
         case.assign(case_manager_id, caseload, self.caseload_cap, now)
         await care.assign(uow.conn, case.id, case_manager_id, now)
+        await self._report_capacity(uow, case.jurisdiction)
 
     async def assign_case_manager(self, cmd: commands.AssignCaseManager, uow: UnitOfWork) -> ParticipantCase:
         case = await self._case(uow, cmd.participant_id)

@@ -117,3 +117,40 @@ async def agenda(
 
 async def roster(conn: AsyncConnection, jurisdiction: str) -> list[dict[str, Any]]:
     return [dict(r) for r in (await conn.execute(_ROSTER, {"jurisdiction": jurisdiction})).mappings()]
+
+
+_SET_CAPACITY = sa.text(
+    """
+    INSERT INTO program_capacity (jurisdiction, active_participants, capacity, changed_at)
+    VALUES (:jurisdiction, :active, :capacity, :at)
+    ON CONFLICT (jurisdiction) DO UPDATE SET active_participants = EXCLUDED.active_participants,
+        capacity = EXCLUDED.capacity, changed_at = EXCLUDED.changed_at
+    WHERE program_capacity.changed_at <= EXCLUDED.changed_at
+    """
+)
+_CAPACITY = sa.text("SELECT active_participants, capacity FROM program_capacity WHERE jurisdiction = :jurisdiction")
+_WAITLISTED = sa.text(
+    "SELECT referral_id::text FROM referrals WHERE jurisdiction = :jurisdiction AND status = 'waitlisted' "
+    "ORDER BY owg_decided_at, referral_id LIMIT :room FOR UPDATE SKIP LOCKED"
+)
+
+
+async def set_capacity(conn: AsyncConnection, jurisdiction: str, active: int, capacity: int, at: datetime) -> None:
+    await conn.execute(_SET_CAPACITY, {"jurisdiction": jurisdiction, "active": active, "capacity": capacity, "at": at})
+
+
+async def program_full(conn: AsyncConnection, jurisdiction: str) -> bool:
+    """True when case management last reported the program at or over capacity (unknown counts as room)."""
+    row = (await conn.execute(_CAPACITY, {"jurisdiction": jurisdiction})).first()
+    return row is not None and row.active_participants >= row.capacity
+
+
+async def waitlisted(conn: AsyncConnection, jurisdiction: str, room: int) -> list[str]:
+    if room <= 0:
+        return []
+    return [r[0] for r in await conn.execute(_WAITLISTED, {"jurisdiction": jurisdiction, "room": room})]
+
+
+async def capacity(conn: AsyncConnection, jurisdiction: str) -> dict[str, int] | None:
+    row = (await conn.execute(_CAPACITY, {"jurisdiction": jurisdiction})).mappings().first()
+    return dict(row) if row else None

@@ -11,6 +11,7 @@ from divert_contracts.referral import (
     DiversionOffered,
     SocialContactReferralApproved,
     SocialContactReferralDenied,
+    SocialContactReferralReleased,
     SocialContactReferralSubmitted,
     WarmHandoffCompleted,
 )
@@ -111,13 +112,26 @@ class Referral(Aggregate):
             )
         )
 
-    def owg_decide(self, approved: bool, decided_by: str, now: datetime) -> None:
+    def owg_decide(self, approved: bool, decided_by: str, now: datetime, *, program_full: bool = False) -> None:
+        """Approve (waitlisted while the program is full: queued, never lost) or deny a social-contact referral."""
         if self.referral_type != "social_contact":
             raise WrongState("the Operations Work Group decides social-contact referrals only", field="referral_id")
         self.check_status("submitted", "decide on")
-        event = SocialContactReferralApproved if approved else SocialContactReferralDenied
+        common = {
+            "referral_id": self.id,
+            "participant_id": self.participant_id,
+            "decided_by": decided_by,
+            "decided_at": now,
+        }
+        if approved:
+            self._record(SocialContactReferralApproved(**common, waitlisted=program_full))
+        else:
+            self._record(SocialContactReferralDenied(**common))
+
+    def release(self, now: datetime) -> None:
+        self.check_status("waitlisted", "release")
         self._record(
-            event(referral_id=self.id, participant_id=self.participant_id, decided_by=decided_by, decided_at=now)
+            SocialContactReferralReleased(referral_id=self.id, participant_id=self.participant_id, released_at=now)
         )
 
     def check_status(self, needed: str, action: str) -> None:
@@ -152,6 +166,10 @@ class Referral(Aggregate):
 
     @apply.register
     def _(self, event: SocialContactReferralApproved) -> None:
+        self.status = "waitlisted" if event.waitlisted else "approved"
+
+    @apply.register
+    def _(self, event: SocialContactReferralReleased) -> None:
         self.status = "approved"
 
     @apply.register

@@ -105,9 +105,10 @@ async def agenda(
     until = datetime.combine(day, time.min, UTC)
     async with engine.connect() as conn:
         sections = await owg.agenda(conn, jurisdiction, start, until, day, day + timedelta(days=14))
+        capacity = await owg.capacity(conn, jurisdiction)
     visible = await _identity_visible(principal, gate, [r for rows in sections.values() for r in rows], jurisdiction)
     shown = {name: [_shown(r, visible, day) for r in rows] for name, rows in sections.items()}
-    body = {"jurisdiction": jurisdiction, "meeting_date": day, "since": start.date(), **shown}
+    body = {"jurisdiction": jurisdiction, "meeting_date": day, "since": start.date(), "capacity": capacity, **shown}
     return _respond(request, f"LEAD Operations Work Group — {jurisdiction} — {day.isoformat()}", body, shown)
 
 

@@ -7,7 +7,12 @@ from datetime import date, datetime
 from typing import Any
 from uuid import uuid4
 
-from divert_contracts.casemgmt import CaseManagerAssigned, IntakeCompleted, IntakeDeadlineExtended
+from divert_contracts.casemgmt import (
+    CaseManagerAssigned,
+    IntakeCompleted,
+    IntakeDeadlineExtended,
+    ProgramCapacityChanged,
+)
 from divert_contracts.prosecution import LegacyCaseReviewed
 from divert_kernel.clock import Clock
 from divert_kernel.envelope import ReceivedEvent
@@ -53,6 +58,7 @@ class Handlers:
                 "IntakeCompleted": self.note_intake,
                 "IntakeDeadlineExtended": self.note_extension,
                 "CaseManagerAssigned": self.note_case_manager,
+                "ProgramCapacityChanged": self.note_capacity,
             },
             "prosecution": {"LegacyCaseReviewed": self.note_case_review},
         }
@@ -85,6 +91,19 @@ class Handlers:
         assigned = received.event
         assert isinstance(assigned, CaseManagerAssigned)
         await owg.case_manager(uow.conn, assigned.participant_id, assigned.case_manager_id)
+
+    async def note_capacity(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        """Room in the program releases the longest-waiting approved social-contact referrals, oldest first."""
+        change = received.event
+        assert isinstance(change, ProgramCapacityChanged)
+        await owg.set_capacity(
+            uow.conn, received.jurisdiction, change.active_participants, change.capacity, change.changed_at
+        )
+        room = change.capacity - change.active_participants
+        for referral_id in await owg.waitlisted(uow.conn, received.jurisdiction, room):
+            referral = await self._referral(uow, referral_id)
+            referral.release(self.clock.now())
+            await records.update_referral(uow.conn, "status", referral_id=referral.id, status=referral.status)
 
     async def note_case_review(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         review = received.event
@@ -193,7 +212,8 @@ class Handlers:
     async def owg_decide(self, cmd: commands.DecideSocialContact, uow: UnitOfWork) -> str:
         referral = await self._referral(uow, cmd.referral_id)
         now = self.clock.now()
-        referral.owg_decide(cmd.approved, cmd.decided_by, now)
+        full = await owg.program_full(uow.conn, referral.jurisdiction)
+        referral.owg_decide(cmd.approved, cmd.decided_by, now, program_full=full)
         await records.update_referral(
             uow.conn,
             "owg",

@@ -140,3 +140,16 @@ def test_where_the_site_requires_it_a_victim_must_decline_prosecution() -> None:
     assert strict.screen("arrest_diversion", ["35A"], [], victim_wants_prosecution=True)
     assert not strict.screen("arrest_diversion", ["35A"], [], victim_wants_prosecution=False)
     assert not POLICY.screen("arrest_diversion", ["35A"], [], victim_wants_prosecution=True)
+
+
+class TestCapacity:
+    def test_an_approval_while_the_program_is_full_waits_and_is_released_later(self) -> None:
+        social = replace(SUBMISSION, referral_type="social_contact")
+        referral = given(*Referral.submit("r1", "p1", social, POLICY, NOW).pending)
+        referral.owg_decide(True, "sgt-12", NOW, program_full=True)
+        assert referral.status == "waitlisted"
+        with pytest.raises(WrongState):
+            referral.hand_off("cm-1", NOW, NOW)
+        referral.release(NOW)
+        referral.hand_off("cm-1", NOW, NOW)
+        assert referral.status == "handed_off"
