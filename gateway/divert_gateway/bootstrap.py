@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 from fastapi import FastAPI
+from joserfc.jwk import KeySet
 
 from divert_gateway.adapters import clients, keys
 from divert_gateway.config import GatewaySettings
@@ -25,6 +26,7 @@ def create(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         key = keys.load_or_create(settings.signing_key_file)
         app.state.jwks = keys.public_jwks(key)
+        app.state.public_keys = KeySet.import_key_set(app.state.jwks)
         app.state.token_server = TokenServer(
             issuer=settings.issuer, audience=settings.audience, key=key, ttl=settings.token_ttl_seconds
         )
