@@ -40,11 +40,11 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def own_env() -> dict[str, str]:
-    env = {**free_ports_env(), "DIVERT_PG_PORT": str(free_port()), "DIVERT_NATS_PORT": str(free_port())}
+def own_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The launcher's own PostgreSQL and NATS on free ports, whatever the environment points at."""
     for inherited in ("DIVERT_DATABASE_URL", "DIVERT_NATS_URL"):
-        os.environ.pop(inherited, None)
-    return env
+        monkeypatch.delenv(inherited, raising=False)
+    return {**free_ports_env(), "DIVERT_PG_PORT": str(free_port()), "DIVERT_NATS_PORT": str(free_port())}
 
 
 class TestLauncher:

@@ -152,7 +152,7 @@ class TestTheOffersLife:
         back = prosecutor.wait_for(f"/v1/held-charges/{created['referral_id']}", lambda r: r.json()["status"] != "held")
         assert back.json()["status"] == "returned_to_ordinary_processing"
 
-    def test_the_site_policy_decides_eligibility_and_every_referral_records_its_version(self, system: System) -> None:
+    def test_the_site_policy_decides_eligibility_with_every_reason(self, system: System) -> None:
         pm, police = system.partner("project_manager"), system.partner("police")
         presets = pm.get("/v1/eligibility-presets").json()
         assert set(presets) >= {"toolkit-example-1", "toolkit-example-2", "king-county-30-day", "santa-fe-7-day"}

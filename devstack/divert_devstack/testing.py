@@ -164,3 +164,29 @@ async def publish_as(nc: Any, service: str, event: Any, *, jurisdiction: str = J
         headers={"Nats-Msg-Id": event_id},
     )
     return event_id
+
+
+def diversion_offered(referral_id: str, participant_id: str, **overrides: Any) -> Any:
+    """A DiversionOffered as the referral service publishes it, for services that consume it."""
+    from datetime import UTC, date, datetime
+
+    from divert_contracts.referral import DiversionOffered
+
+    fields: dict[str, Any] = {
+        "referral_id": referral_id,
+        "participant_id": participant_id,
+        "referral_type": "arrest_diversion",
+        "referring_agency": "seattle-pd",
+        "officer_badge": "B-1",
+        "policy_version": 0,
+        "race": "white",
+        "ethnicity": "not_hispanic_or_latino",
+        "gender": "male",
+        "age_band": "35-44",
+        "offense_codes": ["35A"],
+        "intake_window_days": 30,
+        "intake_deadline": date(2026, 12, 1),
+        "offered_at": datetime(2026, 11, 1, 9, tzinfo=UTC),
+        "rms_incident_number": "2026-000777",
+    }
+    return DiversionOffered(**(fields | overrides))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -88,7 +89,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.scope.get("route_path", "?"))
+        # The stack but not the message: a database error's message can quote the values it choked on.
+        route = getattr(request.scope.get("route"), "path", "?")
+        stack = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("unexpected %s on %s %s\n%s", type(exc).__name__, request.method, route, stack)
         return problem(500, "Internal error", "An unexpected error occurred; it has been logged.")
 
 

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-# Keys live a day; a request left in progress for a minute (its gateway died) may be taken over by a retry.
+# Keys and their recorded answers live a day (every claim purges the expired ones, whoever they belong to);
+# a request left in progress for a minute (its gateway died) may be taken over by a retry.
 _EXPIRE = sa.text(
-    "DELETE FROM idempotency_keys WHERE client_id = :client_id AND key = :key "
-    "AND (created_at < now() - interval '24 hours' "
-    "     OR (state = 'in_progress' AND created_at < now() - interval '60 seconds'))"
+    "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours' "
+    "OR (client_id = :client_id AND key = :key AND state = 'in_progress' "
+    "    AND created_at < now() - interval '60 seconds')"
 )
 _CLAIM = sa.text(
     "INSERT INTO idempotency_keys (client_id, key, request_sha256, state) "

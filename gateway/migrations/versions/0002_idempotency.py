@@ -23,6 +23,8 @@ def upgrade() -> None:
         sa.Column("location", sa.Text),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     )
+    # Recorded answers are kept a day, then purged: the gateway is no store of partner data.
+    op.create_index("idempotency_keys_age", "idempotency_keys", ["created_at"])
 
 
 def downgrade() -> None:

@@ -14,13 +14,14 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from casemgmt.adapters import care, store
+from casemgmt.adapters import care
 from casemgmt.domain import commands
 from casemgmt.domain.errors import ParticipantNotFound
+from casemgmt.entrypoints import access
 from divert_contracts.vocabulary import DEFAULT_PURPOSE, Ethnicity, Gender, Jurisdiction, OffenseCode, Purpose, Race
 from divert_kernel.auth import Principal, require
 from divert_kernel.deps import Bus, Engine, Gate
-from divert_kernel.gate import ConsentGate, not_permitted
+from divert_kernel.gate import not_permitted
 
 router = APIRouter(tags=["care"])
 
@@ -158,47 +159,12 @@ class ContactsOut(BaseModel):
     contacts: list[dict[str, Any]]
 
 
-async def _participant(engine: Engine, participant_id: UUID, principal: Principal) -> dict[str, Any] | None:
-    async with engine.connect() as conn:
-        row = await store.get(conn, str(participant_id))
-    return row if row is not None and row["jurisdiction"] in principal.jurisdictions else None
-
-
-async def _owned(engine: Engine, participant_id: UUID, principal: Principal) -> dict[str, Any]:
-    row = await _participant(engine, participant_id, principal)
-    if row is None:
-        raise ParticipantNotFound()
-    return row
-
-
-async def _readable(
-    engine: Engine, gate: ConsentGate, participant_id: UUID, principal: Principal, category: str, purpose: str | None
-) -> tuple[bool, str]:
-    """(is the owner, jurisdiction). Others need a permit; an unknown id is refused exactly like a withheld one."""
-    row = await _participant(engine, participant_id, principal)
-    if principal.agency_type == "case_management":
-        if row is None:
-            raise ParticipantNotFound()
-        return True, row["jurisdiction"]
-    jurisdiction = row["jurisdiction"] if row else min(principal.jurisdictions)
-    await gate.require(
-        principal,
-        participant_id=str(participant_id),
-        category=category,
-        jurisdiction=jurisdiction,
-        purpose=purpose or DEFAULT_PURPOSE[principal.agency_type],
-    )
-    if row is None:
-        raise not_permitted()
-    return False, jurisdiction
-
-
 @router.post("/v1/participants/{participant_id}/case-manager", response_model=dict[str, str])
 async def assign_case_manager(
     participant_id: UUID, body: AssignIn, principal: CaseManager, bus: Bus, engine: Engine
 ) -> dict[str, str]:
     """Assign a case manager; refused (409) once they carry the site's cap of active participants."""
-    await _owned(engine, participant_id, principal)
+    await access.owned(engine, participant_id, principal)
     await bus.handle(commands.AssignCaseManager(str(participant_id), body.case_manager_id))
     return {"participant_id": str(participant_id), "case_manager_id": body.case_manager_id}
 
@@ -227,7 +193,7 @@ async def record_screening(
     participant_id: UUID, body: ScreeningForm, principal: CaseManager, bus: Bus, engine: Engine
 ) -> ScreeningOut:
     """Record the initial screening form (InitialScreeningCompleted says only that it was done)."""
-    await _owned(engine, participant_id, principal)
+    await access.owned(engine, participant_id, principal)
     form = body.model_dump(mode="json")
     await bus.handle(
         commands.RecordScreening(str(participant_id), form, principal.person or principal.agency, body.screened_at)
@@ -266,7 +232,7 @@ async def get_screening(
     participant_id: UUID, principal: AnyAgency, engine: Engine, gate: Gate, purpose: PurposeQuery = None
 ) -> ScreeningOut:
     """The screening form; other agencies get its substance-use and mental-health parts only with their own permits."""
-    owner, jurisdiction = await _readable(engine, gate, participant_id, principal, "screening", purpose)
+    owner, row = await access.readable(engine, gate, participant_id, principal, "screening", purpose)
     async with engine.connect() as conn:
         stored = await care.screening(conn, str(participant_id))
     if stored is None:
@@ -275,7 +241,7 @@ async def get_screening(
     if not owner:
         ask = {
             "participant_id": str(participant_id),
-            "jurisdiction": jurisdiction,
+            "jurisdiction": row["jurisdiction"],
             "purpose": purpose or DEFAULT_PURPOSE[principal.agency_type],
         }
         form, withheld = _minimum_necessary(
@@ -295,7 +261,7 @@ async def get_screening(
 @router.put("/v1/participants/{participant_id}/plan", response_model=PlanOut)
 async def update_plan(participant_id: UUID, body: PlanIn, principal: CaseManager, bus: Bus, engine: Engine) -> PlanOut:
     """A new version of the Individual Intervention Plan; earlier versions are kept."""
-    await _owned(engine, participant_id, principal)
+    await access.owned(engine, participant_id, principal)
     goals = [g.model_dump(mode="json") for g in body.goals]
     by = principal.person or principal.agency
     version = await bus.handle(commands.UpdatePlan(str(participant_id), goals, by))
@@ -315,7 +281,7 @@ async def get_plan(
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> PlanOut:
     """The current plan, or an earlier version; other agencies need a permit for `plan`."""
-    owner, _ = await _readable(engine, gate, participant_id, principal, "plan", purpose)
+    owner, _ = await access.readable(engine, gate, participant_id, principal, "plan", purpose)
     async with engine.connect() as conn:
         stored = await care.plan(conn, str(participant_id), version)
     if stored is None:
@@ -328,7 +294,7 @@ async def log_contact(
     participant_id: UUID, body: ContactIn, principal: CaseManager, bus: Bus, engine: Engine
 ) -> dict[str, str]:
     """Log a contact (ContactLogged carries its kind and date; notes stay here)."""
-    await _owned(engine, participant_id, principal)
+    await access.owned(engine, participant_id, principal)
     contact_id = await bus.handle(
         commands.LogContact(str(participant_id), body.kind, body.occurred_on, body.staff_id, body.notes)
     )
@@ -340,7 +306,7 @@ async def get_contacts(
     participant_id: UUID, principal: AnyAgency, engine: Engine, gate: Gate, purpose: PurposeQuery = None
 ) -> ContactsOut:
     """Contacts newest first with counts by kind; other agencies need a permit for `contacts`, and never see notes."""
-    owner, _ = await _readable(engine, gate, participant_id, principal, "contacts", purpose)
+    owner, _ = await access.readable(engine, gate, participant_id, principal, "contacts", purpose)
     async with engine.connect() as conn:
         rows = await care.contacts(conn, str(participant_id))
     if not owner:

@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from casemgmt.adapters import store
 from casemgmt.domain.commands import ChangeStatus, CompleteIntake, ExtendIntakeDeadline
-from casemgmt.domain.errors import ParticipantNotFound
-from divert_contracts.vocabulary import DEFAULT_PURPOSE, AgencyId, Purpose
+from casemgmt.entrypoints import access
+from divert_contracts.vocabulary import AgencyId, Purpose
 from divert_kernel.auth import Principal, require
 from divert_kernel.deps import Bus, Engine, Gate
-from divert_kernel.gate import not_permitted
 
 router = APIRouter(prefix="/v1/participants", tags=["participants"])
 
 CaseManager = Annotated[Principal, Depends(require("case_management"))]
 ProjectManager = Annotated[Principal, Depends(require("project_manager"))]
 AnyAgency = Annotated[Principal, Depends(require())]
-OWNER_TYPE = "case_management"
 
 
 class IntakeIn(BaseModel):
@@ -53,22 +50,14 @@ class StatusOut(BaseModel):
     status: str
 
 
-async def _owned(engine: Engine, participant_id: UUID, principal: Principal) -> dict[str, Any]:
-    async with engine.connect() as conn:
-        row = await store.get(conn, str(participant_id))
-    if row is None or row["jurisdiction"] not in principal.jurisdictions:
-        raise ParticipantNotFound()
-    return row
-
-
 @router.post("/{participant_id}/intake", response_model=IntakeOut)
 async def complete_intake(
     participant_id: UUID, body: IntakeIn, principal: CaseManager, bus: Bus, engine: Engine
 ) -> IntakeOut:
     """Record the completed biopsychosocial intake; publishes IntakeCompleted, which closes held charges."""
-    await _owned(engine, participant_id, principal)
+    await access.owned(engine, participant_id, principal)
     await bus.handle(CompleteIntake(str(participant_id), body.completed_at))
-    return IntakeOut(**await _owned(engine, participant_id, principal))
+    return IntakeOut(**await access.owned(engine, participant_id, principal))
 
 
 @router.get("/{participant_id}/intake", response_model=IntakeOut)
@@ -80,25 +69,8 @@ async def get_intake(
     purpose: Annotated[Purpose | None, Query(description="why the caller reads; defaults by agency type")] = None,
 ) -> IntakeOut:
     """Intake status: served to the case-management agency, and to others only with a consent-gate permit."""
-    async with engine.connect() as conn:
-        row = await store.get(conn, str(participant_id))
-    visible = row is not None and row["jurisdiction"] in principal.jurisdictions
-    if principal.agency_type == OWNER_TYPE:
-        if not visible:
-            raise ParticipantNotFound()
-        return IntakeOut(**row)  # type: ignore[arg-type]
-    # Ask even for an unknown id, so "no such participant" and "not permitted" answer alike, also when the
-    # consent service is down (both 503).
-    await gate.require(
-        principal,
-        participant_id=str(participant_id),
-        jurisdiction=row["jurisdiction"] if visible else min(principal.jurisdictions),  # type: ignore[index]
-        category="assessment",
-        purpose=purpose or DEFAULT_PURPOSE[principal.agency_type],
-    )
-    if not visible:
-        raise not_permitted()
-    return IntakeOut(**row)  # type: ignore[arg-type]
+    _, row = await access.readable(engine, gate, participant_id, principal, "assessment", purpose)
+    return IntakeOut(**row)
 
 
 class ExtensionIn(BaseModel):
@@ -114,11 +86,11 @@ async def extend_intake(
     participant_id: UUID, body: ExtensionIn, principal: ProjectManager, bus: Bus, engine: Engine
 ) -> IntakeOut:
     """The Operations Work Group extends the intake window (IntakeDeadlineExtended moves the held charge's deadline)."""
-    await _owned(engine, participant_id, principal)
+    await access.owned(engine, participant_id, principal)
     await bus.handle(
         ExtendIntakeDeadline(str(participant_id), body.intake_deadline, principal.agency, body.law_enforcement_agency)
     )
-    return IntakeOut(**await _owned(engine, participant_id, principal))
+    return IntakeOut(**await access.owned(engine, participant_id, principal))
 
 
 @router.post("/{participant_id}/status", response_model=StatusOut)
@@ -126,6 +98,6 @@ async def change_status(
     participant_id: UUID, body: StatusIn, principal: CaseManager, bus: Bus, engine: Engine
 ) -> StatusOut:
     """Set a participant active or inactive; `exited` only for a Code of Conduct violation."""
-    await _owned(engine, participant_id, principal)
+    await access.owned(engine, participant_id, principal)
     case = await bus.handle(ChangeStatus(str(participant_id), body.status, body.reason))
     return StatusOut(participant_id=case.id, status=case.status)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from casemgmt.adapters import listing as store
+from casemgmt.entrypoints import access
 from divert_contracts.vocabulary import DEFAULT_PURPOSE, Jurisdiction, Purpose
 from divert_kernel import listing
 from divert_kernel.auth import Principal, require
@@ -21,7 +22,7 @@ from divert_kernel.gate import ConsentGate
 router = APIRouter(prefix="/v1/participants", tags=["participants"])
 
 AnyAgency = Annotated[Principal, Depends(require())]
-OWNER_TYPE = "case_management"
+OWNER_TYPE = access.OWNER_TYPE
 # A participant summary is intake and engagement status: the `assessment` category.
 CATEGORY = "assessment"
 EXPORT_CHUNK = 500

@@ -17,29 +17,21 @@ from casemgmt.config import CaseMgmtSettings
 from divert_contracts.referral import DiversionOffered
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer
-from divert_devstack.testing import create_database, eventually, publish_as, running, service_settings
+from divert_devstack.testing import (
+    create_database,
+    diversion_offered,
+    eventually,
+    publish_as,
+    running,
+    service_settings,
+)
 from divert_kernel.clock import FixedClock
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
 
 def offer(referral_id: str, participant_id: str) -> DiversionOffered:
-    return DiversionOffered(
-        referral_id=referral_id,
-        participant_id=participant_id,
-        referral_type="arrest_diversion",
-        referring_agency="seattle-pd",
-        officer_badge="B-1",
-        policy_version=0,
-        race="black",
-        ethnicity="not_hispanic_or_latino",
-        gender="female",
-        age_band="25-34",
-        offense_codes=["35A"],
-        intake_window_days=30,
-        intake_deadline=date(2026, 12, 20),
-        offered_at=NOW,
-    )
+    return diversion_offered(referral_id, participant_id, intake_deadline=date(2026, 12, 20), offered_at=NOW)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from divert_contracts.vocabulary import DEFAULT_PURPOSE, Jurisdiction, OffenseCo
 from divert_kernel.auth import Principal, require
 from divert_kernel.deps import Bus, CurrentClock, Engine, Gate
 from divert_kernel.errors import InvalidInput
-from divert_kernel.gate import not_permitted
 from prosecution.adapters import cases, held_charges
 from prosecution.domain import commands
 from prosecution.domain.errors import CaseNotFound
@@ -164,17 +163,18 @@ async def upcoming_court_dates(
     async with engine.connect() as conn:
         jurisdiction = await held_charges.participant_jurisdiction(conn, str(participant_id))
         dates = await cases.upcoming_court_dates(conn, str(participant_id), clock.now())
-    visible = jurisdiction is not None and jurisdiction in principal.jurisdictions
+    if jurisdiction not in principal.jurisdictions:
+        jurisdiction = None
     if principal.agency_type != "prosecutor":
-        await gate.require(
+        await gate.require_read(
             principal,
             participant_id=str(participant_id),
+            jurisdiction=jurisdiction,
             category="court_dates",
-            jurisdiction=jurisdiction if visible else min(principal.jurisdictions),  # type: ignore[arg-type]
             purpose=purpose or DEFAULT_PURPOSE[principal.agency_type],
         )
-    if not visible:
-        raise not_permitted() if principal.agency_type != "prosecutor" else CaseNotFound()
+    elif jurisdiction is None:
+        raise CaseNotFound()
     return [CourtDateOut(**d) for d in dates]
 
 

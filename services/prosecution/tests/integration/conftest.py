@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from divert_contracts.referral import DiversionOffered
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer
-from divert_devstack.testing import create_database, running, service_settings
+from divert_devstack.testing import create_database, diversion_offered, running, service_settings
 from divert_kernel.clock import FixedClock
 from prosecution.bootstrap import create
 from prosecution.config import ProsecutionSettings
@@ -25,22 +25,8 @@ DEADLINE = date(2026, 12, 1)
 
 
 def make_offer(referral_id: str, participant_id: str, referral_type: str = "arrest_diversion") -> DiversionOffered:
-    return DiversionOffered(
-        referral_id=referral_id,
-        participant_id=participant_id,
-        referral_type=referral_type,
-        referring_agency="seattle-pd",
-        officer_badge="B-1",
-        policy_version=0,
-        race="white",
-        ethnicity="not_hispanic_or_latino",
-        gender="male",
-        age_band="35-44",
-        offense_codes=["35A"],
-        intake_window_days=30,
-        intake_deadline=DEADLINE,
-        offered_at=OFFERED_AT,
-        rms_incident_number="2026-000777",
+    return diversion_offered(
+        referral_id, participant_id, referral_type=referral_type, intake_deadline=DEADLINE, offered_at=OFFERED_AT
     )
 
 

@@ -11,7 +11,6 @@ from divert_contracts.vocabulary import DEFAULT_PURPOSE, Purpose
 from divert_kernel.auth import Principal, require
 from divert_kernel.deps import Bus, Engine, Gate
 from divert_kernel.errors import Forbidden
-from divert_kernel.gate import not_permitted
 from referral.adapters import store
 from referral.domain import commands
 from referral.domain.errors import ReferralNotFound
@@ -73,18 +72,17 @@ async def get_referral(
         row = await store.get_referral(conn, str(referral_id))
     if row is not None and row["referring_agency"] == principal.agency:
         return _referral_out(row, identity=True, owner=True)
-    visible = row is not None and row["jurisdiction"] in principal.jurisdictions
-    # Asked even for an unknown referral, so "no such referral" and "not permitted" answer alike (also 503 alike).
-    ask = {
-        "participant_id": row["participant_id"] if visible else str(referral_id),  # type: ignore[index]
-        "jurisdiction": row["jurisdiction"] if visible else min(principal.jurisdictions),  # type: ignore[index]
-        "purpose": purpose or DEFAULT_PURPOSE[principal.agency_type],
-    }
-    await gate.require(principal, category="referral", **ask)
-    if not visible:
-        raise not_permitted()
+    visible = row if row is not None and row["jurisdiction"] in principal.jurisdictions else None
+    purpose = purpose or DEFAULT_PURPOSE[principal.agency_type]
+    participant_id = visible["participant_id"] if visible else str(referral_id)
+    jurisdiction = visible["jurisdiction"] if visible else None
+    await gate.require_read(
+        principal, participant_id=participant_id, jurisdiction=jurisdiction, category="referral", purpose=purpose
+    )
+    assert visible is not None  # require_read refuses an unknown referral
+    ask = {"participant_id": participant_id, "jurisdiction": visible["jurisdiction"], "purpose": purpose}
     identity = await gate.permits(principal, category="identity", **ask)
-    return _referral_out(row, identity=identity, owner=False)  # type: ignore[arg-type]
+    return _referral_out(visible, identity=identity, owner=False)
 
 
 def _referral_out(row: dict[str, Any], *, identity: bool, owner: bool) -> ReferralOut:
