@@ -33,9 +33,15 @@ class System:
     postgres: PostgresServer
     nats: NatsServer
     launcher: subprocess.Popen[bytes]
+    agencies: dict[str, dict]
 
     def partner(self, agency_type: str) -> Partner:
+        """The demo site's first agency of this type in `seattle-king-county`."""
         return Partner(self.endpoints["gateway_url"], self.clients[agency_type])
+
+    def agency(self, agency_id: str) -> Partner:
+        """Any demo agency of either jurisdiction, by its agency id."""
+        return Partner(self.endpoints["gateway_url"], self.agencies[agency_id])
 
     def database_url(self, service: str) -> str:
         return self.postgres.url(service, driver="postgresql")
@@ -99,6 +105,11 @@ def system(
         "DIVERT_TRACE_FILE": str(trace_file),
     }
     proc, endpoints = start_launcher(home, env)
-    clients = {c["agency_type"]: c for c in json.loads((home / "demo-clients.json").read_text())["clients"]}
-    yield System(home, endpoints, clients, trace_file, postgres, nats_server, proc)
+    every = json.loads((home / "demo-clients.json").read_text())["clients"]
+    clients: dict[str, dict] = {}
+    for client in every:
+        if "seattle-king-county" in client["jurisdictions"]:
+            clients.setdefault(client["agency_type"], client)
+    agencies = {c["agency_id"]: c for c in every}
+    yield System(home, endpoints, clients, trace_file, postgres, nats_server, proc, agencies)
     assert stop_launcher(proc) == 0

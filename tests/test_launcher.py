@@ -53,14 +53,23 @@ class TestLauncher:
         proc, endpoints = start_launcher(home, own_env)
         try:
             clients = json.loads((home / "demo-clients.json").read_text())["clients"]
-            assert {c["agency_type"] for c in clients} == {
+            by_jurisdiction = {(c["jurisdictions"][0], c["agency_id"]): c["agency_type"] for c in clients}
+            assert set(by_jurisdiction.values()) == {
                 "police",
                 "case_management",
                 "prosecutor",
+                "defender",
                 "project_manager",
                 "auditor",
+                "evaluator",
+                "community",
             }
-            assert all(c["client_secret"] and c["jurisdictions"] == ["seattle-king-county"] for c in clients)
+            seattle = [t for (j, _), t in by_jurisdiction.items() if j == "seattle-king-county"]
+            santa_fe = [t for (j, _), t in by_jurisdiction.items() if j == "santa-fe"]
+            assert seattle.count("police") == 2 and seattle.count("case_management") == 2
+            assert sorted(santa_fe) == ["case_management", "police", "project_manager", "prosecutor"]
+            assert all(c["client_secret"] and len(c["jurisdictions"]) == 1 for c in clients)
+            assert json.loads((home / "sites.json").read_text())["sites"][1]["jurisdiction"] == "santa-fe"
             assert endpoints["nats_url"].startswith("nats://")
             police = next(c for c in clients if c["agency_type"] == "police")
             token = httpx.post(

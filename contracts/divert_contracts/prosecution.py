@@ -29,6 +29,8 @@ class ChargeHeld(_ProsecutionEvent):
     intake_deadline: date
     held_at: datetime
     charging_reference: str | None = None
+    # The prosecutor's office holding the charge (its owner). None only in events recorded before offices were named.
+    prosecutor_agency: str | None = None
 
 
 class DivertedChargeClosed(_ProsecutionEvent):

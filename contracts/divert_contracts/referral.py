@@ -88,10 +88,14 @@ class DiversionDeclined(_ReferralEvent):
 
 
 class WarmHandoffCompleted(_ReferralEvent):
+    """The person met their case manager; from now on `case_management_agency` holds the case-management records."""
+
     referral_id: str
     participant_id: str
     case_manager_id: str
     completed_at: datetime
+    # The receiving provider, (jurisdiction, agency). None only in events recorded before providers were named.
+    case_management_agency: str | None = None
 
 
 class SocialContactReferralApproved(_ReferralEvent):

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from divert_devstack import demo_site
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer, ensure_databases
 from divert_devstack.procs import spawn, stop, wait_for_port
@@ -29,14 +30,7 @@ log = logging.getLogger("divert.stack")
 SERVICES = ("referral", "casemgmt", "consent", "prosecution", "audit")
 DATABASES = (*SERVICES, "gateway")
 PACKAGES = {**{s: s for s in SERVICES}, "gateway": "divert_gateway"}
-DEMO_JURISDICTION = "seattle-king-county"
-DEMO_AGENCIES = (
-    ("seattle-pd", "police"),
-    ("lead-case-management", "case_management"),
-    ("kc-prosecutor", "prosecutor"),
-    ("lead-project-manager", "project_manager"),
-    ("lead-auditor", "auditor"),
-)
+DEMO_JURISDICTION = demo_site.SEATTLE
 
 
 @dataclass(frozen=True)
@@ -140,6 +134,7 @@ class Stack:
             prefix + "JWKS_URL": f"{self.gateway_url}/.well-known/jwks.json",
             prefix + "TOKEN_ISSUER": self.gateway_url,
             prefix + "CONSENT_URL": self.service_url("consent"),
+            prefix + "SITES_FILE": str(self.sites_file),
         }
 
     def _gateway_env(self) -> dict[str, str]:
@@ -148,6 +143,7 @@ class Stack:
             "GATEWAY_ISSUER": self.gateway_url,
             "GATEWAY_SIGNING_KEY_FILE": str(self.home / "secrets" / "signing-key.jwk.json"),
             "GATEWAY_BOOTSTRAP_CLIENTS_FILE": str(self.home / "demo-clients.json"),
+            "GATEWAY_SITES_FILE": str(self.sites_file),
         }
         env.update({f"GATEWAY_{s.upper()}_URL": self.service_url(s) for s in SERVICES})
         return env
@@ -170,7 +166,12 @@ class Stack:
         ]
         self.apps[name] = spawn(argv, log=self.home / "logs" / f"{name}.log", env=full_env)
 
+    @property
+    def sites_file(self) -> Path:
+        return self.home / "sites.json"
+
     def start_apps(self) -> None:
+        self.write_sites()
         self.write_demo_clients()
         for service in SERVICES:
             self._spawn_app(
@@ -198,6 +199,11 @@ class Stack:
 
     # -- files partners read -------------------------------------------------------------------------
 
+    def write_sites(self) -> None:
+        """The demo site directory, written at first start; an operator's later edits are kept."""
+        if not self.sites_file.exists():
+            _write_private(self.sites_file, demo_site.sites())
+
     def write_demo_clients(self) -> None:
         secrets_dir = self.home / "secrets"
         clients = [
@@ -206,10 +212,11 @@ class Stack:
                 "client_secret": _secret(secrets_dir / f"client-{agency}"),
                 "agency_id": agency,
                 "agency_type": agency_type,
-                "jurisdictions": [DEMO_JURISDICTION],
+                "jurisdictions": [jurisdiction],
                 "scopes": [],
             }
-            for agency, agency_type in DEMO_AGENCIES
+            for jurisdiction, agencies in demo_site.AGENCIES.items()
+            for agency, agency_type in agencies
         ]
         _write_private(self.home / "demo-clients.json", {"jurisdiction": DEMO_JURISDICTION, "clients": clients})
 

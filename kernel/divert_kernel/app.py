@@ -21,6 +21,7 @@ from divert_kernel.limits import BodySizeLimit
 from divert_kernel.messagebus import CommandHandler, MessageBus
 from divert_kernel.outbox import OutboxRelay
 from divert_kernel.settings import ServiceSettings
+from divert_kernel.sites import load_sites
 
 log = logging.getLogger("divert.app")
 
@@ -104,6 +105,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None
     app = FastAPI(title=spec.title, version="1", lifespan=lifespan, responses=problems.PROBLEM_RESPONSES)
     app.state.clock = clock or SystemClock()
     app.state.settings = settings
+    app.state.sites = load_sites(settings.sites_file)
     problems.install(app)
     for router in spec.routers:
         app.include_router(router)

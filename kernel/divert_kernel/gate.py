@@ -111,24 +111,33 @@ class ConsentGate:
         self, principal: Principal, participant_ids: Sequence[str], *, jurisdiction: str, category: str, purpose: str
     ) -> dict[str, Decision]:
         """One recorded decision per participant (a list page or an export chunk)."""
-        decided: dict[str, Decision] = {}
-        for start in range(0, len(participant_ids), BATCH_LIMIT):
-            chunk = participant_ids[start : start + BATCH_LIMIT]
-            requests = [
+        answers = await self.decide_requests(
+            principal, [(p, jurisdiction, category) for p in participant_ids], purpose=purpose
+        )
+        return dict(zip(participant_ids, answers, strict=True))
+
+    async def decide_requests(
+        self, principal: Principal, requests: Sequence[tuple[str, str, str]], *, purpose: str
+    ) -> list[Decision]:
+        """One recorded decision per (participant, jurisdiction, category), in order, in batches."""
+        decided: list[Decision] = []
+        for start in range(0, len(requests), BATCH_LIMIT):
+            chunk = requests[start : start + BATCH_LIMIT]
+            body = [
                 {
-                    "participant_id": p,
+                    "participant_id": participant_id,
                     "jurisdiction": jurisdiction,
                     "requester_agency": principal.agency,
                     "category": category,
                     "purpose": purpose,
                 }
-                for p in chunk
+                for participant_id, jurisdiction, category in chunk
             ]
-            answer = await self._ask(principal, "/v1/access-decisions/batch", {"requests": requests})
+            answer = await self._ask(principal, "/v1/access-decisions/batch", {"requests": body})
             decisions = answer.get("decisions") if isinstance(answer, dict) else None
             if not isinstance(decisions, list) or len(decisions) != len(chunk):
                 raise Unavailable("the consent service gave no clear decisions; the read is refused")
-            decided.update(zip(chunk, (_decision(d) for d in decisions), strict=True))
+            decided.extend(_decision(d) for d in decisions)
         return decided
 
     async def scope(self, principal: Principal, *, jurisdiction: str, category: str, purpose: str) -> Scope:

@@ -19,6 +19,8 @@ class ServiceSettings(BaseSettings):
     token_audience: str = "divert-api"
     consent_url: str = "http://127.0.0.1:8103"
     max_body_bytes: int = 256 * 1024
+    # The site directory (divert_kernel.sites): agencies and MOU per jurisdiction.
+    sites_file: str | None = None
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> ServiceSettings:
