@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from divert_devstack import demo_site
+from divert_devstack import demo_site, seed
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer, ensure_databases
 from divert_devstack.procs import spawn, stop, wait_for_port
@@ -239,6 +239,7 @@ class Stack:
             self.start_infrastructure()
             self.migrate()
             self.start_apps()
+            seed.site_policies(self.gateway_url, self.home / "demo-clients.json", self.home / "seeded")
             self.write_endpoints()
         except BaseException:
             self.stop()
