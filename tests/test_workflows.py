@@ -49,7 +49,12 @@ class TestASocialContactReferral:
 
         early = police.post(
             f"/v1/referrals/{referral_id}/handoff",
-            json={"case_manager_id": "cm-ana", "location": "Day center", "at": NOW.isoformat()},
+            json={
+                "case_manager_id": "cm-ana",
+                "location": "Day center",
+                "at": NOW.isoformat(),
+                "case_management_agency": "lead-case-management",
+            },
         )
         assert early.status_code == 409  # not before the Operations Work Group approves
 
@@ -61,7 +66,12 @@ class TestASocialContactReferral:
 
         handed = police.post(
             f"/v1/referrals/{referral_id}/handoff",
-            json={"case_manager_id": "cm-ana", "location": "Day center", "at": NOW.isoformat()},
+            json={
+                "case_manager_id": "cm-ana",
+                "location": "Day center",
+                "at": NOW.isoformat(),
+                "case_management_agency": "lead-case-management",
+            },
         )
         assert handed.status_code == 200, handed.text
 

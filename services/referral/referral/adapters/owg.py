@@ -19,14 +19,15 @@ _CASE_MANAGER = sa.text(
     "UPDATE referrals SET case_manager_id = :case_manager_id WHERE participant_id = CAST(:participant_id AS uuid)"
 )
 _ADD_ITEM = sa.text(
-    "INSERT INTO owg_items (item_id, jurisdiction, kind, participant_id, detail, at) VALUES "
-    "(CAST(:item_id AS uuid), :jurisdiction, :kind, CAST(:participant_id AS uuid), CAST(:detail AS jsonb), :at) "
+    "INSERT INTO owg_items (item_id, jurisdiction, kind, participant_id, detail, at, owner_agency) VALUES "
+    "(CAST(:item_id AS uuid), :jurisdiction, :kind, CAST(:participant_id AS uuid), CAST(:detail AS jsonb), :at, "
+    ":owner_agency) "
     "ON CONFLICT DO NOTHING"
 )
 _PERSON_COLUMNS = """
-    r.referral_id::text, r.participant_id::text, r.referral_type, r.status, r.referring_agency, r.officer_badge,
+    r.jurisdiction, r.referral_id::text, r.participant_id::text, r.referral_type, r.status, r.referring_agency, r.officer_badge,
     r.officer_name, r.offense_codes, r.created_at, r.current_deadline, r.intake_completed_at, r.case_manager_id,
-    r.owg_decided_by, r.owg_reason, r.owg_decided_at,
+    r.owg_decided_by, r.owg_reason, r.owg_decided_at, r.handoff_agency,
     p.first_name, p.last_name, p.date_of_birth, p.race, p.ethnicity, p.gender
 """
 _SOCIAL_REVIEW = sa.text(
@@ -53,7 +54,7 @@ _DEADLINES = sa.text(
     """
 )
 _ITEMS = sa.text(
-    "SELECT kind, participant_id::text, detail, at FROM owg_items WHERE jurisdiction = :jurisdiction "
+    "SELECT jurisdiction, kind, participant_id::text, detail, at, owner_agency FROM owg_items WHERE jurisdiction = :jurisdiction "
     "AND at >= :since AND at < :until ORDER BY at"
 )
 _ROSTER = sa.text(
@@ -85,6 +86,8 @@ async def add_item(
     participant_id: str,
     detail: dict[str, Any],
     at: datetime,
+    *,
+    owner_agency: str | None,
 ) -> None:
     await conn.execute(
         _ADD_ITEM,
@@ -95,6 +98,7 @@ async def add_item(
             "participant_id": participant_id,
             "detail": json.dumps(detail, default=str),
             "at": at,
+            "owner_agency": owner_agency,
         },
     )
 

@@ -38,8 +38,8 @@ _ADD_DISCRETION = sa.text(
 _LIFECYCLE = {
     "status": "UPDATE referrals SET status = :status WHERE referral_id = CAST(:referral_id AS uuid)",
     "decline": "UPDATE referrals SET status = :status, decline_reason = :reason WHERE referral_id = CAST(:referral_id AS uuid)",
-    "handoff": "UPDATE referrals SET status = :status, handoff_case_manager = :case_manager_id, handoff_location = :location, "
-    "handoff_at = :at WHERE referral_id = CAST(:referral_id AS uuid)",
+    "handoff": "UPDATE referrals SET status = :status, handoff_case_manager = :case_manager_id, "
+    "handoff_agency = :case_management_agency, handoff_location = :location, handoff_at = :at WHERE referral_id = CAST(:referral_id AS uuid)",
     "owg": "UPDATE referrals SET status = :status, owg_decided_by = :decided_by, owg_reason = :reason, "
     "owg_decided_at = :at WHERE referral_id = CAST(:referral_id AS uuid)",
 }

@@ -82,6 +82,7 @@ class CompleteHandoff:
     case_manager_id: str
     location: str
     at: datetime
+    case_management_agency: str
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from functools import singledispatchmethod
 
@@ -26,6 +27,24 @@ def age_band(born: date, on: date) -> str:
     age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
     bands = [(18, "under_18"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"), (65, "55-64")]
     return next((band for limit, band in bands if age < limit), "65_and_over")
+
+
+def receiving_provider(named: str | None, providers: Sequence[str] | None) -> str:
+    """The case-management provider a hand-off gives the participant to.
+
+    `providers` are the site's case-management agencies (None: the site is not in the directory, so the
+    hand-off must name one and is taken at its word). A site with one provider needs no name.
+    """
+    field = "case_management_agency"
+    if providers is None or len(providers) != 1:
+        if named is None:
+            raise IneligibleReferral("name the case-management provider receiving the participant", field=field)
+        if providers is not None and named not in providers:
+            raise IneligibleReferral("not a case-management provider of this site", field=field)
+        return named
+    if named is not None and named != providers[0]:
+        raise IneligibleReferral("not a case-management provider of this site", field=field)
+    return providers[0]
 
 
 class Referral(Aggregate):
@@ -98,7 +117,7 @@ class Referral(Aggregate):
         self.check_status("offered", "decline")
         self._record(DiversionDeclined(referral_id=self.id, participant_id=self.participant_id, declined_at=now))
 
-    def hand_off(self, case_manager_id: str, at: datetime, now: datetime) -> None:
+    def hand_off(self, case_manager_id: str, case_management_agency: str, at: datetime, now: datetime) -> None:
         if at > now:
             raise IneligibleReferral("a hand-off is recorded once it happened", field="at")
         ready = "accepted" if self.referral_type == "arrest_diversion" else "approved"
@@ -109,6 +128,7 @@ class Referral(Aggregate):
                 participant_id=self.participant_id,
                 case_manager_id=case_manager_id,
                 completed_at=at,
+                case_management_agency=case_management_agency,
             )
         )
 

@@ -1,7 +1,9 @@
 """The Operations Work Group's agenda and roster, as the toolkit's samples lay them out.
 
-Names and dates of birth appear only for members whose agency may read identity: the referring police agency,
-or an agency the consent gate permits (a consent or the site's MOU). For everyone else they are left out.
+Every participant row is a cross-agency read unless the viewer's own agency holds it (DESIGN §5): rows are
+decided per participant in one batch, a row whose referral is withheld is absent, and each other column is
+shown only where its category (referral.domain.disclosure) is permitted. Each served row is a recorded decision,
+so it is in that participant's accounting of disclosures.
 """
 
 from __future__ import annotations
@@ -10,44 +12,83 @@ import html
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from divert_contracts.vocabulary import DEFAULT_PURPOSE, Jurisdiction
-from divert_kernel.auth import Principal, require
-from divert_kernel.deps import CurrentClock, Engine, Gate
+from divert_kernel import access
+from divert_kernel.access import Owner
+from divert_kernel.auth import Principal
+from divert_kernel.deps import CurrentClock, Engine, Gate, OwgMember
 from divert_kernel.gate import ConsentGate
 from referral.adapters import owg
+from referral.domain.disclosure import CASE_MANAGEMENT, COLUMNS, ITEMS, categories_of
 from referral.domain.model import age_band
 
 router = APIRouter(prefix="/v1/owg", tags=["operations work group"])
-
-Member = Annotated[Principal, Depends(require("project_manager", "police", "prosecutor", "case_management"))]
-IDENTITY = ("first_name", "last_name", "date_of_birth")
+ROSTER_OMITS = ("owg_reason", "owg_decided_at")
 
 
-async def _identity_visible(
-    principal: Principal, gate: ConsentGate, rows: list[dict[str, Any]], jurisdiction: str
-) -> set[str]:
-    owned = {r["participant_id"] for r in rows if r.get("referring_agency") == principal.agency}
-    others = sorted({r["participant_id"] for r in rows if "first_name" in r} - owned)
-    if not others:
-        return owned
-    decided = await gate.decide_each(
+async def _gated_rows(
+    gate: ConsentGate, principal: Principal, rows: list[dict[str, Any]], today: date
+) -> dict[int, dict[str, Any]]:
+    """The rows the viewer may see (by id of the row), each with only the columns it may see.
+
+    The referral and its person are the referring agency's; intake and case manager are held by the provider
+    named in the hand-off (no one's before it), so that column group is decided with that owner.
+    """
+    purpose = DEFAULT_PURPOSE[principal.agency_type]
+    served = await access.read_rows(
+        gate,
         principal,
-        others,
-        jurisdiction=jurisdiction,
-        category="identity",
-        purpose=DEFAULT_PURPOSE[principal.agency_type],
+        rows,
+        owner_of=lambda r: Owner(r["jurisdiction"], r["referring_agency"]),
+        participant_of=_participant,
+        categories=[c for c in categories_of(COLUMNS) if c != CASE_MANAGEMENT],
+        purpose=purpose,
     )
-    return owned | {p for p, d in decided.items() if d.permitted}
+    held = await access.read_rows(
+        gate,
+        principal,
+        [row for row, _ in served],
+        owner_of=lambda r: Owner(r["jurisdiction"], r["handoff_agency"]),
+        participant_of=_participant,
+        categories=[CASE_MANAGEMENT],
+        purpose=purpose,
+    )
+    with_case = {id(row) for row, _ in held}
+    return {
+        id(row): _columns(row, set(reads) | ({CASE_MANAGEMENT} if id(row) in with_case else set()), today)
+        for row, reads in served
+    }
 
 
-def _shown(row: dict[str, Any], visible: set[str], today: date) -> dict[str, Any]:
-    shown = {k: v for k, v in row.items() if k not in IDENTITY or row["participant_id"] in visible}
+def _participant(row: dict[str, Any]) -> str:
+    return str(row["participant_id"])
+
+
+def _columns(row: dict[str, Any], categories: set[str], today: date) -> dict[str, Any]:
+    full = {**row, "intake_completed": row["intake_completed_at"] is not None}
     if row.get("date_of_birth") is not None:
-        shown["age_band"] = age_band(row["date_of_birth"], today)
-    return shown
+        full["age_band"] = age_band(row["date_of_birth"], today)
+    return {k: v for k, v in full.items() if COLUMNS.get(k) in categories}
+
+
+async def _gated_items(gate: ConsentGate, principal: Principal, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Extensions and case reviews the viewer may see: each decided on its kind's category; unknown kinds never."""
+    shown: set[int] = set()
+    for kind, category in ITEMS.items():
+        served = await access.read_rows(
+            gate,
+            principal,
+            [i for i in items if i["kind"] == kind],
+            owner_of=lambda i: Owner(i["jurisdiction"], i["owner_agency"]),
+            participant_of=_participant,
+            categories=[category],
+            purpose=DEFAULT_PURPOSE[principal.agency_type],
+        )
+        shown |= {id(i) for i, _ in served}
+    return [{k: i[k] for k in ("kind", "participant_id", "detail", "at")} for i in items if id(i) in shown]
 
 
 def _html(title: str, sections: dict[str, list[dict[str, Any]]]) -> str:
@@ -86,10 +127,18 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _categories() -> dict[str, Any]:
+    return {"columns": dict(COLUMNS), "item_categories": dict(ITEMS)}
+
+
+def _category_rows() -> list[dict[str, Any]]:
+    return [{"column": c, "category": k} for c, k in {**COLUMNS, **ITEMS}.items()]
+
+
 @router.get("/agenda", responses={200: {"content": {"application/json": {}, "text/html": {}}}})
 async def agenda(
     request: Request,
-    principal: Member,
+    principal: OwgMember,
     engine: Engine,
     gate: Gate,
     clock: CurrentClock,
@@ -97,7 +146,8 @@ async def agenda(
     meeting_date: Annotated[date | None, Query(alias="date", description="the meeting; today if omitted")] = None,
     since: Annotated[date | None, Query(description="the last meeting; a week before if omitted")] = None,
 ):  # type: ignore[no-untyped-def]
-    """The OWG agenda: referral review, new referrals, extensions and reviews, intake deadlines in 14 days.
+    """The OWG agenda: referral review, new referrals, extensions and reviews, intake deadlines in 14 days;
+    only rows and columns the viewer may read (`columns` names each column's category).
     JSON, or a printable page with `Accept: text/html`."""
     principal.check_jurisdiction(jurisdiction)
     day = meeting_date or clock.now().date()
@@ -106,35 +156,40 @@ async def agenda(
     async with engine.connect() as conn:
         sections = await owg.agenda(conn, jurisdiction, start, until, day, day + timedelta(days=14))
         capacity = await owg.capacity(conn, jurisdiction)
-    visible = await _identity_visible(principal, gate, [r for rows in sections.values() for r in rows], jurisdiction)
-    shown = {name: [_shown(r, visible, day) for r in rows] for name, rows in sections.items()}
-    body = {"jurisdiction": jurisdiction, "meeting_date": day, "since": start.date(), "capacity": capacity, **shown}
-    return _respond(request, f"LEAD Operations Work Group — {jurisdiction} — {day.isoformat()}", body, shown)
+    items = await _gated_items(gate, principal, sections.pop("extensions_and_reviews"))
+    visible = await _gated_rows(gate, principal, [r for rows in sections.values() for r in rows], day)
+    shown = {name: [visible[id(r)] for r in rows if id(r) in visible] for name, rows in sections.items()}
+    shown = {**shown, "extensions_and_reviews": items}
+    body = {
+        "jurisdiction": jurisdiction,
+        "meeting_date": day,
+        "since": start.date(),
+        "capacity": capacity,
+        **_categories(),
+        **shown,
+    }
+    title = f"LEAD Operations Work Group — {jurisdiction} — {day.isoformat()}"
+    return _respond(request, title, body, {**shown, "columns": _category_rows()})
 
 
 @router.get("/roster", responses={200: {"content": {"application/json": {}, "text/html": {}}}})
 async def roster(
     request: Request,
-    principal: Member,
+    principal: OwgMember,
     engine: Engine,
     gate: Gate,
     clock: CurrentClock,
     jurisdiction: Annotated[Jurisdiction, Query()],
 ):  # type: ignore[no-untyped-def]
-    """The participant roster (the toolkit's spreadsheet), names only where identity may be read."""
+    """The participant roster (the toolkit's spreadsheet): only rows and columns the viewer may read."""
     principal.check_jurisdiction(jurisdiction)
     async with engine.connect() as conn:
         rows = await owg.roster(conn, jurisdiction)
-    visible = await _identity_visible(principal, gate, rows, jurisdiction)
-    today = clock.now().date()
-    shown = [
-        {k: v for k, v in _shown(r, visible, today).items() if k not in ("owg_reason", "owg_decided_at")}
-        | {"intake_completed": r["intake_completed_at"] is not None}
-        for r in rows
-    ]
+    visible = await _gated_rows(gate, principal, rows, clock.now().date())
+    shown = [{k: v for k, v in visible[id(r)].items() if k not in ROSTER_OMITS} for r in rows if id(r) in visible]
     return _respond(
         request,
         f"LEAD participant roster — {jurisdiction}",
-        {"jurisdiction": jurisdiction, "participants": shown},
-        {"participants": shown},
+        {"jurisdiction": jurisdiction, "columns": dict(COLUMNS), "participants": shown},
+        {"participants": shown, "columns": _category_rows()},
     )

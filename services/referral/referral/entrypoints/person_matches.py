@@ -1,23 +1,29 @@
-"""The project manager's review queue for people the person index could not match with certainty."""
+"""The project manager's review queue for people the person index could not match with certainty.
+
+Each person in a review (the new participant and each candidate) is a cross-agency read: a review is listed only
+when every one of them may be read (`referral`), and names only where `identity` may be read (MATCH_COLUMNS).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 
-from divert_contracts.vocabulary import Jurisdiction
-from divert_kernel.auth import Principal, require
-from divert_kernel.deps import CurrentClock, Engine
+from divert_contracts.vocabulary import DEFAULT_PURPOSE, Jurisdiction
+from divert_kernel import access
+from divert_kernel.access import Owner
+from divert_kernel.auth import Principal
+from divert_kernel.deps import CurrentClock, Engine, Gate, ProjectManager
 from divert_kernel.errors import Conflict, NotFound
+from divert_kernel.gate import ConsentGate
+from referral.domain.disclosure import BASE, MATCH_COLUMNS, categories_of
 
 router = APIRouter(prefix="/v1/person-matches", tags=["person index"])
-
-ProjectManager = Annotated[Principal, Depends(require("project_manager"))]
 
 _LIST = sa.text(
     """
@@ -25,6 +31,10 @@ _LIST = sa.text(
            reason, status, resolution, created_at
     FROM person_match_reviews WHERE jurisdiction = :jurisdiction AND status = :status ORDER BY created_at
     """
+)
+_PEOPLE = sa.text(
+    "SELECT participant_id::text, first_name, last_name, date_of_birth FROM persons "
+    "WHERE jurisdiction = :jurisdiction AND participant_id = ANY(CAST(:ids AS uuid[]))"
 )
 _RESOLVE = sa.text(
     "UPDATE person_match_reviews SET status = 'resolved', resolution = :resolution, resolved_by = :by, "
@@ -37,6 +47,13 @@ _EXISTS = sa.text(
 )
 
 
+class MatchPerson(BaseModel):
+    participant_id: str
+    first_name: str | None = Field(None, description="present only where identity may be read")
+    last_name: str | None = None
+    date_of_birth: date | None = None
+
+
 class MatchReview(BaseModel):
     review_id: str
     participant_id: str
@@ -45,6 +62,7 @@ class MatchReview(BaseModel):
     status: str
     resolution: str | None
     created_at: datetime
+    people: list[MatchPerson] = Field(description="the participant, then each candidate")
 
 
 class ResolutionIn(BaseModel):
@@ -53,18 +71,55 @@ class ResolutionIn(BaseModel):
     decision: Literal["same_person", "different_people"]
 
 
-@router.get("", response_model=list[MatchReview])
+@router.get("", response_model=list[MatchReview], response_model_exclude_none=True)
 async def list_reviews(
     principal: ProjectManager,
     engine: Engine,
+    gate: Gate,
     jurisdiction: Annotated[Jurisdiction, Query()],
     status: Annotated[Literal["open", "resolved"], Query()] = "open",
 ) -> list[MatchReview]:
-    """Possible duplicates to look at (ids only; names are read through each referral, with the gate)."""
+    """Possible duplicates to look at: reviews whose people may all be read, names where identity may be read."""
     principal.check_jurisdiction(jurisdiction)
     async with engine.connect() as conn:
-        rows = (await conn.execute(_LIST, {"jurisdiction": jurisdiction, "status": status})).mappings()
-        return [MatchReview(**r) for r in rows]
+        reviews = [
+            dict(r) for r in (await conn.execute(_LIST, {"jurisdiction": jurisdiction, "status": status})).mappings()
+        ]
+        ids = sorted({p for r in reviews for p in [r["participant_id"], *r["candidate_participant_ids"]]})
+        found = (await conn.execute(_PEOPLE, {"jurisdiction": jurisdiction, "ids": ids})).mappings()
+        people = {p["participant_id"]: dict(p) for p in found}
+    entries = [
+        (review, {**people.get(p, {}), "participant_id": p, "jurisdiction": jurisdiction})
+        for review in reviews
+        for p in [review["participant_id"], *review["candidate_participant_ids"]]
+    ]
+    readable = await _readable(gate, principal, entries)
+    listed = []
+    for review in reviews:
+        mine = [readable.get(id(person)) for r, person in entries if r is review]
+        if all(m is not None for m in mine):
+            listed.append(MatchReview(**review, people=[MatchPerson(**m) for m in mine if m is not None]))
+    return listed
+
+
+async def _readable(
+    gate: ConsentGate, principal: Principal, entries: list[tuple[dict[str, Any], dict[str, Any]]]
+) -> dict[int, dict[str, Any]]:
+    """Each person the project manager may see in the queue, with only the columns it may see."""
+    served = await access.read_rows(
+        gate,
+        principal,
+        [person for _, person in entries],
+        # The person index belongs to no one agency: every look at it is decided.
+        owner_of=lambda p: Owner(p["jurisdiction"], None),
+        participant_of=lambda p: str(p["participant_id"]),
+        categories=categories_of(MATCH_COLUMNS),
+        purpose=DEFAULT_PURPOSE[principal.agency_type],
+    )
+    return {
+        id(person): {k: v for k, v in person.items() if MATCH_COLUMNS.get(k, "") in {*reads, BASE}}
+        for person, reads in served
+    }
 
 
 @router.post("/{review_id}/resolution", response_model=dict[str, str])

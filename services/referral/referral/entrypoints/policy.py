@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from divert_contracts.vocabulary import (
@@ -20,8 +20,7 @@ from divert_contracts.vocabulary import (
     Race,
     ReferralType,
 )
-from divert_kernel.auth import Principal, require
-from divert_kernel.deps import Bus, Engine
+from divert_kernel.deps import AnyAgency, Bus, Engine, Police, ProjectManager
 from divert_kernel.errors import NotFound
 from referral.adapters import records
 from referral.domain import commands
@@ -29,9 +28,6 @@ from referral.domain.eligibility import DISCRETION_REASONS, EXCLUSIONS
 
 router = APIRouter(tags=["eligibility"])
 
-ProjectManager = Annotated[Principal, Depends(require("project_manager"))]
-Police = Annotated[Principal, Depends(require("police"))]
-AnyAgency = Annotated[Principal, Depends(require())]
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
 Exclusion = Literal[EXCLUSIONS]  # type: ignore[valid-type]
 Text = Annotated[str, Field(min_length=1, max_length=200)]

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from divert_contracts.vocabulary import Ethnicity, Gender, Jurisdiction, OffenseCode, Race, ReferralType
+from divert_contracts.vocabulary import AgencyId, Ethnicity, Gender, Jurisdiction, OffenseCode, Race, ReferralType
 from referral.domain.eligibility import EXCLUSIONS
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -125,6 +125,11 @@ class DeclineIn(_Strict):
 
 class HandoffIn(_Strict):
     case_manager_id: ShortId
+    case_management_agency: AgencyId | None = Field(
+        None,
+        description="the provider receiving the participant; required where the site has more than one",
+        examples=["lead-case-management"],
+    )
     location: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     at: AwareDatetime
 

@@ -85,6 +85,7 @@ class Handlers:
             extension.participant_id,
             detail,
             extension.extended_at,
+            owner_agency=received.actor.agency,
         )
 
     async def note_case_manager(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
@@ -116,6 +117,7 @@ class Handlers:
             review.participant_id,
             {"case_id": review.case_id, "decision": review.decision},
             review.reviewed_at,
+            owner_agency=received.actor.agency,
         )
 
     async def current_policy(self, uow: UnitOfWork, jurisdiction: str) -> EligibilityPolicy:
@@ -197,13 +199,14 @@ class Handlers:
 
     async def hand_off(self, cmd: commands.CompleteHandoff, uow: UnitOfWork) -> str:
         referral = await self._referral(uow, cmd.referral_id)
-        referral.hand_off(cmd.case_manager_id, cmd.at, self.clock.now())
+        referral.hand_off(cmd.case_manager_id, cmd.case_management_agency, cmd.at, self.clock.now())
         await records.update_referral(
             uow.conn,
             "handoff",
             referral_id=referral.id,
             status=referral.status,
             case_manager_id=cmd.case_manager_id,
+            case_management_agency=cmd.case_management_agency,
             location=cmd.location,
             at=cmd.at,
         )

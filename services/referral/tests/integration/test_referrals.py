@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -139,36 +139,6 @@ class TestThePersonIndex:
         ).json()
         assert third["participant_id"] == first["participant_id"]  # the second RMS id is now known
 
-    async def test_a_possible_match_is_never_merged_silently(
-        self, service: httpx.AsyncClient, tokens_for: Callable
-    ) -> None:
-        police, pm = tokens_for("police"), tokens_for("project_manager")
-        first = (
-            await service.post(
-                "/v1/referrals", json=self.named("RMS-B1", "Sam", "Okafor", "1988-02-01"), headers=police
-            )
-        ).json()
-        maybe = (
-            await service.post(
-                "/v1/referrals", json=self.named("RMS-B2", "Samuel", "Okafor", "1988-02-01"), headers=police
-            )
-        ).json()
-        assert maybe["participant_id"] != first["participant_id"]
-        queue = (
-            await service.get("/v1/person-matches", params={"jurisdiction": "seattle-king-county"}, headers=pm)
-        ).json()
-        [review] = [r for r in queue if r["participant_id"] == maybe["participant_id"]]
-        assert review["candidate_participant_ids"] == [first["participant_id"]]
-        assert "Okafor" not in str(review)
-        resolved = await service.post(
-            f"/v1/person-matches/{review['review_id']}/resolution", json={"decision": "different_people"}, headers=pm
-        )
-        assert resolved.status_code == 200
-        again = await service.post(
-            f"/v1/person-matches/{review['review_id']}/resolution", json={"decision": "same_person"}, headers=pm
-        )
-        assert again.status_code == 409
-
 
 class TestSitePolicy:
     async def test_a_policy_amendment_is_a_new_version_and_referrals_record_theirs(
@@ -207,56 +177,3 @@ class TestSitePolicy:
             "/v1/jurisdictions/seattle-king-county/eligibility-policy", headers=tokens_for("police"), json=valid
         )
         assert reply.status_code == 403
-
-
-class TestTheWaitlist:
-    async def test_over_capacity_an_approved_social_contact_referral_is_queued_not_lost(
-        self, service: httpx.AsyncClient, module_nats: NatsServer, tokens_for: Callable
-    ) -> None:
-        from divert_contracts.casemgmt import ProgramCapacityChanged
-        from divert_devstack.testing import eventually, publish_as
-
-        police, pm = tokens_for("police"), tokens_for("project_manager")
-        nc = await nats.connect(module_nats.url)
-        try:
-            await publish_as(
-                nc, "casemgmt", ProgramCapacityChanged(active_participants=25, capacity=25, changed_at=NOW)
-            )
-            created = (
-                await service.post("/v1/referrals", json=body("RMS-WAIT", "social_contact"), headers=police)
-            ).json()
-            decision = {"decision": "approved", "decided_by": "sgt-0912", "reason": "Meets criteria."}
-
-            async def capacity_known() -> bool:
-                # The referring police agency reads its own agenda rows without asking the gate.
-                agenda = await service.get(
-                    "/v1/owg/agenda", params={"jurisdiction": "seattle-king-county"}, headers=police
-                )
-                return agenda.json()["capacity"] == {"active_participants": 25, "capacity": 25}
-
-            await eventually(capacity_known)
-            approved = await service.post(
-                f"/v1/referrals/{created['referral_id']}/owg-decision", json=decision, headers=pm
-            )
-            assert approved.json()["status"] == "waitlisted"
-            handoff = {"case_manager_id": "cm-1", "location": "Office", "at": "2026-11-23T11:00:00Z"}
-            refused = await service.post(
-                f"/v1/referrals/{created['referral_id']}/handoff", json=handoff, headers=police
-            )
-            assert refused.status_code == 409
-
-            await publish_as(
-                nc,
-                "casemgmt",
-                ProgramCapacityChanged(active_participants=24, capacity=25, changed_at=NOW + timedelta(minutes=1)),
-            )
-
-            async def released() -> bool:
-                reply = await service.get(f"/v1/referrals/{created['referral_id']}", headers=police)
-                return reply.json()["status"] == "approved"
-
-            await eventually(released)
-            done = await service.post(f"/v1/referrals/{created['referral_id']}/handoff", json=handoff, headers=police)
-            assert done.status_code == 200, done.text
-        finally:
-            await nc.close()

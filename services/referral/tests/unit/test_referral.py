@@ -3,11 +3,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from divert_contracts.referral import DiversionOffered, SocialContactReferralSubmitted
+from divert_contracts.referral import DiversionOffered, SocialContactReferralSubmitted, WarmHandoffCompleted
 from referral.domain.commands import Incident, Officer, Person, SubmitReferral
 from referral.domain.eligibility import DivertibleOffense, EligibilityPolicy, default_policy
 from referral.domain.errors import IneligibleReferral, NotAReferrer, WrongState
-from referral.domain.model import Referral, age_band
+from referral.domain.model import Referral, age_band, receiving_provider
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 POLICY = EligibilityPolicy(
@@ -111,16 +111,16 @@ class TestLifecycle:
     def test_offered_then_accepted_then_handed_off(self) -> None:
         referral = given(*Referral.submit("r1", "p1", SUBMISSION, POLICY, NOW).pending)
         with pytest.raises(WrongState):
-            referral.hand_off("cm-1", NOW, NOW)  # not before acceptance
+            referral.hand_off("cm-1", "lead-cm", NOW, NOW)  # not before acceptance
         referral.accept(NOW)
-        referral.hand_off("cm-1", NOW, NOW)
+        referral.hand_off("cm-1", "lead-cm", NOW, NOW)
         assert referral.status == "handed_off"
 
     def test_a_declined_offer_cannot_be_handed_off(self) -> None:
         referral = given(*Referral.submit("r1", "p1", SUBMISSION, POLICY, NOW).pending)
         referral.decline(NOW)
         with pytest.raises(WrongState):
-            referral.hand_off("cm-1", NOW, NOW)
+            referral.hand_off("cm-1", "lead-cm", NOW, NOW)
         with pytest.raises(WrongState):
             referral.accept(NOW)
 
@@ -128,9 +128,9 @@ class TestLifecycle:
         social = replace(SUBMISSION, referral_type="social_contact")
         referral = given(*Referral.submit("r1", "p1", social, POLICY, NOW).pending)
         with pytest.raises(WrongState):
-            referral.hand_off("cm-1", NOW, NOW)
+            referral.hand_off("cm-1", "lead-cm", NOW, NOW)
         referral.owg_decide(True, "sgt-12", NOW)
-        referral.hand_off("cm-1", NOW, NOW)
+        referral.hand_off("cm-1", "lead-cm", NOW, NOW)
         with pytest.raises(WrongState):
             given(*Referral.submit("r2", "p1", SUBMISSION, POLICY, NOW).pending).owg_decide(True, "sgt-12", NOW)
 
@@ -149,7 +149,41 @@ class TestCapacity:
         referral.owg_decide(True, "sgt-12", NOW, program_full=True)
         assert referral.status == "waitlisted"
         with pytest.raises(WrongState):
-            referral.hand_off("cm-1", NOW, NOW)
+            referral.hand_off("cm-1", "lead-cm", NOW, NOW)
         referral.release(NOW)
-        referral.hand_off("cm-1", NOW, NOW)
+        referral.hand_off("cm-1", "lead-cm", NOW, NOW)
         assert referral.status == "handed_off"
+
+
+class TestTheReceivingProvider:
+    """Issue 9, the demo site: the warm hand-off names the provider that will hold the participant."""
+
+    TWO = ("lead-case-management", "evergreen-cm")
+
+    def test_the_hand_off_event_names_the_receiving_provider(self) -> None:
+        referral = given(*Referral.submit("r1", "p1", SUBMISSION, POLICY, NOW).pending)
+        referral.accept(NOW)
+        referral.hand_off("cm-1", "evergreen-cm", NOW, NOW)
+        [*_, handed] = referral.pending
+        assert isinstance(handed, WarmHandoffCompleted) and handed.case_management_agency == "evergreen-cm"
+
+    def test_where_the_site_has_two_providers_one_must_be_named(self) -> None:
+        with pytest.raises(IneligibleReferral) as refused:
+            receiving_provider(None, self.TWO)
+        assert refused.value.field == "case_management_agency"
+        assert receiving_provider("evergreen-cm", self.TWO) == "evergreen-cm"
+
+    def test_a_provider_not_in_the_site_is_refused(self) -> None:
+        for providers in (self.TWO, ("lead-case-management",), ()):
+            with pytest.raises(IneligibleReferral) as refused:
+                receiving_provider("other-cm", providers)
+            assert refused.value.field == "case_management_agency"
+
+    def test_the_only_provider_is_the_default(self) -> None:
+        assert receiving_provider(None, ("santa-fe-cm",)) == "santa-fe-cm"
+        assert receiving_provider("santa-fe-cm", ("santa-fe-cm",)) == "santa-fe-cm"
+
+    def test_a_site_not_in_the_directory_takes_the_named_provider_and_requires_one(self) -> None:
+        assert receiving_provider("other-cm", None) == "other-cm"
+        with pytest.raises(IneligibleReferral):
+            receiving_provider(None, None)
