@@ -60,6 +60,8 @@ class Row:
         """Version 1 did not hash the columns: they must match the hashed copies (recorded_at kept to the ms)."""
         if self.hash_version != 1:
             return True
+        if not isinstance(self.entry, dict):
+            return False
         try:
             kept = datetime.fromisoformat(str(self.entry.get("recorded_at")))
         except ValueError:
@@ -127,7 +129,11 @@ class ChainWalker:
             return "the entry names a hash version that does not exist"
         if row.hash_version < self.version:
             return "the entry claims an older hash version than the entry before it"
-        if row.computed_hash() != row.hash:
+        try:
+            altered = row.computed_hash() != row.hash
+        except ValueError:  # RFC 8785 refuses the value (e.g. an integer beyond 2**53): not what was hashed
+            altered = True
+        if altered:
             return "the entry was altered"
         if not row.columns_agree_with_entry():
             return "the entry's event_id or recorded_at was altered"

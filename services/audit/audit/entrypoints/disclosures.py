@@ -7,7 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit.adapters import accounting
@@ -22,6 +22,8 @@ router = APIRouter(tags=["audit"])
 
 
 class DisclosureOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
     decision_id: str
     recipient_agency: str
     recipient_agency_type: str
@@ -75,12 +77,8 @@ async def disclosures(
         rows = await accounting.disclosures(
             conn, subject, jurisdictions, include_denied=include_denied, before=before(cursor), limit=limit
         )
-    for r in rows:
-        r.pop("participant_id"), r.pop("jurisdiction")
     items = [
-        DisclosureOut(
-            recipient_agency=r.pop("requester_agency"), recipient_agency_type=r.pop("requester_agency_type"), **r
-        )
+        DisclosureOut(recipient_agency=r["requester_agency"], recipient_agency_type=r["requester_agency_type"], **r)
         for r in rows
     ]
     next_cursor = cursor_after(rows[-1] | {"decided_at": items[-1].decided_at}) if len(rows) == limit else None

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from audit.adapters import accounting
 from audit.entrypoints.admission import admitted, before, cursor_after, note
@@ -39,6 +39,8 @@ class KeySet(BaseModel):
 
 
 class BreakGlassUse(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
     decision_id: str
     participant_id: str
     jurisdiction: str
@@ -92,9 +94,7 @@ async def break_glass_uses(
     async with engine.connect() as conn:
         rows = await accounting.break_glass(conn, jurisdiction, before=before(cursor), limit=limit)
     items = [
-        BreakGlassUse(
-            recipient_agency=r.pop("requester_agency"), recipient_agency_type=r.pop("requester_agency_type"), **r
-        )
+        BreakGlassUse(recipient_agency=r["requester_agency"], recipient_agency_type=r["requester_agency_type"], **r)
         for r in rows
     ]
     next_cursor = cursor_after(rows[-1] | {"decided_at": items[-1].decided_at}) if len(rows) == limit else None

@@ -157,7 +157,9 @@ class TestBreakGlassUses:
         )
         assert (elsewhere.status_code, elsewhere.json().get("field")) == (403, "jurisdiction")
         case_manager = tokens_for("case_management", agency=KC_CM)
-        refused = await service.get("/v1/audit/break-glass", headers=case_manager, params={"jurisdiction": JURISDICTION})
+        refused = await service.get(
+            "/v1/audit/break-glass", headers=case_manager, params={"jurisdiction": JURISDICTION}
+        )
         assert refused.status_code == 403
         missing = await service.get("/v1/audit/break-glass", headers=tokens_for("auditor"))
         assert missing.status_code == 422

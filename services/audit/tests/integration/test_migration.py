@@ -43,7 +43,9 @@ def legacy_entries() -> list[tuple[str, datetime, dict]]:
     entries = []
     for n, body in enumerate([handoff, decided, decided]):
         event_id, at = str(uuid4()), T0 + timedelta(seconds=n)
-        entries.append((event_id, at, {"event_id": event_id, "recorded_at": at.isoformat(timespec="milliseconds")} | body))
+        entries.append(
+            (event_id, at, {"event_id": event_id, "recorded_at": at.isoformat(timespec="milliseconds")} | body)
+        )
     return entries
 
 

@@ -112,3 +112,18 @@ class TestVerification:
             prev = r.hash
         report = report_for(rewritten, s3=Seal(rows[2].hash))
         assert (report.valid, report.first_bad_entry, report.first_bad_checkpoint) == (False, 3, 3)
+
+    def test_a_value_no_canonical_form_can_hold_is_named_not_a_crash(self) -> None:
+        rows = chain(3)
+        rows[1] = replace(rows[1], entry={**rows[1].entry, "data": {"n": 10**400}})
+        report = report_for(rows)
+        assert (report.valid, report.first_bad_entry, report.problem) == (False, 2, "the entry was altered")
+
+    def test_a_legacy_entry_that_is_not_an_object_is_named_not_a_crash(self) -> None:
+        rows = chain(2, legacy=2)
+        odd = ["not", "an", "entry"]
+        rows[0] = replace(rows[0], entry=odd, hash=link_v1(GENESIS, 1, odd))  # type: ignore[arg-type]
+        rows[1] = replace(rows[1], prev_hash=rows[0].hash, hash=link_v1(rows[0].hash, 2, rows[1].entry))
+        report = report_for(rows)
+        assert (report.valid, report.first_bad_entry) == (False, 1)
+        assert "event_id or recorded_at" in str(report.problem)
