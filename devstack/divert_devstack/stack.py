@@ -63,6 +63,14 @@ def _secret(path: Path, make: callable = lambda: secrets.token_urlsafe(32)) -> s
     return value
 
 
+def _ed25519_pem() -> str:
+    from cryptography.hazmat.primitives import serialization as pem
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    return key.private_bytes(pem.Encoding.PEM, pem.PrivateFormat.PKCS8, pem.NoEncryption()).decode()
+
+
 def migrations_dir(package: str) -> Path:
     spec = importlib.util.find_spec(package)
     assert spec is not None and spec.origin is not None, package
@@ -135,7 +143,13 @@ class Stack:
             prefix + "TOKEN_ISSUER": self.gateway_url,
             prefix + "CONSENT_URL": self.service_url("consent"),
             prefix + "SITES_FILE": str(self.sites_file),
-        }
+        } | (self._audit_env() if service == "audit" else {})
+
+    def _audit_env(self) -> dict[str, str]:
+        # The key that signs audit checkpoints: outside the audit database, kept across runs.
+        key_file = self.home / "secrets" / "audit-checkpoint-key.pem"
+        _secret(key_file, _ed25519_pem)
+        return {"AUDIT_SIGNING_KEY_FILE": str(key_file)}
 
     def _gateway_env(self) -> dict[str, str]:
         env = {

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from audit.adapters import signing
 from audit.config import AuditSettings
-from audit.entrypoints import http
+from audit.entrypoints import disclosures, http
 from audit.service_layer.handlers import Handlers
 from divert_kernel.app import ServiceSpec, create_app
 from divert_kernel.clock import Clock, SystemClock
@@ -14,11 +15,11 @@ from divert_kernel.clock import Clock, SystemClock
 def create(settings: AuditSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or AuditSettings()
     clock = clock or SystemClock()
-    handlers = Handlers(clock, settings.checkpoint_seconds)
+    handlers = Handlers(clock, signing.load(settings.signing_key_file), settings.checkpoint_seconds)
     spec = ServiceSpec(
         name="audit",
         title="Divert audit service",
-        routers=[http.router],
+        routers=[http.router, disclosures.router],
         commands={},
         subscriptions=handlers.subscriptions(),  # type: ignore[arg-type]
         background=[handlers.seal_periodically],

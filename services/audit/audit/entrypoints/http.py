@@ -1,37 +1,49 @@
-"""Routes for auditors and for a participant's accounting of disclosures; every attempt is itself audited."""
+"""Routes for auditors: verify the chain, the key that signs its checkpoints, the break-glass uses."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from audit.adapters import store
-from divert_kernel.auth import CurrentPrincipal, Principal
-from divert_kernel.deps import Engine
-from divert_kernel.errors import Forbidden, InvalidInput
+from audit.adapters import accounting
+from audit.entrypoints.admission import admitted, before, cursor_after, note
+from divert_kernel.auth import Principal
+from divert_kernel.deps import Auditor, Engine
+from divert_kernel.errors import Forbidden
 
 router = APIRouter(tags=["audit"])
-
-DISCLOSURE_READERS = ("case_management", "auditor")
 
 
 class VerificationOut(BaseModel):
     valid: bool
     entries: int
     head_hash: str
-    first_bad_entry: int | None = None
+    first_bad_entry: int | None = Field(
+        None, description="sequence of the first entry found inserted, removed, reordered, altered or rewritten"
+    )
+    first_bad_checkpoint: int | None = Field(None, description="sequence of the checkpoint that exposed it, if one did")
     problem: str | None = None
+    published_checkpoint: int | None = Field(
+        None, description="sequence of the newest checkpoint published outside the database, compared with"
+    )
 
 
-class DisclosureOut(BaseModel):
+class KeySet(BaseModel):
+    keys: list[dict[str, Any]] = Field(
+        description="the Ed25519 public key (JWK, RFC 8037) that signs AuditCheckpointSealed; `kid` is its "
+        "RFC 7638 thumbprint"
+    )
+
+
+class BreakGlassUse(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
     decision_id: str
+    participant_id: str
+    jurisdiction: str
     recipient_agency: str
     recipient_agency_type: str
     acting_person: str | None
@@ -44,80 +56,46 @@ class DisclosureOut(BaseModel):
     decided_at: datetime
 
 
-class DisclosurePage(BaseModel):
-    items: list[DisclosureOut]
-    next_cursor: str | None = Field(description="pass as cursor for older entries; None at the oldest")
-
-
-def _actor(principal: Principal) -> dict[str, Any]:
-    return {
-        "agency": principal.agency,
-        "agency_type": principal.agency_type,
-        "client": principal.client_id,
-        "person": principal.person,
-    }
-
-
-async def _audited(
-    request: Request, principal: Principal, resource: str, allowed: bool, subject: str | None = None
-) -> None:
-    outcome = "permit" if allowed else "deny"
-    await request.app.state.handlers.note_read(request.app.state.engine, resource, _actor(principal), outcome, subject)
-    if not allowed:
-        raise Forbidden(
-            f"this is for agency types: {', '.join(DISCLOSURE_READERS if resource == 'disclosures' else ('auditor',))}"
-        )
+class BreakGlassPage(BaseModel):
+    items: list[BreakGlassUse]
+    next_cursor: str | None = Field(description="pass as cursor for older uses; None at the oldest")
 
 
 @router.get("/v1/audit/verification", response_model=VerificationOut)
-async def verify_chain(request: Request, principal: CurrentPrincipal, engine: Engine) -> VerificationOut:
-    """Recompute the hash chain; names the first entry that was inserted, deleted, reordered or altered."""
-    await _audited(request, principal, "verification", principal.agency_type == "auditor")
-    return VerificationOut(**(await store.verify(engine)).__dict__)
+async def verify_chain(
+    request: Request, principal: Annotated[Principal, admitted(Auditor, "verification")], engine: Engine
+) -> VerificationOut:
+    """Recompute the hash chain; names the first entry or checkpoint found inserted, removed, altered or forged."""
+    await note(request, principal, "verification", True, None)
+    report, compared = await request.app.state.handlers.verify(engine, getattr(request.app.state, "nats", None))
+    return VerificationOut(**report.__dict__, published_checkpoint=compared)
 
 
-def _cursor(item: dict[str, Any]) -> str:
-    raw = json.dumps([item["decided_at"].isoformat(), item["decision_id"]]).encode()
-    return base64.urlsafe_b64encode(raw).decode()
+@router.get("/v1/audit/checkpoint-key", response_model=KeySet)
+async def checkpoint_key(request: Request) -> KeySet:
+    """The public key that verifies every AuditCheckpointSealed, for anyone who keeps a copy of one."""
+    return KeySet(keys=[request.app.state.handlers.key.public_jwk()])
 
 
-def _before(cursor: str | None) -> tuple[datetime, str] | None:
-    if cursor is None:
-        return None
-    try:
-        at, decision_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(at), str(UUID(decision_id))
-    except (ValueError, TypeError, binascii.Error):
-        raise InvalidInput("the cursor is not one this API issued", field="cursor") from None
-
-
-@router.get("/v1/participants/{participant_id}/disclosures", response_model=DisclosurePage)
-async def disclosures(
+@router.get("/v1/audit/break-glass", response_model=BreakGlassPage)
+async def break_glass_uses(
     request: Request,
-    participant_id: UUID,
-    principal: CurrentPrincipal,
+    principal: Annotated[Principal, admitted(Auditor, "break_glass")],
     engine: Engine,
-    include_denied: Annotated[bool, Query(description="auditors only: also the refused attempts")] = False,
+    jurisdiction: Annotated[str, Query(min_length=1, max_length=100, pattern=r"^[a-z0-9-]+$")],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> DisclosurePage:
-    """The participant's accounting of disclosures, newest first: who read what, for what, on which basis."""
-    allowed = principal.agency_type in DISCLOSURE_READERS and (not include_denied or principal.agency_type == "auditor")
-    await _audited(request, principal, "disclosures", allowed, str(participant_id))
+) -> BreakGlassPage:
+    """Every emergency (break-glass) read in a jurisdiction, and every refused attempt at one, newest first."""
+    allowed = jurisdiction in principal.jurisdictions
+    await note(request, principal, "break_glass", allowed, None)
+    if not allowed:
+        raise Forbidden("the token is not valid for this jurisdiction", field="jurisdiction")
     async with engine.connect() as conn:
-        rows = await store.disclosures(
-            conn,
-            str(participant_id),
-            sorted(principal.jurisdictions),
-            include_denied=include_denied,
-            before=_before(cursor),
-            limit=limit,
-        )
+        rows = await accounting.break_glass(conn, jurisdiction, before=before(cursor), limit=limit)
     items = [
-        DisclosureOut(
-            recipient_agency=r.pop("requester_agency"), recipient_agency_type=r.pop("requester_agency_type"), **r
-        )
+        BreakGlassUse(recipient_agency=r["requester_agency"], recipient_agency_type=r["requester_agency_type"], **r)
         for r in rows
     ]
-    next_cursor = _cursor(rows[-1] | {"decided_at": items[-1].decided_at}) if len(rows) == limit else None
-    return DisclosurePage(items=items, next_cursor=next_cursor)
+    next_cursor = cursor_after(rows[-1] | {"decided_at": items[-1].decided_at}) if len(rows) == limit else None
+    return BreakGlassPage(items=items, next_cursor=next_cursor)

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
 from fastapi import FastAPI
+from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from audit.adapters import store
+from audit.adapters import accounting, published, store
+from audit.adapters.signing import CheckpointKey
 from audit.domain import chain
+from audit.domain.chain import Verification
+from audit.domain.checkpoint import SealedHead, signed_document
 from divert_contracts.audit import AuditCheckpointSealed
+from divert_contracts.consent import AccessDecided
+from divert_contracts.referral import WarmHandoffCompleted
 from divert_kernel.aggregate import Aggregate
 from divert_kernel.bus import PUBLISHING_SERVICES
 from divert_kernel.clock import Clock
@@ -22,24 +29,34 @@ from divert_kernel.errors import ConcurrencyError
 from divert_kernel.uow import UnitOfWork
 
 log = logging.getLogger("divert.audit")
-DECISION_TYPE = "org.divert.consent.AccessDecided.v1"
+DECISION_TYPE = AccessDecided.cloudevents_type()
 
 
 class Checkpoint(Aggregate):
-    """The chain's sealed heads, published so a rewrite of the log by anyone with database access shows."""
+    """The chain's signed heads, published so a rewrite of the log by anyone with database access shows."""
 
     stream_prefix = "checkpoint"
 
-    def seal(self, entries: int, head_hash: str, now: Any) -> None:
-        self._record(AuditCheckpointSealed(entries=entries, head_hash=head_hash, sealed_at=now))
+    def seal(self, sealed: SealedHead) -> None:
+        self._record(
+            AuditCheckpointSealed(
+                entries=sealed.sequence,
+                head_hash=sealed.head_hash,
+                sealed_at=sealed.sealed_at,
+                checkpoint_id=sealed.checkpoint_id,
+                key_id=sealed.key_id,
+                signature=sealed.signature,
+            )
+        )
 
     def apply(self, event: Any) -> None:
         pass
 
 
 class Handlers:
-    def __init__(self, clock: Clock, checkpoint_seconds: float = 60.0) -> None:
+    def __init__(self, clock: Clock, key: CheckpointKey, checkpoint_seconds: float = 60.0) -> None:
         self.clock = clock
+        self.key = key
         self.checkpoint_seconds = checkpoint_seconds
 
     def subscriptions(self) -> dict[str, dict[str, object]]:
@@ -47,12 +64,20 @@ class Handlers:
 
     async def record(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         now = self.clock.now()
-        entry = chain.entry_from_envelope(received.envelope, now.isoformat(timespec="milliseconds"))
-        await store.append(uow.conn, received.id, now, entry, chain.link)
-        if received.envelope["type"] == DECISION_TYPE and "what_if" not in (
-            received.envelope["data"].get("flags") or []
-        ):
-            await store.add_disclosure(uow.conn, received.envelope["data"], received.jurisdiction)
+        entry = chain.entry_from_envelope(received.envelope, now)
+        await store.append(uow.conn, received.id, now, entry)
+        data = received.envelope.get("data") or {}
+        if received.envelope["type"] == DECISION_TYPE and "what_if" not in (data.get("flags") or []):
+            await accounting.add_disclosure(uow.conn, data, received.jurisdiction)
+        handoff = received.event
+        if isinstance(handoff, WarmHandoffCompleted) and handoff.case_management_agency:
+            await accounting.handed_off(
+                uow.conn,
+                handoff.participant_id,
+                received.jurisdiction,
+                handoff.case_management_agency,
+                handoff.completed_at,
+            )
 
     async def note_read(
         self, engine: AsyncEngine, resource: str, actor: dict[str, Any], outcome: str, subject: str | None = None
@@ -60,24 +85,37 @@ class Handlers:
         """Chain an entry for a read of the audit log itself, allowed or refused."""
         now = self.clock.now()
         entry_id = str(uuid4())
-        entry = chain.read_entry(entry_id, resource, actor, outcome, now.isoformat(timespec="milliseconds"), subject)
+        entry = chain.read_entry(entry_id, resource, actor, outcome, now, subject)
         try:
             async with engine.begin() as conn:
-                await store.append(conn, entry_id, now, entry, chain.link)
+                await store.append(conn, entry_id, now, entry)
         except store.ChainTampered:
             # The read goes ahead so the auditor sees the damage; operators see this error and the dead letters.
             log.error("audit log tampered beyond its head; a read of the log could not be chained")
 
+    async def verify(self, engine: AsyncEngine, nc: Client | None) -> tuple[Verification, int | None]:
+        """The chain checked against its signed checkpoints and the newest published one (its sequence, if any)."""
+        copy = await published.newest_checkpoint(nc)
+        if copy is not None and not self.key.verifies(copy.signed_document(), copy.signature, copy.key_id):
+            log.warning("a checkpoint on the bus does not carry the audit key's signature; not compared")
+            copy = None
+        return await store.verify(engine, self.key.verifies, copy), copy.sequence if copy else None
+
+    def _sealed(self, seq: int, head_hash: str, now: datetime) -> SealedHead:
+        checkpoint_id = str(uuid4())
+        document = signed_document(checkpoint_id, seq, head_hash, now, self.key.key_id)
+        return SealedHead(checkpoint_id, seq, head_hash, now, self.key.key_id, self.key.sign(document))
+
     async def seal(self, uow: UnitOfWork) -> bool:
-        """Seal the head if it moved since the last checkpoint; publishes AuditCheckpointSealed."""
+        """Sign and seal the head if it moved since the last checkpoint; publishes AuditCheckpointSealed."""
         seq, head_hash = await store.head(uow.conn)
         if seq == 0 or seq == await store.last_checkpoint(uow.conn):
             return False
-        now = self.clock.now()
+        sealed = self._sealed(seq, head_hash, self.clock.now())
         checkpoint = Checkpoint(f"{seq}", "all")
-        checkpoint.seal(seq, head_hash, now)
+        checkpoint.seal(sealed)
         uow.add(checkpoint)
-        await store.add_checkpoint(uow.conn, seq, head_hash, now)
+        await store.add_checkpoint(uow.conn, sealed)
         return True
 
     async def seal_periodically(self, app: FastAPI) -> None:
