@@ -18,6 +18,7 @@ from uuid import uuid4
 import httpx
 import nats
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 
 from divert_contracts.casemgmt import IntakeCompleted, IntakeDeadlineExtended
@@ -25,6 +26,7 @@ from divert_contracts.referral import DiversionDeclined
 from divert_devstack.nats import NatsServer
 from divert_devstack.testing import eventually, publish_as, service_settings
 from divert_kernel.clock import FixedClock
+from divert_kernel.db import make_engine
 from prosecution.bootstrap import create
 from prosecution.config import ProsecutionSettings
 
@@ -339,3 +341,23 @@ class TestEventsOfAnotherJurisdiction:
         for charge in (extended, closed, declined):
             seen = await current(charge)
             assert (seen["status"], seen["intake_deadline"]) == ("held", "2026-12-01")
+
+
+class TestAChargeHeldBeforeOfficesWereNamed:
+    async def test_is_the_site_offices(
+        self, service: httpx.AsyncClient, bus: nats.NATS, offer: Callable, callers: dict, database: str
+    ) -> None:
+        referral_id, _ = await held(service, bus, offer, callers["office"])
+        engine = make_engine(database)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    sa.text("UPDATE held_charges SET prosecutor_agency = NULL WHERE referral_id = CAST(:id AS uuid)"),
+                    {"id": referral_id},
+                )
+        finally:
+            await engine.dispose()
+        path = f"/v1/held-charges/{referral_id}"
+        reply = await service.get(path, headers=callers["office"])
+        assert reply.status_code == 200 and reply.json()["prosecutor_agency"] == "kc-prosecutor"
+        assert (await service.get(path, headers=callers["second_office"])).status_code == 404
