@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from divert_kernel.app import ServiceSpec, create_app
 from divert_kernel.clock import Clock, SystemClock
+from divert_kernel.sites import load_sites
 from prosecution.config import ProsecutionSettings
 from prosecution.entrypoints import cases, held_charges
 from prosecution.service_layer.handlers import Handlers
@@ -14,7 +15,8 @@ from prosecution.service_layer.handlers import Handlers
 def create(settings: ProsecutionSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or ProsecutionSettings()
     clock = clock or SystemClock()
-    handlers = Handlers(clock, settings.lapse_every_seconds)
+    sites = load_sites(settings.sites_file)
+    handlers = Handlers(clock, settings.lapse_every_seconds, sites)
     spec = ServiceSpec(
         name="prosecution",
         title="Divert prosecution service",
@@ -24,5 +26,7 @@ def create(settings: ProsecutionSettings | None = None, clock: Clock | None = No
         background=[handlers.lapse_periodically],
     )
     app = create_app(spec, settings, clock)
+    # One directory for the routes (who owns a record) and the handlers (which office holds a new charge).
+    app.state.sites = sites
     app.state.handlers = handlers
     return app

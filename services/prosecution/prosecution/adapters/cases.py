@@ -13,10 +13,10 @@ from prosecution.domain.commands import RegisterCase, ReviewCase
 
 _ADD_CASE = sa.text(
     """
-    INSERT INTO cases (case_id, participant_id, jurisdiction, kind, docket_number, court, charges, filed_at, status,
-                       registered_at)
-    VALUES (CAST(:case_id AS uuid), CAST(:participant_id AS uuid), :jurisdiction, :kind, :docket_number, :court,
-            CAST(:charges AS jsonb), :filed_at, 'pending', :registered_at)
+    INSERT INTO cases (case_id, participant_id, jurisdiction, agency, kind, docket_number, court, charges, filed_at,
+                       status, registered_at)
+    VALUES (CAST(:case_id AS uuid), CAST(:participant_id AS uuid), :jurisdiction, :agency, :kind, :docket_number,
+            :court, CAST(:charges AS jsonb), :filed_at, 'pending', :registered_at)
     """
 )
 _ADD_REVIEW = sa.text(
@@ -35,7 +35,7 @@ _ADD_COURT_DATE = sa.text(
 )
 _GET_CASE = sa.text(
     """
-    SELECT c.case_id::text, c.participant_id::text, c.jurisdiction, c.kind, c.docket_number, c.court, c.charges,
+    SELECT c.case_id::text, c.participant_id::text, c.jurisdiction, c.agency, c.kind, c.docket_number, c.court, c.charges,
            c.filed_at, c.status, c.registered_at,
            COALESCE((SELECT json_agg(json_build_object('decision', r.decision, 'rationale', r.rationale,
                                                        'reviewed_by', r.reviewed_by, 'reviewed_at', r.reviewed_at)
@@ -50,31 +50,42 @@ _GET_CASE = sa.text(
 )
 _COURT_DATES = sa.text(
     """
-    SELECT d.court_date_id::text, d.case_id::text, d.scheduled_for, d.hearing, d.court, c.docket_number
+    SELECT d.court_date_id::text, d.case_id::text, d.scheduled_for, d.hearing, d.court, c.docket_number,
+           c.jurisdiction, c.agency
     FROM court_dates d JOIN cases c ON c.case_id = d.case_id
     WHERE d.participant_id = CAST(:participant_id AS uuid) AND d.scheduled_for >= :now
     ORDER BY d.scheduled_for
     """
 )
+_CASE_OWNERS = sa.text(
+    "SELECT DISTINCT jurisdiction, agency FROM cases WHERE participant_id = CAST(:participant_id AS uuid) "
+    "AND agency IS NOT NULL"
+)
 # The LEAD prosecutor's queue, most pressing first: lapsed windows awaiting a decision, windows closing within
-# 7 days, court dates within 14 days, then cases not yet reviewed.
+# 7 days, court dates within 14 days, then cases not yet reviewed. Only the calling office's own records: a
+# charge held before offices were named (no agency) is the site's office's (`:site_office`).
 _QUEUE = sa.text(
     """
+    WITH charges AS (
+        SELECT * FROM held_charges
+        WHERE jurisdiction = :jurisdiction AND COALESCE(prosecutor_agency, :site_office) = :agency
+    ), own_cases AS (
+        SELECT * FROM cases WHERE jurisdiction = :jurisdiction AND agency = :agency
+    )
     SELECT * FROM (
         SELECT 1 AS rank, 'lapsed_awaiting_decision' AS kind, referral_id::text AS id, participant_id::text,
                intake_deadline::timestamptz AS due
-        FROM held_charges WHERE jurisdiction = :jurisdiction AND status = 'lapsed'
+        FROM charges WHERE status = 'lapsed'
         UNION ALL
         SELECT 2, 'deadline_within_7_days', referral_id::text, participant_id::text, intake_deadline::timestamptz
-        FROM held_charges
-        WHERE jurisdiction = :jurisdiction AND status = 'held' AND intake_deadline BETWEEN :today AND :week
+        FROM charges WHERE status = 'held' AND intake_deadline BETWEEN :today AND :week
         UNION ALL
-        SELECT 3, 'court_date_within_14_days', case_id::text, participant_id::text, scheduled_for
-        FROM court_dates WHERE jurisdiction = :jurisdiction AND scheduled_for BETWEEN :now AND :fortnight
+        SELECT 3, 'court_date_within_14_days', d.case_id::text, d.participant_id::text, d.scheduled_for
+        FROM court_dates d JOIN own_cases c ON c.case_id = d.case_id
+        WHERE d.scheduled_for BETWEEN :now AND :fortnight
         UNION ALL
         SELECT 4, 'case_awaiting_review', c.case_id::text, c.participant_id::text, c.registered_at
-        FROM cases c WHERE c.jurisdiction = :jurisdiction
-          AND NOT EXISTS (SELECT 1 FROM case_reviews r WHERE r.case_id = c.case_id)
+        FROM own_cases c WHERE NOT EXISTS (SELECT 1 FROM case_reviews r WHERE r.case_id = c.case_id)
     ) queue
     ORDER BY rank, due, id
     OFFSET :offset LIMIT :limit
@@ -89,6 +100,7 @@ async def add_case(conn: AsyncConnection, case_id: str, cmd: RegisterCase, now: 
             "case_id": case_id,
             "participant_id": cmd.participant_id,
             "jurisdiction": cmd.jurisdiction,
+            "agency": cmd.agency,
             "kind": cmd.kind,
             "docket_number": cmd.docket_number,
             "court": cmd.court,
@@ -129,12 +141,26 @@ async def upcoming_court_dates(conn: AsyncConnection, participant_id: str, now: 
     return [dict(r) for r in rows.mappings()]
 
 
+async def case_owners(conn: AsyncConnection, participant_id: str) -> list[tuple[str, str]]:
+    """(jurisdiction, agency) of every office holding a case of this participant."""
+    rows = await conn.execute(_CASE_OWNERS, {"participant_id": participant_id})
+    return [(r[0], r[1]) for r in rows]
+
+
 async def queue(
-    conn: AsyncConnection, jurisdiction: str, now: datetime, offset: int, limit: int
+    conn: AsyncConnection,
+    office: tuple[str, str],
+    site_office: str | None,
+    now: datetime,
+    offset: int,
+    limit: int,
 ) -> list[dict[str, Any]]:
+    """The office's (jurisdiction, agency) own queue page."""
     today = now.date()
     params = {
-        "jurisdiction": jurisdiction,
+        "jurisdiction": office[0],
+        "agency": office[1],
+        "site_office": site_office,
         "now": now,
         "today": today,
         "week": today + timedelta(days=7),

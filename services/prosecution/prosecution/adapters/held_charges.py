@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 _ADD = sa.text(
     """
     INSERT INTO held_charges (referral_id, jurisdiction, participant_id, offense_codes, status, intake_deadline, held_at,
-                              charging_reference)
+                              charging_reference, prosecutor_agency)
     VALUES (:referral_id, :jurisdiction, :participant_id, :offense_codes, 'held', :intake_deadline, :held_at,
-            :charging_reference)
+            :charging_reference, :prosecutor_agency)
     ON CONFLICT (referral_id) DO NOTHING
     """
 )
@@ -38,9 +38,10 @@ _KNOW = sa.text(
     "ON CONFLICT DO NOTHING"
 )
 _KNOWN = sa.text("SELECT jurisdiction FROM known_participants WHERE participant_id = CAST(:participant_id AS uuid)")
+# An event of one jurisdiction never touches a charge held in another.
 _HELD_FOR = sa.text(
     "SELECT referral_id::text FROM held_charges WHERE participant_id = CAST(:participant_id AS uuid) "
-    "AND referral_id = ANY(CAST(:referral_ids AS uuid[]))"
+    "AND referral_id = ANY(CAST(:referral_ids AS uuid[])) AND jurisdiction = :jurisdiction"
 )
 _NOTE_INTAKE = sa.text(
     "INSERT INTO completed_intakes (referral_id, participant_id, completed_at) "
@@ -53,7 +54,7 @@ _LOCK_REFERRAL = sa.text("SELECT pg_advisory_xact_lock(hashtextextended('held-ch
 _INTAKE_DONE = sa.text("SELECT 1 FROM completed_intakes WHERE referral_id = CAST(:referral_id AS uuid)")
 _GET = sa.text(
     "SELECT referral_id::text, jurisdiction, participant_id::text, offense_codes, status, intake_deadline, held_at, "
-    "closed_at, lapsed_at, charging_reference FROM held_charges WHERE referral_id = CAST(:referral_id AS uuid)"
+    "closed_at, lapsed_at, charging_reference, prosecutor_agency FROM held_charges WHERE referral_id = CAST(:referral_id AS uuid)"
 )
 
 
@@ -67,6 +68,7 @@ async def add(
     intake_deadline: date,
     held_at: datetime,
     charging_reference: str | None,
+    prosecutor_agency: str | None,
 ) -> None:
     params = {k: v for k, v in locals().items() if k != "conn"}
     await conn.execute(_ADD, params)
@@ -91,8 +93,9 @@ async def participant_jurisdiction(conn: AsyncConnection, participant_id: str) -
     return row[0] if row else None
 
 
-async def held_for(conn: AsyncConnection, participant_id: str, referral_ids: list[str]) -> list[str]:
-    rows = await conn.execute(_HELD_FOR, {"participant_id": participant_id, "referral_ids": referral_ids})
+async def held_for(conn: AsyncConnection, participant_id: str, referral_ids: list[str], jurisdiction: str) -> list[str]:
+    params = {"participant_id": participant_id, "referral_ids": referral_ids, "jurisdiction": jurisdiction}
+    rows = await conn.execute(_HELD_FOR, params)
     return [r[0] for r in rows]
 
 

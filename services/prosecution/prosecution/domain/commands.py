@@ -23,8 +23,11 @@ class Charge:
 
 @dataclass(frozen=True)
 class RegisterCase:
+    """Register a case; the registering office (`agency` in `jurisdiction`) owns it."""
+
     participant_id: str
     jurisdiction: str
+    agency: str
     kind: str
     docket_number: str
     court: str

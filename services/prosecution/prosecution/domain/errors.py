@@ -63,6 +63,25 @@ class OnlyProsecutorDecides(Forbidden):
         super().__init__("only the prosecutor decides whether to file a held charge")
 
 
+class DecidedOnlyByTheHoldingOffice(Conflict):
+    """The rule, told to an agency that is not a prosecutor whatever the record (so nothing of it is revealed)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "only the prosecutor's office holding a diverted charge decides whether to file it, and only after the "
+            "intake window lapsed without intake: a charge closed by intake is never filed"
+        )
+
+
+class NeverReopened(Conflict):
+    """The rule, told to an agency that is not a prosecutor whatever the record."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a diverted charge is never re-opened: closed by intake is final, and a decided charge stays decided"
+        )
+
+
 class CourtDateInPast(RuleViolated):
     def __init__(self) -> None:
         super().__init__("a new hearing is scheduled in the future", field="scheduled_for")

@@ -1,4 +1,9 @@
-"""Thin routes: a participant's legacy and post-diversion cases, reviews, court dates, and the queue."""
+"""Thin routes: a participant's legacy and post-diversion cases, reviews, court dates, and the queue.
+
+A case is owned by the office that registered it (jurisdiction, agency); its court dates are that office's too.
+The owner reads and writes in full; any other agency reads only through a consent-gate decision and writes
+nothing (it gets what an unknown id gets).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,14 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from divert_contracts.prosecution import CaseKind, ReviewDecision
 from divert_contracts.vocabulary import DEFAULT_PURPOSE, Jurisdiction, OffenseCode, Purpose
-from divert_kernel.auth import Principal, require
-from divert_kernel.deps import Bus, CurrentClock, Engine, Gate
+from divert_kernel.access import Owner, in_reach, may_read, owns, read_one
+from divert_kernel.auth import Principal
+from divert_kernel.deps import Bus, CourtDateReader, CurrentClock, Engine, Gate, Prosecutor, SiteDirectory
 from divert_kernel.errors import InvalidInput
 from prosecution.adapters import cases, held_charges
 from prosecution.domain import commands
@@ -22,8 +28,6 @@ from prosecution.domain.errors import CaseNotFound
 
 router = APIRouter(tags=["cases"])
 
-Prosecutor = Annotated[Principal, Depends(require("prosecutor"))]
-CourtDateReader = Annotated[Principal, Depends(require("prosecutor", "case_management", "defender"))]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -98,12 +102,24 @@ class QueuePage(BaseModel):
     next_cursor: str | None
 
 
-async def _case(engine: Engine, case_id: UUID, principal: Principal) -> dict[str, Any]:
+PurposeQuery = Annotated[Purpose | None, Query(description="why the caller reads; defaults by agency type")]
+
+
+def _owner(row: dict[str, Any]) -> Owner:
+    return Owner(row["jurisdiction"], row["agency"])
+
+
+async def _get_case(engine: Engine, case_id: UUID) -> dict[str, Any] | None:
     async with engine.connect() as conn:
-        row = await cases.get_case(conn, str(case_id))
-    if row is None or row["jurisdiction"] not in principal.jurisdictions:
+        return await cases.get_case(conn, str(case_id))
+
+
+async def _owned_case(engine: Engine, case_id: UUID, principal: Principal) -> CaseOut:
+    """The case for a write by its owner; anyone else gets what an unknown id gets."""
+    row = await _get_case(engine, case_id)
+    if row is None or not owns(principal, _owner(row)):
         raise CaseNotFound()
-    return row
+    return CaseOut(**row)
 
 
 @router.post("/v1/cases", status_code=201, response_model=CaseCreated)
@@ -113,6 +129,7 @@ async def register_case(body: CaseIn, principal: Prosecutor, bus: Bus) -> CaseCr
     command = commands.RegisterCase(
         participant_id=str(body.participant_id),
         jurisdiction=body.jurisdiction,
+        agency=principal.agency,
         kind=body.kind,
         docket_number=body.docket_number,
         court=body.court,
@@ -123,29 +140,39 @@ async def register_case(body: CaseIn, principal: Prosecutor, bus: Bus) -> CaseCr
 
 
 @router.get("/v1/cases/{case_id}", response_model=CaseOut)
-async def get_case(case_id: UUID, principal: Prosecutor, engine: Engine) -> CaseOut:
-    """The case with its review history (newest first) and court dates."""
-    return CaseOut(**await _case(engine, case_id, principal))
+async def get_case(
+    case_id: UUID, principal: Prosecutor, engine: Engine, gate: Gate, purpose: PurposeQuery = None
+) -> CaseOut:
+    """The case with its review history (newest first) and court dates: in full for the office that holds it,
+    for any other office only through the consent gate (`legal_case`)."""
+    row = await _get_case(engine, case_id)
+    owner = _owner(row) if row else None
+    # An unknown or out-of-reach case is asked about under its own id, never under a participant it names.
+    participant_id = row["participant_id"] if row and in_reach(principal, owner) else str(case_id)
+    purpose = purpose or DEFAULT_PURPOSE[principal.agency_type]
+    await read_one(gate, principal, owner, participant_id=participant_id, category="legal_case", purpose=purpose)
+    assert row is not None  # read_one refuses an unknown case
+    return CaseOut(**row)
 
 
 @router.post("/v1/cases/{case_id}/reviews", status_code=201, response_model=CaseOut)
 async def review_case(case_id: UUID, body: ReviewIn, principal: Prosecutor, bus: Bus, engine: Engine) -> CaseOut:
-    """Record one of the toolkit's five review options with a rationale (LegacyCaseReviewed)."""
-    await _case(engine, case_id, principal)
+    """Record one of the toolkit's five review options with a rationale (LegacyCaseReviewed); by the owner only."""
+    await _owned_case(engine, case_id, principal)
     await bus.handle(
         commands.ReviewCase(str(case_id), body.decision, body.rationale, principal.person or principal.agency)
     )
-    return CaseOut(**await _case(engine, case_id, principal))
+    return await _owned_case(engine, case_id, principal)
 
 
 @router.post("/v1/cases/{case_id}/court-dates", status_code=201, response_model=CaseOut)
 async def schedule_court_date(
     case_id: UUID, body: CourtDateIn, principal: Prosecutor, bus: Bus, engine: Engine
 ) -> CaseOut:
-    """Schedule a hearing (CourtDateScheduled); case managers and defenders read it through the gate."""
-    await _case(engine, case_id, principal)
+    """Schedule a hearing (CourtDateScheduled) in the office's own case; others read it through the gate."""
+    await _owned_case(engine, case_id, principal)
     await bus.handle(commands.ScheduleCourtDate(str(case_id), body.scheduled_for, body.hearing))
-    return CaseOut(**await _case(engine, case_id, principal))
+    return await _owned_case(engine, case_id, principal)
 
 
 @router.get("/v1/participants/{participant_id}/court-dates", response_model=list[CourtDateOut])
@@ -159,23 +186,30 @@ async def upcoming_court_dates(
         Purpose | None, Query(description="care_coordination or defense; defaults by agency type")
     ] = None,
 ) -> list[CourtDateOut]:
-    """Upcoming court dates: the prosecutor's own; case managers and defenders through the consent gate."""
+    """Upcoming court dates: an office's own in full; any other office's only through the consent gate."""
     async with engine.connect() as conn:
         jurisdiction = await held_charges.participant_jurisdiction(conn, str(participant_id))
         dates = await cases.upcoming_court_dates(conn, str(participant_id), clock.now())
-    if jurisdiction not in principal.jurisdictions:
-        jurisdiction = None
-    if principal.agency_type != "prosecutor":
-        await gate.require_read(
-            principal,
-            participant_id=str(participant_id),
-            jurisdiction=jurisdiction,
-            category="court_dates",
-            purpose=purpose or DEFAULT_PURPOSE[principal.agency_type],
-        )
-    elif jurisdiction is None:
-        raise CaseNotFound()
-    return [CourtDateOut(**d) for d in dates]
+        offices = await cases.case_owners(conn, str(participant_id))
+    mine = [d for d in dates if owns(principal, _owner(d))]
+    others = [d for d in dates if not owns(principal, _owner(d)) and d["jurisdiction"] == jurisdiction]
+    ask = {
+        "participant_id": str(participant_id),
+        "category": "court_dates",
+        "purpose": purpose or DEFAULT_PURPOSE[principal.agency_type],
+    }
+    participant = Owner(jurisdiction, None) if jurisdiction else None
+    if not any(owns(principal, Owner(*office)) for office in offices):
+        # Not an owner: one decision for the whole list, asked even for an unknown participant.
+        await read_one(gate, principal, participant, **ask)
+        return _court_dates_out(others)
+    if others and participant and await may_read(gate, principal, participant, **ask):
+        mine += others
+    return _court_dates_out(mine)
+
+
+def _court_dates_out(rows: list[dict[str, Any]]) -> list[CourtDateOut]:
+    return [CourtDateOut(**d) for d in sorted(rows, key=lambda d: d["scheduled_for"])]
 
 
 def _offset(cursor: str | None) -> int:
@@ -192,16 +226,19 @@ async def prosecutor_queue(
     principal: Prosecutor,
     engine: Engine,
     clock: CurrentClock,
+    sites: SiteDirectory,
     jurisdiction: Annotated[Jurisdiction, Query()],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
 ) -> QueuePage:
-    """The LEAD prosecutor's queue, most pressing first: lapsed windows awaiting a decision, windows closing
-    within 7 days, court dates within 14 days, cases awaiting review."""
+    """The office's own queue, most pressing first: lapsed windows awaiting a decision, windows closing
+    within 7 days, court dates within 14 days, cases awaiting review. Another office's records are never listed."""
     principal.check_jurisdiction(jurisdiction)
     offset = _offset(cursor)
+    site = sites.get(jurisdiction)
+    site_office = site.prosecutor_office if site else None
     async with engine.connect() as conn:
-        rows = await cases.queue(conn, jurisdiction, clock.now(), offset, limit + 1)
+        rows = await cases.queue(conn, (jurisdiction, principal.agency), site_office, clock.now(), offset, limit + 1)
     more = len(rows) > limit
     next_cursor = base64.urlsafe_b64encode(str(offset + limit).encode()).decode() if more else None
     return QueuePage(items=[QueueItem(**r) for r in rows[:limit]], next_cursor=next_cursor)

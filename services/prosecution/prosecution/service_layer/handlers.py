@@ -14,6 +14,7 @@ from divert_contracts.referral import DiversionDeclined, DiversionOffered, Socia
 from divert_kernel.clock import Clock
 from divert_kernel.envelope import ReceivedEvent
 from divert_kernel.errors import ConcurrencyError
+from divert_kernel.sites import Sites
 from divert_kernel.uow import UnitOfWork
 from prosecution.adapters import cases, held_charges
 from prosecution.domain import commands
@@ -24,9 +25,10 @@ log = logging.getLogger("divert.prosecution")
 
 
 class Handlers:
-    def __init__(self, clock: Clock, lapse_every_seconds: float = 30.0) -> None:
+    def __init__(self, clock: Clock, lapse_every_seconds: float = 30.0, sites: Sites | None = None) -> None:
         self.clock = clock
         self.lapse_every_seconds = lapse_every_seconds
+        self.sites = sites or Sites()
 
     def commands(self) -> dict[type, object]:
         return {
@@ -69,6 +71,7 @@ class Handlers:
             return  # a social-contact referral carries no charge at all
         await held_charges.lock_referrals(uow.conn, [offer.referral_id])
         now = self.clock.now()
+        office = self._office(received.jurisdiction)
         held = ChargeHeld(
             referral_id=offer.referral_id,
             participant_id=offer.participant_id,
@@ -76,6 +79,7 @@ class Handlers:
             intake_deadline=offer.intake_deadline,
             held_at=now,
             charging_reference=offer.rms_incident_number,
+            prosecutor_agency=office,
         )
         charge = HeldCharge.hold(held, received.jurisdiction)
         uow.add(charge)
@@ -88,17 +92,28 @@ class Handlers:
             intake_deadline=offer.intake_deadline,
             held_at=now,
             charging_reference=offer.rms_incident_number,
+            prosecutor_agency=office,
         )
         if await held_charges.intake_done(uow.conn, offer.referral_id):
             charge.close_by_intake(now)
             await self._sync(uow, charge)
+
+    def _office(self, jurisdiction: str) -> str | None:
+        """The site's prosecutor office, which holds every charge diverted in the jurisdiction."""
+        site = self.sites.get(jurisdiction)
+        office = site.prosecutor_office if site else None
+        if office is None:
+            log.warning(
+                "no prosecutor office for jurisdiction %s in the site directory: no one holds this charge", jurisdiction
+            )
+        return office
 
     async def return_declined(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         declined = received.event
         assert isinstance(declined, DiversionDeclined)
         await held_charges.lock_referrals(uow.conn, [declined.referral_id])
         charge = await uow.get(HeldCharge, declined.referral_id)
-        if charge is not None:
+        if charge is not None and charge.jurisdiction == received.jurisdiction:
             charge.return_to_ordinary_processing(self.clock.now())
             await self._sync(uow, charge)
 
@@ -112,7 +127,9 @@ class Handlers:
         assert isinstance(intake, IntakeCompleted)
         await held_charges.lock_referrals(uow.conn, intake.referral_ids)
         await held_charges.note_intake(uow.conn, intake.participant_id, intake.referral_ids, intake.completed_at)
-        for referral_id in await held_charges.held_for(uow.conn, intake.participant_id, intake.referral_ids):
+        for referral_id in await held_charges.held_for(
+            uow.conn, intake.participant_id, intake.referral_ids, received.jurisdiction
+        ):
             charge = await self._charge(uow, referral_id)
             charge.close_by_intake(self.clock.now())
             await self._sync(uow, charge)
@@ -121,7 +138,9 @@ class Handlers:
         extension = received.event
         assert isinstance(extension, IntakeDeadlineExtended)
         await held_charges.lock_referrals(uow.conn, extension.referral_ids)
-        for referral_id in await held_charges.held_for(uow.conn, extension.participant_id, extension.referral_ids):
+        for referral_id in await held_charges.held_for(
+            uow.conn, extension.participant_id, extension.referral_ids, received.jurisdiction
+        ):
             charge = await self._charge(uow, referral_id)
             charge.extend(extension.intake_deadline, self.clock.now())
             await self._sync(uow, charge)

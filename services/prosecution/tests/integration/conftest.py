@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import json
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import nats
@@ -12,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from divert_contracts.referral import DiversionOffered
+from divert_devstack import demo_site
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer
 from divert_devstack.testing import create_database, diversion_offered, running, service_settings
@@ -30,6 +35,32 @@ def make_offer(referral_id: str, participant_id: str, referral_type: str = "arre
     )
 
 
+# The demo's two sites, and a second prosecutor agency in Seattle (a city attorney), so that "another office of
+# the same type in the same site" is real. The site's office holding diverted charges stays `kc-prosecutor`.
+OFFICE = "kc-prosecutor"
+SECOND_OFFICE = "seattle-city-attorney"
+
+
+def demo_sites_with_a_second_office() -> dict[str, Any]:
+    sites = demo_site.sites()
+    seattle = next(s for s in sites["sites"] if s["jurisdiction"] == demo_site.SEATTLE)
+    seattle["agencies"].append({"agency_id": SECOND_OFFICE, "agency_type": "prosecutor"})
+    return sites
+
+
+@pytest.fixture(scope="session")
+def sites_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sites") / "sites.json"
+    path.write_text(json.dumps(demo_sites_with_a_second_office()))
+    return path
+
+
+@pytest.fixture(scope="session")
+def office(tokens_for: Callable[..., dict[str, str]]) -> dict[str, str]:
+    """The Seattle prosecutor's office: it holds every charge diverted in Seattle."""
+    return tokens_for("prosecutor", agency=OFFICE)
+
+
 @pytest.fixture(scope="module")
 def clock() -> FixedClock:
     return FixedClock(OFFERED_AT)
@@ -41,10 +72,11 @@ async def database(postgres: PostgresServer) -> str:
 
 
 @pytest.fixture(scope="module")
-def app(database: str, module_nats: NatsServer, jwks_file: Path, clock: FixedClock) -> FastAPI:
+def app(database: str, module_nats: NatsServer, jwks_file: Path, sites_file: Path, clock: FixedClock) -> FastAPI:
     # The periodic lapse job is parked; tests drive lapses with the clock in hand.
     settings = ProsecutionSettings(
         **service_settings(database_url=database, nats_url=module_nats.url, jwks_file=jwks_file),
+        sites_file=str(sites_file),
         lapse_every_seconds=3600,
     )
     return create(settings, clock)
@@ -82,3 +114,50 @@ def offer() -> Callable[..., DiversionOffered]:
 def lapse() -> Callable[..., Awaitable[int]]:
     """One pass of the lapse job, as the periodic task runs it."""
     return run_lapse
+
+
+class ConsentDouble:
+    """The consent service's decision API over real HTTP: denies unless (agency, category) was permitted, and
+    keeps every request so a test can see that the gate was asked (and for what)."""
+
+    def __init__(self) -> None:
+        self.permits: set[tuple[str, str]] = set()
+        self.requests: list[dict[str, Any]] = []
+        double = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                asks = body["requests"] if self.path.endswith("/batch") else [body]
+                double.requests.extend(asks)
+                decisions = [{"decision": double.decide(ask)} for ask in asks]
+                answer = {"decisions": decisions} if self.path.endswith("/batch") else decisions[0]
+                payload = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def decide(self, ask: dict[str, Any]) -> str:
+        return "permit" if (ask["requester_agency"], ask["category"]) in self.permits else "deny"
+
+    def asked(self, agency: str) -> list[str]:
+        """The categories `agency` was decided on, in order."""
+        return [r["category"] for r in self.requests if r["requester_agency"] == agency]
+
+
+@pytest.fixture(scope="module")
+def consent() -> Iterator[ConsentDouble]:
+    double = ConsentDouble()
+    thread = threading.Thread(target=double._server.serve_forever, daemon=True)
+    thread.start()
+    yield double
+    double._server.shutdown()
+    double._server.server_close()

@@ -42,7 +42,7 @@ class TestTheIntakeWindow:
         clock: FixedClock,
         tokens_for: Callable,
     ) -> None:
-        prosecutor = tokens_for("prosecutor")
+        prosecutor = tokens_for("prosecutor", agency="kc-prosecutor")
         referral_id = str(uuid4())
         await publish_as(bus, "referral", offer(referral_id, str(uuid4())))
         charge = await held_charge(service, prosecutor, referral_id)
@@ -78,7 +78,7 @@ class TestTheIntakeWindow:
         tokens_for: Callable,
         database: str,
     ) -> None:
-        prosecutor = tokens_for("prosecutor")
+        prosecutor = tokens_for("prosecutor", agency="kc-prosecutor")
         clock.at = OFFERED_AT
         referral_ids = [str(uuid4()) for _ in range(20)]
         for referral_id in referral_ids:
@@ -118,7 +118,7 @@ class TestNonCoercion:
         clock: FixedClock,
         tokens_for: Callable,
     ) -> None:
-        prosecutor = tokens_for("prosecutor")
+        prosecutor = tokens_for("prosecutor", agency="kc-prosecutor")
         referral_id, participant_id = str(uuid4()), str(uuid4())
         await publish_as(bus, "referral", offer(referral_id, participant_id))
         await held_charge(service, prosecutor, referral_id)
@@ -144,7 +144,7 @@ class TestNonCoercion:
     async def test_intake_before_the_offer_arrives_still_closes_the_charge(
         self, offer: Callable, lapse: Callable, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable
     ) -> None:
-        prosecutor = tokens_for("prosecutor")
+        prosecutor = tokens_for("prosecutor", agency="kc-prosecutor")
         referral_id, participant_id = str(uuid4()), str(uuid4())
         await publish_as(
             bus,
@@ -162,7 +162,7 @@ class TestNonCoercion:
     async def test_a_social_contact_referral_holds_no_charge(
         self, offer: Callable, lapse: Callable, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable
     ) -> None:
-        prosecutor = tokens_for("prosecutor")
+        prosecutor = tokens_for("prosecutor", agency="kc-prosecutor")
         social, arrest = str(uuid4()), str(uuid4())
         await publish_as(bus, "referral", offer(social, str(uuid4()), referral_type="social_contact"))
         await publish_as(bus, "referral", offer(arrest, str(uuid4())))
@@ -199,7 +199,7 @@ class TestBadInput:
     async def test_a_filing_without_the_attestation_is_refused_and_changes_nothing(
         self, service: httpx.AsyncClient, bus: nats.NATS, offer: Callable, tokens_for: Callable, body: dict
     ) -> None:
-        prosecutor = tokens_for("prosecutor")
+        prosecutor = tokens_for("prosecutor", agency="kc-prosecutor")
         referral_id = str(uuid4())
         await publish_as(bus, "referral", offer(referral_id, str(uuid4())))
         await held_charge(service, prosecutor, referral_id)
@@ -208,5 +208,7 @@ class TestBadInput:
         assert (await held_charge(service, prosecutor, referral_id))["status"] == "held"
 
     async def test_an_unknown_held_charge_is_404(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
-        reply = await service.post(f"/v1/held-charges/{uuid4()}/non-filing", headers=tokens_for("prosecutor"))
+        reply = await service.post(
+            f"/v1/held-charges/{uuid4()}/non-filing", headers=tokens_for("prosecutor", agency="kc-prosecutor")
+        )
         assert reply.status_code == 404 and reply.json()["field"] == "referral_id"

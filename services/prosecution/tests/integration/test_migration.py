@@ -1,0 +1,60 @@
+"""Migration 0003 names the owner of what was stored before offices were named."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from uuid import uuid4
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from divert_devstack.postgres import PostgresServer, ensure_databases
+from divert_devstack.stack import migrations_dir
+from divert_kernel.db import make_engine
+
+
+def migrate(url: str, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir("prosecution")))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, revision)
+
+
+async def test_a_case_registered_before_0003_is_owned_by_the_office_that_registered_it(
+    postgres: PostgresServer,
+) -> None:
+    name = f"prosecution_{uuid4().hex[:10]}"
+    await ensure_databases(postgres.url("postgres", driver="postgresql"), [name])
+    url = postgres.url(name)
+    await asyncio.to_thread(migrate, url, "0002")
+    case_id, participant_id = str(uuid4()), str(uuid4())
+    metadata = {"actor": {"client_id": "c", "agency": "kc-prosecutor", "agency_type": "prosecutor", "person": None}}
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO events (event_id, stream_id, version, type, schema_version, jurisdiction, data, "
+                    "metadata) VALUES (:id, :stream, 1, 'LegacyCaseRegistered', 1, 'seattle-king-county', '{}', "
+                    "CAST(:metadata AS jsonb))"
+                ),
+                {"id": str(uuid4()), "stream": f"case-{case_id}", "metadata": json.dumps(metadata)},
+            )
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO cases (case_id, participant_id, jurisdiction, kind, docket_number, court, charges, "
+                    "filed_at, status, registered_at) VALUES (:case_id, :participant_id, 'seattle-king-county', "
+                    "'legacy', 'D-1', 'Court', '[]', '2026-11-01', 'pending', now())"
+                ),
+                {"case_id": case_id, "participant_id": participant_id},
+            )
+        await asyncio.to_thread(migrate, url, "head")
+        async with engine.connect() as conn:
+            agency = (
+                await conn.execute(sa.text("SELECT agency FROM cases WHERE case_id = :id"), {"id": case_id})
+            ).scalar_one()
+    finally:
+        await engine.dispose()
+    assert agency == "kc-prosecutor"
