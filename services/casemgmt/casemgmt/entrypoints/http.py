@@ -97,17 +97,18 @@ class ExtensionOut(BaseModel):
     intake_deadline: date
 
 
+# A site not in the directory gets the defaults of the site settings themselves.
+DEFAULT_BOUNDS = ExtensionBounds(
+    Site.model_fields["intake_extension_max_days"].default,
+    Site.model_fields["intake_extensions_total_max_days"].default,
+)
+
+
 def _bounds(sites: Sites, jurisdiction: str) -> ExtensionBounds:
     site = sites.get(jurisdiction)
-    per, total = (
-        (site.intake_extension_max_days, site.intake_extensions_total_max_days)
-        if site
-        else (
-            Site.model_fields["intake_extension_max_days"].default,
-            Site.model_fields["intake_extensions_total_max_days"].default,
-        )
-    )
-    return ExtensionBounds(per_extension_days=per, total_days=total)
+    if site is None:
+        return DEFAULT_BOUNDS
+    return ExtensionBounds(site.intake_extension_max_days, site.intake_extensions_total_max_days)
 
 
 @router.post("/{participant_id}/intake-extension", response_model=ExtensionOut)

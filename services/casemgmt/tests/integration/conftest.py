@@ -22,6 +22,7 @@ from divert_devstack.postgres import PostgresServer
 from divert_devstack.procs import free_port, spawn, stop, wait_for_port
 from divert_devstack.testing import create_database
 
+
 @pytest.fixture(scope="module")
 def sites_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's two sites, as `make run` seeds them."""

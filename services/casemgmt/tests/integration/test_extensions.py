@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from casemgmt.bootstrap import create
 from casemgmt.config import CaseMgmtSettings
+from divert_devstack import demo_site
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer
 from divert_devstack.testing import (
@@ -32,7 +33,6 @@ from divert_devstack.testing import (
     service_settings,
 )
 from divert_kernel.clock import FixedClock
-from divert_devstack import demo_site
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 DEADLINE = date(2026, 12, 20)

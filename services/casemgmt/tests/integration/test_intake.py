@@ -189,3 +189,17 @@ class TestTheGateFailsClosedWhenConsentHangs:
             hung.close()
         assert reply.status_code == 503
         assert "consent" in reply.json()["detail"]
+
+
+class TestExtensionsWhereTheSiteIsUnknown:
+    async def test_the_default_bounds_apply(
+        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable
+    ) -> None:
+        # This module runs without a site directory: 30 days per extension, 90 in all.
+        participant_id = await participant(service, bus, tokens_for("case_management"))
+        path, pm = f"/v1/participants/{participant_id}/intake-extension", tokens_for("project_manager")
+        body = {"law_enforcement_agency": "seattle-pd", "law_enforcement_agreed": True, "reason": "Hospitalised."}
+        too_far = await service.post(path, json=body | {"intake_deadline": "2027-01-20"}, headers=pm)
+        assert too_far.status_code == 422 and too_far.json()["field"] == "intake_deadline"
+        granted = await service.post(path, json=body | {"intake_deadline": "2027-01-19"}, headers=pm)
+        assert granted.status_code == 200, granted.text

@@ -65,7 +65,9 @@ async def service(
     database: str, module_nats: NatsServer, jwks_file: Path, consent_url: str, sites_file: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = CaseMgmtSettings(
-        **service_settings(database_url=database, nats_url=module_nats.url, jwks_file=jwks_file, consent_url=consent_url),
+        **service_settings(
+            database_url=database, nats_url=module_nats.url, jwks_file=jwks_file, consent_url=consent_url
+        ),
         sites_file=str(sites_file),
     )
     async with running(create(settings, FixedClock(NOW))) as client:
