@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import nats
@@ -33,6 +34,16 @@ class TestOneDiversion:
         assert held.json()["status"] == "held"
         assert held.json()["intake_deadline"] == created["intake_deadline"]
 
+        assert police.post(f"/v1/referrals/{referral_id}/acceptance").status_code == 200
+        handoff = {
+            "case_manager_id": "cm-e2e",
+            "location": "Precinct",
+            "at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+            "case_management_agency": "lead-case-management",
+        }
+        handed = police.post(f"/v1/referrals/{referral_id}/handoff", json=handoff)
+        assert handed.status_code == 200, handed.text
+        # The provider named in the hand-off holds the participant's case-management records from now on.
         intake_path = f"/v1/participants/{participant_id}/intake"
         cm.wait_for(intake_path, lambda r: r.status_code == 200)
         refused = prosecutor.get(intake_path)

@@ -132,7 +132,19 @@ class TestASocialContactReferral:
     def test_other_agencies_read_the_screening_only_in_part_and_only_with_a_permit(self, system: System) -> None:
         police, cm, prosecutor = (system.partner(t) for t in ("police", "case_management", "prosecutor"))
         created = police.post("/v1/referrals", json=referral_body("P-WALK-PART")).json()
-        participant_id = created["participant_id"]
+        participant_id, referral_id = created["participant_id"], created["referral_id"]
+        # The provider named in the hand-off holds the participant's records; until then no provider does.
+        assert police.post(f"/v1/referrals/{referral_id}/acceptance").status_code == 200
+        handed = police.post(
+            f"/v1/referrals/{referral_id}/handoff",
+            json={
+                "case_manager_id": "cm-ben",
+                "location": "Precinct",
+                "at": NOW.isoformat(),
+                "case_management_agency": "lead-case-management",
+            },
+        )
+        assert handed.status_code == 200, handed.text
         cm.wait_for(f"/v1/participants/{participant_id}/intake", lambda r: r.status_code == 200)
         assert (
             cm.put_json(f"/v1/participants/{participant_id}/initial-screening", screening_form("cm-ben")).status_code

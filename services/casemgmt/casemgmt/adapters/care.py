@@ -13,26 +13,18 @@ from casemgmt.domain import commands
 
 _CASELOAD = sa.text(
     "SELECT count(*) FROM participants WHERE jurisdiction = :jurisdiction AND case_manager_id = :case_manager_id "
-    "AND status = 'active'"
+    "AND holder IS NOT DISTINCT FROM CAST(:holder AS text) AND status = 'active'"
 )
-_LOCK_CASE_MANAGER = sa.text("SELECT pg_advisory_xact_lock(hashtextextended('caseload:' || :case_manager_id, 0))")
+_LOCK_CASE_MANAGER = sa.text(
+    "SELECT pg_advisory_xact_lock(hashtextextended('caseload:' || coalesce(CAST(:holder AS text), '') || ':' || :case_manager_id, 0))"
+)
 _ASSIGN = sa.text(
     "UPDATE participants SET case_manager_id = :case_manager_id, updated_at = :now "
     "WHERE participant_id = CAST(:participant_id AS uuid)"
 )
-_CASELOADS = sa.text(
-    """
-    SELECT case_manager_id, count(*) FILTER (WHERE status = 'active') AS active, count(*) AS total
-    FROM participants WHERE jurisdiction = :jurisdiction AND case_manager_id IS NOT NULL
-    GROUP BY case_manager_id ORDER BY case_manager_id
-    """
-)
 _CARRIED = sa.text(
     "SELECT count(*) FROM participants WHERE jurisdiction = :jurisdiction AND case_manager_id IS NOT NULL "
     "AND status = 'active'"
-)
-_UNASSIGNED = sa.text(
-    "SELECT count(*) FROM participants WHERE jurisdiction = :jurisdiction AND case_manager_id IS NULL AND status = 'active'"
 )
 _SAVE_SCREENING = sa.text(
     """
@@ -63,20 +55,17 @@ _CONTACTS = sa.text(
 )
 
 
-async def lock_and_count_caseload(conn: AsyncConnection, jurisdiction: str, case_manager_id: str) -> int:
-    """The case manager's active caseload, with their assignments serialised so two cannot pass the cap together."""
-    await conn.execute(_LOCK_CASE_MANAGER, {"case_manager_id": case_manager_id})
-    params = {"jurisdiction": jurisdiction, "case_manager_id": case_manager_id}
+async def lock_and_count_caseload(
+    conn: AsyncConnection, jurisdiction: str, holder: str | None, case_manager_id: str
+) -> int:
+    """The case manager's active caseload at their provider, with assignments serialised so two cannot pass the cap."""
+    await conn.execute(_LOCK_CASE_MANAGER, {"holder": holder, "case_manager_id": case_manager_id})
+    params = {"jurisdiction": jurisdiction, "holder": holder, "case_manager_id": case_manager_id}
     return int((await conn.execute(_CASELOAD, params)).scalar() or 0)
 
 
 async def assign(conn: AsyncConnection, participant_id: str, case_manager_id: str, now: datetime) -> None:
     await conn.execute(_ASSIGN, {"participant_id": participant_id, "case_manager_id": case_manager_id, "now": now})
-
-
-async def caseloads(conn: AsyncConnection, jurisdiction: str) -> tuple[list[dict[str, Any]], int]:
-    rows = [dict(r) for r in (await conn.execute(_CASELOADS, {"jurisdiction": jurisdiction})).mappings()]
-    return rows, int((await conn.execute(_UNASSIGNED, {"jurisdiction": jurisdiction})).scalar() or 0)
 
 
 async def save_screening(conn: AsyncConnection, cmd: commands.RecordScreening) -> None:

@@ -1,4 +1,8 @@
-"""Participant lists: filters, keyset pages and counts over the case-management read model."""
+"""Participant lists: the rows a caller might be served, over the case-management read model.
+
+Which of them is served is decided per row by divert_kernel.access; the query only leaves out rows that no
+decision could serve (neither held by the caller nor in the consent service's scope for it).
+"""
 
 from __future__ import annotations
 
@@ -9,18 +13,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-_WHERE = """
+_CANDIDATES = sa.text(
+    """
+    SELECT participant_id::text, jurisdiction, holder, status, intake_status, intake_deadline, intake_completed_at,
+        case_manager_id
+    FROM participants
     WHERE jurisdiction = :jurisdiction
       AND (CAST(:status AS text) IS NULL OR status = :status)
       AND (CAST(:intake_status AS text) IS NULL OR intake_status = :intake_status)
-      AND (:everyone OR participant_id = ANY(CAST(:ids AS uuid[])))
-"""
-_PAGE = sa.text(
-    "SELECT participant_id::text, jurisdiction, status, intake_status, intake_deadline, intake_completed_at "
-    f"FROM participants {_WHERE} AND (CAST(:after AS uuid) IS NULL OR participant_id > CAST(:after AS uuid)) "
-    "ORDER BY participant_id LIMIT :limit"
+      AND (holder = :agency OR :everyone OR participant_id = ANY(CAST(:ids AS uuid[])))
+    ORDER BY participant_id
+    """
 )
-_COUNT = sa.text(f"SELECT count(*) FROM participants {_WHERE}")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class Filters:
     jurisdiction: str
     status: str | None
     intake_status: str | None
+    agency: str
     everyone: bool
     participant_ids: Sequence[str]
 
@@ -36,15 +41,12 @@ class Filters:
             "jurisdiction": self.jurisdiction,
             "status": self.status,
             "intake_status": self.intake_status,
+            "agency": self.agency,
             "everyone": self.everyone,
             "ids": list(self.participant_ids),
         }
 
 
-async def page(conn: AsyncConnection, filters: Filters, after: str | None, limit: int) -> list[dict[str, Any]]:
-    rows = await conn.execute(_PAGE, {**filters.params(), "after": after, "limit": limit})
-    return [dict(r) for r in rows.mappings()]
-
-
-async def count(conn: AsyncConnection, filters: Filters) -> int:
-    return int((await conn.execute(_COUNT, filters.params())).scalar() or 0)
+async def candidates(conn: AsyncConnection, filters: Filters) -> list[dict[str, Any]]:
+    """Rows held by the caller's agency or in its scope, in participant-id order (the cursor's order)."""
+    return [dict(r) for r in (await conn.execute(_CANDIDATES, filters.params())).mappings()]

@@ -41,9 +41,21 @@ _STATUS = sa.text(
     "UPDATE participants SET status = :status, status_reason = :reason, updated_at = :now "
     "WHERE participant_id = CAST(:participant_id AS uuid)"
 )
+_HOLDER = sa.text(
+    "UPDATE participants SET holder = :holder, updated_at = :now WHERE participant_id = CAST(:participant_id AS uuid)"
+)
+_ADD_EXTENSION = sa.text(
+    """
+    INSERT INTO intake_extensions
+        (participant_id, extended_at, from_deadline, to_deadline, granted_by, law_enforcement_agency, reason)
+    VALUES (CAST(:participant_id AS uuid), :extended_at, :from_deadline, :to_deadline, :granted_by,
+        :law_enforcement_agency, :reason)
+    """
+)
 _GET = sa.text(
     """
-    SELECT participant_id::text, jurisdiction, status, intake_status, intake_deadline, intake_completed_at, updated_at
+    SELECT participant_id::text, jurisdiction, holder, status, intake_status, intake_deadline, intake_completed_at,
+        updated_at
     FROM participants WHERE participant_id = CAST(:participant_id AS uuid)
     """
 )
@@ -116,3 +128,16 @@ async def record_deadline(
     conn: AsyncConnection, participant_id: str, intake_deadline: date | None, now: datetime
 ) -> None:
     await conn.execute(_DEADLINE, {"participant_id": participant_id, "intake_deadline": intake_deadline, "now": now})
+
+
+async def record_holder(conn: AsyncConnection, participant_id: str, holder: str | None, now: datetime) -> None:
+    await conn.execute(_HOLDER, {"participant_id": participant_id, "holder": holder, "now": now})
+
+
+async def record_extension(
+    conn: AsyncConnection, participant_id: str, from_deadline: date, cmd_fields: dict[str, Any], now: datetime
+) -> None:
+    await conn.execute(
+        _ADD_EXTENSION,
+        {"participant_id": participant_id, "from_deadline": from_deadline, "extended_at": now, **cmd_fields},
+    )

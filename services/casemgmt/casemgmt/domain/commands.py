@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from casemgmt.domain.model import ExtensionBounds
+
 
 @dataclass(frozen=True)
 class CompleteIntake:
@@ -27,12 +29,16 @@ class ExtendIntakeDeadline:
     intake_deadline: date
     granted_by: str
     law_enforcement_agency: str
+    reason: str
+    bounds: ExtensionBounds
 
 
 @dataclass(frozen=True)
 class AssignCaseManager:
     participant_id: str
     case_manager_id: str
+    # The provider the case manager works for: a cap counts that provider's caseload, not a namesake's.
+    holder: str
 
 
 @dataclass(frozen=True)

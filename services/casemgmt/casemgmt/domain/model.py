@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import singledispatchmethod
 
@@ -30,6 +31,27 @@ REFUSED_STATUSES = {
 }
 
 
+@dataclass(frozen=True)
+class ExtensionBounds:
+    """The site's limits on intake extensions: days per extension, and days in all past the original deadline."""
+
+    per_extension_days: int = 30
+    total_days: int = 90
+
+    def check(self, current: date, original: date, new_deadline: date) -> None:
+        # Differences of dates only: adding days to a far-future date could overflow.
+        if (new_deadline - current).days > self.per_extension_days:
+            raise InvalidStatus(
+                f"one extension adds at most {self.per_extension_days} days to the current deadline",
+                field="intake_deadline",
+            )
+        if (new_deadline - original).days > self.total_days:
+            raise InvalidStatus(
+                f"extensions add at most {self.total_days} days in all to the original deadline {original.isoformat()}",
+                field="intake_deadline",
+            )
+
+
 class ParticipantCase(Aggregate):
     stream_prefix = "participant"
 
@@ -37,6 +59,7 @@ class ParticipantCase(Aggregate):
         super().__init__(participant_id, jurisdiction)
         self.status = "active"
         self.pending_referrals: dict[str, date | None] = {}
+        self.original_deadlines: dict[str, date | None] = {}
         self.intake_completed_at: datetime | None = None
         self.case_manager_id: str | None = None
         self.plan_version = 0
@@ -75,8 +98,10 @@ class ParticipantCase(Aggregate):
             )
         self._record(ParticipantStatusChanged(participant_id=self.id, status=status, reason=reason, changed_at=now))  # type: ignore[arg-type]
 
-    def extend_intake(self, new_deadline: date, granted_by: str, law_enforcement_agency: str, now: datetime) -> None:
-        """Move every pending deadline to `new_deadline` (later than the current one)."""
+    def extend_intake(
+        self, new_deadline: date, granted_by: str, law_enforcement_agency: str, now: datetime, bounds: ExtensionBounds
+    ) -> None:
+        """Move every pending deadline to `new_deadline`: later than now, within the site's bounds."""
         current = self.intake_deadline
         if current is None:
             raise InvalidStatus("no intake deadline is pending for this participant", field="participant_id")
@@ -84,6 +109,7 @@ class ParticipantCase(Aggregate):
             raise InvalidStatus(
                 f"an extension moves the deadline later than {current.isoformat()}", field="intake_deadline"
             )
+        bounds.check(current, self.original_deadline or current, new_deadline)
         self._record(
             IntakeDeadlineExtended(
                 participant_id=self.id,
@@ -130,6 +156,12 @@ class ParticipantCase(Aggregate):
         deadlines = [d for d in self.pending_referrals.values() if d is not None]
         return min(deadlines) if deadlines else None
 
+    @property
+    def original_deadline(self) -> date | None:
+        """The earliest pending deadline as the referral set it, before any extension."""
+        deadlines = [d for r, d in self.original_deadlines.items() if r in self.pending_referrals and d is not None]
+        return min(deadlines) if deadlines else None
+
     @singledispatchmethod
     def apply(self, event: Event) -> None:
         raise TypeError(f"ParticipantCase cannot apply {type(event).__name__}")
@@ -137,6 +169,7 @@ class ParticipantCase(Aggregate):
     @apply.register
     def _(self, event: CaseOpened) -> None:
         self.pending_referrals[event.referral_id] = event.intake_deadline
+        self.original_deadlines[event.referral_id] = event.intake_deadline
 
     @apply.register
     def _(self, event: IntakeCompleted) -> None:

@@ -1,8 +1,8 @@
-"""Participant lists and exports: everything for the case-management agency, only what the gate permits for others."""
+"""Participant lists and exports: the caller's own participants in full, others' only as the gate decides per row."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -11,21 +11,17 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from casemgmt.adapters import listing as store
 from casemgmt.entrypoints import access
-from divert_contracts.vocabulary import DEFAULT_PURPOSE, Jurisdiction, Purpose
+from divert_contracts.vocabulary import Jurisdiction, Purpose
 from divert_kernel import listing
-from divert_kernel.auth import Principal, require
-from divert_kernel.deps import Engine, Gate
+from divert_kernel.auth import Principal
+from divert_kernel.deps import AnyAgency, Engine, Gate
 from divert_kernel.gate import ConsentGate
 
 router = APIRouter(prefix="/v1/participants", tags=["participants"])
 
-AnyAgency = Annotated[Principal, Depends(require())]
-OWNER_TYPE = access.OWNER_TYPE
 # A participant summary is intake and engagement status: the `assessment` category.
 CATEGORY = "assessment"
-EXPORT_CHUNK = 500
 
 
 class ParticipantSummary(BaseModel):
@@ -57,31 +53,17 @@ class _Query:
 ListQuery = Annotated[_Query, Depends()]
 
 
-async def _filters_and_gate(
-    q: _Query, principal: Principal, gate: ConsentGate
-) -> tuple[store.Filters, Callable[[list[str]], Awaitable[set[str]]] | None]:
-    principal.check_jurisdiction(q.jurisdiction)
-    if principal.agency_type == OWNER_TYPE:
-        return store.Filters(q.jurisdiction, q.status, q.intake_status, True, []), None
-    purpose = q.purpose or DEFAULT_PURPOSE[principal.agency_type]
-    scope = await gate.scope(principal, jurisdiction=q.jurisdiction, category=CATEGORY, purpose=purpose)
-    filters = store.Filters(q.jurisdiction, q.status, q.intake_status, scope.everyone, sorted(scope.participant_ids))
-
-    async def permitted(ids: list[str]) -> set[str]:
-        decided = await gate.decide_each(
-            principal, ids, jurisdiction=q.jurisdiction, category=CATEGORY, purpose=purpose
-        )
-        return {p for p, d in decided.items() if d.permitted}
-
-    return filters, permitted
-
-
-def _fetcher(engine: AsyncEngine, filters: store.Filters) -> listing.FetchAfter:
-    async def fetch_after(after_id: str | None, n: int) -> list[dict[str, Any]]:
-        async with engine.connect() as conn:
-            return await store.page(conn, filters, after_id, n)
-
-    return fetch_after
+async def _served(q: _Query, principal: Principal, engine: AsyncEngine, gate: ConsentGate) -> list[dict[str, Any]]:
+    return await access.served_rows(
+        engine,
+        gate,
+        principal,
+        jurisdiction=q.jurisdiction,
+        category=CATEGORY,
+        purpose=q.purpose,
+        status=q.status,
+        intake_status=q.intake_status,
+    )
 
 
 @router.get("", response_model=ParticipantPage)
@@ -93,44 +75,23 @@ async def list_participants(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> ParticipantPage:
-    """Participants with intake and engagement status; other agencies see only those the gate permits."""
+    """Participants with intake and engagement status; other agencies' participants only where the gate permits."""
     after = listing.decode_cursor(cursor)
-    filters, permitted = await _filters_and_gate(q, principal, gate)
-
-    async def fetch_after(after_id: str | None, n: int) -> list[dict[str, Any]]:
-        async with engine.connect() as conn:
-            return await store.page(conn, filters, after_id, n)
-
-    items, next_cursor = await listing.served_page(
-        fetch_after, permitted, key="participant_id", after=after, limit=limit
-    )
-    async with engine.connect() as conn:
-        total = await store.count(conn, filters)
-    return ParticipantPage(items=[ParticipantSummary(**i) for i in items], total=total, next_cursor=next_cursor)
+    served = await _served(q, principal, engine, gate)
+    # Canonical UUID text sorts like the UUIDs themselves, so the cursor follows the query's order.
+    rest = [r for r in served if after is None or r["participant_id"] > after]
+    page = rest[:limit]
+    next_cursor = listing.encode_cursor(page[-1]["participant_id"]) if len(rest) > limit else None
+    return ParticipantPage(items=[ParticipantSummary(**r) for r in page], total=len(served), next_cursor=next_cursor)
 
 
 @router.get("/export", responses={200: {"content": {"application/x-ndjson": {}}}})
 async def export_participants(q: ListQuery, principal: AnyAgency, engine: Engine, gate: Gate) -> StreamingResponse:
-    """Every participant the caller may see, one JSON object per line; each row decided and recorded."""
-    filters, permitted = await _filters_and_gate(q, principal, gate)
-    fetch_after = _fetcher(engine, filters)
-    first, cursor = await listing.served_page(
-        fetch_after, permitted, key="participant_id", after=None, limit=EXPORT_CHUNK
-    )
+    """Every participant the caller may see, one JSON object per line; each other agency's row decided and recorded."""
+    served = await _served(q, principal, engine, gate)
 
     async def lines() -> AsyncIterator[bytes]:
-        chunk, next_cursor = first, cursor
-        while True:
-            for row in chunk:
-                yield (ParticipantSummary(**row).model_dump_json() + "\n").encode()
-            if next_cursor is None:
-                return
-            chunk, next_cursor = await listing.served_page(
-                fetch_after,
-                permitted,
-                key="participant_id",
-                after=listing.decode_cursor(next_cursor),
-                limit=EXPORT_CHUNK,
-            )
+        for row in served:
+            yield (ParticipantSummary(**row).model_dump_json() + "\n").encode()
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")

@@ -73,12 +73,21 @@ class Handlers:
 
     async def extend_intake(self, cmd: ExtendIntakeDeadline, uow: UnitOfWork) -> ParticipantCase:
         case = await self._case(uow, cmd.participant_id)
-        case.extend_intake(cmd.intake_deadline, cmd.granted_by, cmd.law_enforcement_agency, self.clock.now())
-        await store.record_deadline(uow.conn, case.id, case.intake_deadline, self.clock.now())
+        current, now = case.intake_deadline, self.clock.now()
+        case.extend_intake(cmd.intake_deadline, cmd.granted_by, cmd.law_enforcement_agency, now, cmd.bounds)
+        assert current is not None  # extend_intake refuses a case with nothing pending
+        await store.record_deadline(uow.conn, case.id, case.intake_deadline, now)
+        fields = {
+            "to_deadline": cmd.intake_deadline,
+            "granted_by": cmd.granted_by,
+            "law_enforcement_agency": cmd.law_enforcement_agency,
+            "reason": cmd.reason,
+        }
+        await store.record_extension(uow.conn, case.id, current, fields, now)
         return case
 
-    async def _assign(self, uow: UnitOfWork, case: ParticipantCase, case_manager_id: str) -> None:
-        caseload = await care.lock_and_count_caseload(uow.conn, case.jurisdiction, case_manager_id)
+    async def _assign(self, uow: UnitOfWork, case: ParticipantCase, holder: str | None, case_manager_id: str) -> None:
+        caseload = await care.lock_and_count_caseload(uow.conn, case.jurisdiction, holder, case_manager_id)
         now = self.clock.now()
         case.assign(case_manager_id, caseload, self.caseload_cap, now)
         await care.assign(uow.conn, case.id, case_manager_id, now)
@@ -86,7 +95,7 @@ class Handlers:
 
     async def assign_case_manager(self, cmd: commands.AssignCaseManager, uow: UnitOfWork) -> ParticipantCase:
         case = await self._case(uow, cmd.participant_id)
-        await self._assign(uow, case, cmd.case_manager_id)
+        await self._assign(uow, case, cmd.holder, cmd.case_manager_id)
         return case
 
     async def assign_on_handoff(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
@@ -95,8 +104,10 @@ class Handlers:
         case = await uow.get(ParticipantCase, handoff.participant_id)
         if case is None:
             raise LookupError("hand-off before the referral reached case management; retried")
+        # The provider named in the latest hand-off holds the records from now on (None: no provider yet).
+        await store.record_holder(uow.conn, case.id, handoff.case_management_agency, self.clock.now())
         try:
-            await self._assign(uow, case, handoff.case_manager_id)
+            await self._assign(uow, case, handoff.case_management_agency, handoff.case_manager_id)
         except CaseloadFull:
             # Over the cap the participant stays unassigned (the caseload view counts them); never lost.
             log.warning("hand-off to a case manager at the caseload cap; participant left unassigned")

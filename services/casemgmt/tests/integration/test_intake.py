@@ -14,7 +14,7 @@ import pytest
 
 from casemgmt.bootstrap import create
 from casemgmt.config import CaseMgmtSettings
-from divert_contracts.referral import DiversionOffered
+from divert_contracts.referral import DiversionOffered, WarmHandoffCompleted
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer
 from divert_devstack.testing import (
@@ -32,6 +32,16 @@ NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
 def offer(referral_id: str, participant_id: str) -> DiversionOffered:
     return diversion_offered(referral_id, participant_id, intake_deadline=date(2026, 12, 20), offered_at=NOW)
+
+
+def handoff(referral_id: str, participant_id: str, agency: str | None) -> WarmHandoffCompleted:
+    return WarmHandoffCompleted(
+        referral_id=referral_id,
+        participant_id=participant_id,
+        case_manager_id="cm-ana",
+        completed_at=NOW,
+        case_management_agency=agency,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +63,10 @@ async def service(
 
 
 async def participant(service: httpx.AsyncClient, bus: nats.NATS, auth: dict[str, str]) -> str:
-    participant_id = str(uuid4())
-    await publish_as(bus, "referral", offer(str(uuid4()), participant_id))
+    """A referred participant whose hand-off named the default test provider (`demo-case_management`)."""
+    participant_id, referral_id = str(uuid4()), str(uuid4())
+    await publish_as(bus, "referral", offer(referral_id, participant_id))
+    await publish_as(bus, "referral", handoff(referral_id, participant_id, "demo-case_management"))
 
     async def opened() -> bool:
         return (await service.get(f"/v1/participants/{participant_id}/intake", headers=auth)).status_code == 200
@@ -177,3 +189,17 @@ class TestTheGateFailsClosedWhenConsentHangs:
             hung.close()
         assert reply.status_code == 503
         assert "consent" in reply.json()["detail"]
+
+
+class TestExtensionsWhereTheSiteIsUnknown:
+    async def test_the_default_bounds_apply(
+        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable
+    ) -> None:
+        # This module runs without a site directory: 30 days per extension, 90 in all.
+        participant_id = await participant(service, bus, tokens_for("case_management"))
+        path, pm = f"/v1/participants/{participant_id}/intake-extension", tokens_for("project_manager")
+        body = {"law_enforcement_agency": "seattle-pd", "law_enforcement_agreed": True, "reason": "Hospitalised."}
+        too_far = await service.post(path, json=body | {"intake_deadline": "2027-01-20"}, headers=pm)
+        assert too_far.status_code == 422 and too_far.json()["field"] == "intake_deadline"
+        granted = await service.post(path, json=body | {"intake_deadline": "2027-01-19"}, headers=pm)
+        assert granted.status_code == 200, granted.text

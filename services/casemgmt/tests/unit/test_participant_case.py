@@ -3,10 +3,11 @@ from datetime import UTC, date, datetime
 import pytest
 
 from casemgmt.domain.errors import CaseloadFull, IntakeAlreadyCompleted, InvalidStatus
-from casemgmt.domain.model import ParticipantCase
+from casemgmt.domain.model import ExtensionBounds, ParticipantCase
 from divert_contracts.casemgmt import CaseOpened, IntakeCompleted, IntakeDeadlineExtended, ParticipantStatusChanged
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+BOUNDS = ExtensionBounds(per_extension_days=30, total_days=90)
 
 
 def given(*history: object) -> ParticipantCase:
@@ -79,7 +80,7 @@ class TestNoFailureStatuses:
 class TestExtensions:
     def test_an_owg_extension_moves_every_pending_deadline_later(self) -> None:
         case = given(opened("r1", date(2026, 12, 20)))
-        case.extend_intake(date(2027, 1, 10), "lead-project-manager", "seattle-pd", NOW)
+        case.extend_intake(date(2027, 1, 10), "lead-project-manager", "seattle-pd", NOW, BOUNDS)
         [event] = case.pending
         assert isinstance(event, IntakeDeadlineExtended) and event.referral_ids == ["r1"]
         assert case.intake_deadline == date(2027, 1, 10)
@@ -87,14 +88,41 @@ class TestExtensions:
     def test_an_extension_cannot_shorten_the_window(self) -> None:
         case = given(opened("r1", date(2026, 12, 20)))
         with pytest.raises(InvalidStatus) as refused:
-            case.extend_intake(date(2026, 12, 1), "lead-project-manager", "seattle-pd", NOW)
+            case.extend_intake(date(2026, 12, 1), "lead-project-manager", "seattle-pd", NOW, BOUNDS)
         assert refused.value.field == "intake_deadline"
+
+    @pytest.mark.parametrize("deadline", [date(2027, 1, 20), date(9999, 12, 31)])
+    def test_one_extension_is_bounded_by_the_site(self, deadline: date) -> None:
+        case = given(opened("r1", date(2026, 12, 20)))
+        with pytest.raises(InvalidStatus) as refused:
+            case.extend_intake(deadline, "lead-project-manager", "seattle-pd", NOW, BOUNDS)
+        assert refused.value.field == "intake_deadline" and not case.pending
+
+    def test_extensions_in_all_are_bounded_from_the_original_deadline(self) -> None:
+        case = given(
+            opened("r1", date(2026, 12, 20)),
+            *(
+                IntakeDeadlineExtended(
+                    participant_id="p1",
+                    referral_ids=["r1"],
+                    intake_deadline=d,
+                    granted_by="lead-project-manager",
+                    law_enforcement_agency="seattle-pd",
+                    extended_at=NOW,
+                )
+                for d in (date(2027, 1, 19), date(2027, 2, 18))
+            ),
+        )
+        case.extend_intake(date(2027, 3, 20), "lead-project-manager", "seattle-pd", NOW, BOUNDS)  # 90 days in all
+        with pytest.raises(InvalidStatus) as refused:
+            case.extend_intake(date(2027, 3, 21), "lead-project-manager", "seattle-pd", NOW, BOUNDS)
+        assert refused.value.field == "intake_deadline" and len(case.pending) == 1
 
     def test_nothing_to_extend_after_intake(self) -> None:
         case = given(opened("r1"))
         case.complete_intake(NOW, NOW)
         with pytest.raises(InvalidStatus):
-            case.extend_intake(date(2027, 1, 10), "lead-project-manager", "seattle-pd", NOW)
+            case.extend_intake(date(2027, 1, 10), "lead-project-manager", "seattle-pd", NOW, BOUNDS)
 
 
 class TestCare:
