@@ -89,3 +89,20 @@ def consent_body(participant_id: str, recipient: str = "kc-prosecutor", **overri
     }
     body.update(overrides)
     return body
+
+
+def hand_off(police: Partner, provider: Partner, created: dict[str, Any], *, at: str = "2026-11-22T09:00:00Z") -> None:
+    """Accept the offer and hand the person to `provider`; returns once that provider holds the records."""
+    referral = f"/v1/referrals/{created['referral_id']}"
+    assert police.post(f"{referral}/acceptance", json={}).status_code == 200
+    handed = police.post(
+        f"{referral}/handoff",
+        json={
+            "case_manager_id": "cm-demo",
+            "location": "Day center",
+            "at": at,
+            "case_management_agency": provider.client["agency_id"],
+        },
+    )
+    assert handed.status_code == 200, handed.text
+    provider.wait_for(f"/v1/participants/{created['participant_id']}/intake", lambda r: r.status_code == 200)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
 import pytest
 
 from tests.conftest import System
-from tests.partner import referral_body
+from tests.partner import hand_off, referral_body
 
 J = "seattle-king-county"
 ROLES = ["police", "case_management", "prosecutor", "project_manager", "auditor"]
@@ -18,8 +19,8 @@ def closed_by_intake(system: System) -> str:
     created = system.partner("police").post("/v1/referrals", json=referral_body("P-PROS-CLOSED")).json()
     prosecutor, cm = system.partner("prosecutor"), system.partner("case_management")
     prosecutor.wait_for(f"/v1/held-charges/{created['referral_id']}", lambda r: r.status_code == 200)
+    hand_off(system.partner("police"), cm, created)
     intake = f"/v1/participants/{created['participant_id']}/intake"
-    cm.wait_for(intake, lambda r: r.status_code == 200)
     assert cm.post(intake, json={"completed_at": "2026-11-22T10:00:00Z"}).status_code == 200
     prosecutor.wait_for(
         f"/v1/held-charges/{created['referral_id']}", lambda r: r.json()["status"] == "closed_by_intake"
@@ -46,18 +47,20 @@ class TestExtensions:
         created = system.partner("police").post("/v1/referrals", json=referral_body("P-PROS-EXT")).json()
         prosecutor, pm = system.partner("prosecutor"), system.partner("project_manager")
         held = prosecutor.wait_for(f"/v1/held-charges/{created['referral_id']}", lambda r: r.status_code == 200).json()
-        system.partner("case_management").wait_for(
-            f"/v1/participants/{created['participant_id']}/intake", lambda r: r.status_code == 200
-        )
         later = (date.fromisoformat(held["intake_deadline"]) + timedelta(days=14)).isoformat()
-        extended = pm.post(
-            f"/v1/participants/{created['participant_id']}/intake-extension",
-            json={
-                "intake_deadline": later,
-                "law_enforcement_agency": "seattle-pd",
-                "law_enforcement_agreed": True,
-            },
-        )
+        extension = {
+            "intake_deadline": later,
+            "law_enforcement_agency": "seattle-pd",
+            "law_enforcement_agreed": True,
+            "reason": "Hospitalised; the OWG agreed two more weeks.",
+        }
+        path = f"/v1/participants/{created['participant_id']}/intake-extension"
+        extended = pm.post(path, json=extension)
+        for _ in range(100):
+            if extended.status_code != 404:
+                break
+            time.sleep(0.05)
+            extended = pm.post(path, json=extension)
         assert extended.status_code == 200, extended.text
         moved = prosecutor.wait_for(
             f"/v1/held-charges/{created['referral_id']}", lambda r: r.json()["intake_deadline"] == later
