@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from joserfc.jwk import KeySet
 
 from divert_gateway.adapters import clients, keys
 from divert_gateway.config import GatewaySettings
-from divert_gateway.entrypoints import docs, oauth, proxy
+from divert_gateway.entrypoints import docs, oauth, proxy, readiness
 from divert_gateway.service_layer import TokenServer
 from divert_kernel import problems, telemetry
 from divert_kernel.db import make_engine
@@ -54,6 +55,7 @@ def create(settings: GatewaySettings | None = None) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        telemetry=telemetry.FASTAPI_NATIVE_OFF,
     )
     app.state.settings = settings
     problems.install(app)
@@ -63,7 +65,13 @@ def create(settings: GatewaySettings | None = None) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
+        """The process is alive; nothing more (see /readyz)."""
         return {"status": "ok", "service": "gateway"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        """The gateway's database and every service's own /readyz; 503 unless all are ready."""
+        return await readiness.report(app)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(telemetry.TracingMiddleware)
