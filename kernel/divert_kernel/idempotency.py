@@ -102,11 +102,15 @@ async def record(conn: AsyncConnection, keyed: KeyedRequest, status: int, body: 
     await conn.execute(_RECORD, params)
 
 
+async def purge(engine: AsyncEngine) -> int:
+    """Forget records older than a day; returns how many."""
+    async with engine.begin() as conn:
+        return (await conn.execute(_PURGE)).rowcount
+
+
 async def purge_periodically(app: FastAPI, every: float = 3600) -> None:
-    engine: AsyncEngine = app.state.engine
     while True:
-        async with engine.begin() as conn:
-            await conn.execute(_PURGE)
+        await purge(app.state.engine)
         await asyncio.sleep(every)
 
 
