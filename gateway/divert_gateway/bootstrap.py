@@ -34,7 +34,9 @@ def create(settings: GatewaySettings | None = None) -> FastAPI:
         app.state.engine = make_engine(settings.database_url, pool_size=5)
         if settings.bootstrap_clients_file is not None and settings.bootstrap_clients_file.exists():
             await clients.register(app.state.engine, clients.read_clients_file(settings.bootstrap_clients_file))
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        # Idle connections are dropped before uvicorn's 5 s keep-alive closes them from the other end; reusing
+        # one the service is closing at that instant fails the request with a needless 503.
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=2.0)
         app.state.upstreams = {
             name: httpx.AsyncClient(base_url=url, timeout=settings.upstream_timeout_seconds, limits=limits)
             for name, url in settings.upstreams().items()
