@@ -166,3 +166,93 @@ class TestBadCalls:
         }
         reply = system.partner("case_management").post("/v1/consents", json=body)
         _assert_problem(reply, 422, "grants.0.categories.0")
+
+
+# Finding 8: text PostgreSQL cannot store, refused before the database with the field named, and the value
+# (marked so it can be searched for) in no log, trace or database log under the system's home.
+NUL = "\u0000"
+
+
+def _marker() -> str:
+    from uuid import uuid4
+
+    return f"NULMARK{uuid4().hex[:12]}"
+
+
+def _logged_anywhere(system: System, marker: str) -> list[str]:
+    places = [
+        *system.home.rglob("*.log"),
+        *system.home.rglob("*.jsonl"),
+        system.postgres.data_dir.parent / "postgres.log",
+    ]
+    return [str(p) for p in places if p.is_file() and marker.encode() in p.read_bytes()]
+
+
+def _nul_bodies(marker: str) -> list[tuple[str, str, dict[str, Any], str]]:
+    bad = f"x{NUL}{marker}"
+    pid = "6f1c2a52-0000-4000-8000-000000000000"
+    contact = {"occurred_on": "2026-11-20", "kind": "phone", "staff_id": "cm-1"}
+    return [
+        ("police", "/v1/referrals", _with(BASE, bad, "person", "first_name"), "person.first_name"),
+        ("police", "/v1/referrals", _with(BASE, bad, "person", "rms_person_id"), "person.rms_person_id"),
+        ("police", "/v1/referrals", _with(BASE, bad, "incident", "location"), "incident.location"),
+        ("police", "/v1/referrals", _with(BASE, bad, "officer", "name"), "officer.name"),
+        ("police", "/v1/referrals", _with(BASE, f"\ud800{marker}", "person", "last_name"), "person.last_name"),
+        ("case_management", f"/v1/participants/{pid}/contacts", {**contact, "notes": bad}, "notes"),
+        ("case_management", f"/v1/participants/{pid}/contacts", {**contact, "staff_id": bad}, "staff_id"),
+        (
+            "case_management",
+            f"/v1/participants/{pid}/plan",
+            {"goals": [{"goal": "ok", "action_steps": ["a", bad]}]},
+            "goals.0.action_steps.1",
+        ),
+    ]
+
+
+class TestUnstorableText:
+    @pytest.mark.parametrize("case", range(8))
+    async def test_nul_in_a_body_field_is_a_422_naming_it(self, system: System, case: int) -> None:
+        marker = _marker()
+        agency_type, path, body, field = _nul_bodies(marker)[case]
+        before = await _stored_counts(system)
+        partner = system.partner(agency_type)
+        content = json.dumps(body).encode()  # json escapes NUL as \u0000 and keeps the lone surrogate escaped
+        method = "PUT" if path.endswith("/plan") else "POST"
+        reply = partner.http.request(
+            method, path, content=content, headers={**partner._headers(None), "content-type": "application/json"}
+        )
+        _assert_problem(reply, 422, field)
+        assert marker not in reply.text
+        assert await _stored_counts(system) == before
+        assert _logged_anywhere(system, marker) == []
+
+    async def test_nul_in_a_query_parameter_or_the_path_is_a_4xx(self, system: System) -> None:
+        marker = _marker()
+        police = system.partner("police")
+        created = police.post("/v1/referrals", json=referral_body("P-NUL-Q")).json()
+        query = police.get(f"/v1/referrals/{created['referral_id']}?purpose=x%00{marker}")
+        _assert_problem(query, 422, "purpose")
+        path = system.partner("prosecutor").get(f"/v1/held-charges/%00{marker}")
+        _assert_problem(path, 422, "path")
+        assert _logged_anywhere(system, marker) == []
+
+    def test_nul_in_a_client_id_gets_an_oauth_error(self, system: System) -> None:
+        marker = _marker()
+        reply = system.partner("police").http.post(
+            "/oauth/token",
+            content=f"grant_type=client_credentials&client_id=a%00{marker}&client_secret=x".encode(),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert reply.status_code == 400 and reply.json()["error"] == "invalid_request", reply.text
+        assert marker not in reply.text
+        assert _logged_anywhere(system, marker) == []
+
+    async def test_a_non_ascii_forwarded_header_is_a_422_naming_it(self, system: System) -> None:
+        before = await _stored_counts(system)
+        police = system.partner("police")
+        headers = {**police._headers(None), "Divert-Acting-Person": "caf\xe9".encode("latin-1")}
+        reply = police.http.post("/v1/referrals", json=BASE, headers=headers)  # type: ignore[arg-type]
+        _assert_problem(reply, 422, "Divert-Acting-Person")
+        key = {**police._headers(None), "Idempotency-Key": "k\xe9y".encode("latin-1")}
+        _assert_problem(police.http.post("/v1/referrals", json=BASE, headers=key), 422, "Idempotency-Key")  # type: ignore[arg-type]
+        assert await _stored_counts(system) == before

@@ -8,7 +8,8 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
@@ -78,3 +79,52 @@ def wait_for_port(port: int, *, proc: subprocess.Popen[bytes] | None = None, tim
                 return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listening on port {port} after {timeout}s")
+
+
+@dataclass
+class _Backoff:
+    failures: int = 0
+    next_try: float = 0.0
+    started: float = 0.0
+
+
+@dataclass
+class Supervisor:
+    """Restarts children that exit, waiting `first` seconds, doubling per quick death up to `most`.
+
+    A child that stayed up for `settled` seconds before dying is restarted after `first` again.
+    """
+
+    first: float = 0.5
+    most: float = 30.0
+    settled: float = 30.0
+    clock: Callable[[], float] = time.monotonic
+    _state: dict[str, _Backoff] = field(default_factory=dict)
+
+    def check(
+        self, children: Mapping[str, subprocess.Popen[bytes] | None], restart: Callable[[str], None]
+    ) -> list[str]:
+        lines = []
+        now = self.clock()
+        for name, proc in children.items():
+            state = self._state.setdefault(name, _Backoff(started=now))
+            if proc is not None and proc.poll() is None:
+                continue
+            if state.next_try == 0.0:
+                quick = now - state.started < self.settled
+                state.failures = state.failures + 1 if quick else 1
+                state.next_try = now + min(self.most, self.first * 2 ** (state.failures - 1))
+                code = proc.returncode if proc is not None else "?"
+                lines.append(f"{name} exited ({code}); restarting in {state.next_try - now:.1f}s")
+            if now < state.next_try:
+                continue
+            try:
+                restart(name)
+            except Exception as exc:  # noqa: BLE001 - a failed restart is retried later, never fatal
+                lines.append(f"{name} did not restart ({type(exc).__name__}); will retry")
+                state.next_try = 0.0
+                state.started = self.clock()
+                continue
+            state.next_try, state.started = 0.0, self.clock()
+            lines.append(f"restarted {name} (restart {state.failures})")
+        return lines

@@ -1,4 +1,4 @@
-"""`make run`: start the whole system and keep it up until Ctrl-C (SIGINT) or SIGTERM."""
+"""`make run`: start the whole system, restart any child that dies, and keep it up until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
@@ -34,12 +34,11 @@ def main() -> int:
         print(f"  endpoints:    {stack.home / 'endpoints.json'}", flush=True)
         print(f"  demo clients: {stack.home / 'demo-clients.json'}", flush=True)
         print(f"  logs:         {stack.home / 'logs'}/   (Ctrl-C stops everything)", flush=True)
+        # One child dying stops nothing else: it is restarted (with backoff) and the restart is printed.
         while True:
-            dead = stack.dead_apps()
-            if dead:
-                print(f"stopping: {', '.join(dead)} exited; see {stack.home / 'logs'}", file=sys.stderr, flush=True)
-                return 1
-            time.sleep(0.5)
+            for line in stack.supervise():
+                print(f"supervisor: {line}; see {stack.home / 'logs'}", file=sys.stderr, flush=True)
+            time.sleep(0.25)
     except _Stop:
         print("stopping Divert", flush=True)
         return 0

@@ -23,7 +23,7 @@ import httpx
 from divert_devstack import demo_site, seed
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer, ensure_databases
-from divert_devstack.procs import spawn, stop, wait_for_port
+from divert_devstack.procs import Supervisor, spawn, stop, wait_for_port
 
 log = logging.getLogger("divert.stack")
 
@@ -97,6 +97,8 @@ class Stack:
         self.postgres: PostgresServer | None = None
         self.nats: NatsServer | None = None
         self.apps: dict[str, subprocess.Popen[bytes]] = {}
+        self._app_argv: dict[str, tuple[list[str], dict[str, str]]] = {}
+        self.supervisor = Supervisor()
         self.server_url = os.environ.get("DIVERT_DATABASE_URL")  # external PostgreSQL (admin URL), optional
         self.nats_url = os.environ.get("DIVERT_NATS_URL")  # external NATS, optional
 
@@ -130,7 +132,7 @@ class Stack:
         from divert_kernel.migrate import upgrade
 
         for name in DATABASES:
-            upgrade(migrations_dir(PACKAGES[name]), self.database_url(name))
+            upgrade(migrations_dir(PACKAGES[name]), self.database_url(name), kernel_tables=name != "gateway")
 
     # -- applications --------------------------------------------------------------------------------
 
@@ -178,6 +180,7 @@ class Stack:
             "--timeout-graceful-shutdown",
             "5",
         ]
+        self._app_argv[name] = (argv, full_env)
         self.apps[name] = spawn(argv, log=self.home / "logs" / f"{name}.log", env=full_env)
 
     @property
@@ -261,6 +264,30 @@ class Stack:
 
     def dead_apps(self) -> list[str]:
         return [name for name, proc in self.apps.items() if proc.poll() is not None]
+
+    def children(self) -> dict[str, subprocess.Popen[bytes] | None]:
+        """Every child the launcher owns, by name (PostgreSQL and NATS only when it started them)."""
+        owned: dict[str, subprocess.Popen[bytes] | None] = {}
+        if self.postgres is not None:
+            owned["postgres"] = self.postgres._proc
+        if self.nats is not None:
+            owned["nats-server"] = self.nats._proc
+        return {**owned, **self.apps}
+
+    def supervise(self) -> list[str]:
+        """Restart each child that has exited, with backoff; returns a line per restart for the console."""
+        return self.supervisor.check(self.children(), self._restart)
+
+    def _restart(self, name: str) -> None:
+        if name == "postgres" and self.postgres is not None:
+            self.postgres._proc = None
+            self.postgres.start()
+        elif name == "nats-server" and self.nats is not None:
+            self.nats._proc = None
+            self.nats.start()
+        else:
+            argv, env = self._app_argv[name]
+            self.apps[name] = spawn(argv, log=self.home / "logs" / f"{name}.log", env=env)
 
     def stop(self) -> None:
         """Stop the gateway first, then the services, then NATS and PostgreSQL."""

@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from joserfc.jwk import KeySet
 
 from divert_gateway.adapters import clients, keys
 from divert_gateway.config import GatewaySettings
-from divert_gateway.entrypoints import docs, oauth, proxy
+from divert_gateway.entrypoints import docs, oauth, proxy, readiness
 from divert_gateway.service_layer import TokenServer
 from divert_kernel import problems, telemetry
 from divert_kernel.db import make_engine
@@ -33,7 +34,9 @@ def create(settings: GatewaySettings | None = None) -> FastAPI:
         app.state.engine = make_engine(settings.database_url, pool_size=5)
         if settings.bootstrap_clients_file is not None and settings.bootstrap_clients_file.exists():
             await clients.register(app.state.engine, clients.read_clients_file(settings.bootstrap_clients_file))
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        # Idle connections are dropped before uvicorn's 5 s keep-alive closes them from the other end; reusing
+        # one the service is closing at that instant fails the request with a needless 503.
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=2.0)
         app.state.upstreams = {
             name: httpx.AsyncClient(base_url=url, timeout=settings.upstream_timeout_seconds, limits=limits)
             for name, url in settings.upstreams().items()
@@ -54,6 +57,7 @@ def create(settings: GatewaySettings | None = None) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        telemetry=telemetry.FASTAPI_NATIVE_OFF,
     )
     app.state.settings = settings
     problems.install(app)
@@ -63,7 +67,13 @@ def create(settings: GatewaySettings | None = None) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
+        """The process is alive; nothing more (see /readyz)."""
         return {"status": "ok", "service": "gateway"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        """The gateway's database and every service's own /readyz; 503 unless all are ready."""
+        return await readiness.report(app)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(telemetry.TracingMiddleware)

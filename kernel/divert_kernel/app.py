@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
 from nats.aio.client import Client
 
-from divert_kernel import bus, problems, telemetry
+from divert_kernel import bus, idempotency, problems, readiness, telemetry
 from divert_kernel.auth import CurrentPrincipal, TokenVerifier
 from divert_kernel.clock import Clock, SystemClock
 from divert_kernel.consumer import Consumer, EventHandler
@@ -22,6 +23,7 @@ from divert_kernel.messagebus import CommandHandler, MessageBus
 from divert_kernel.outbox import OutboxRelay
 from divert_kernel.settings import ServiceSettings
 from divert_kernel.sites import load_sites
+from divert_kernel.text_guard import TextGuard
 
 log = logging.getLogger("divert.app")
 
@@ -87,7 +89,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None
         app.state.relay = None
         app.state.bus = MessageBus(app.state.engine, spec.name, spec.commands, on_commit=_wake_relay(app))
         tasks = [asyncio.create_task(_run_messaging(app, spec, settings), name=f"{spec.name}-messaging")]
-        tasks += [asyncio.create_task(_supervised(job, app), name=f"{spec.name}-background") for job in spec.background]
+        jobs = [*spec.background, idempotency.purge_periodically]
+        tasks += [asyncio.create_task(_supervised(job, app), name=f"{spec.name}-background") for job in jobs]
         try:
             yield
         finally:
@@ -102,23 +105,39 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None
             await app.state.gate.close()
             await app.state.engine.dispose()
 
-    app = FastAPI(title=spec.title, version="1", lifespan=lifespan, responses=problems.PROBLEM_RESPONSES)
+    app = FastAPI(
+        title=spec.title,
+        version="1",
+        lifespan=lifespan,
+        responses=problems.PROBLEM_RESPONSES,
+        telemetry=telemetry.FASTAPI_NATIVE_OFF,
+    )
     app.state.clock = clock or SystemClock()
     app.state.settings = settings
     app.state.sites = load_sites(settings.sites_file)
     problems.install(app)
+    idempotency.install(app)
     for router in spec.routers:
         app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
+        """The process is alive; nothing more (see /readyz)."""
         return {"status": "ok", "service": spec.name}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        """Database, NATS and outbox lag; 503 when the service cannot do its work now."""
+        return await readiness.report(app, spec.name)
 
     @app.get("/auth/check", include_in_schema=False)
     async def auth_check(principal: CurrentPrincipal) -> dict[str, str]:
         """The cheapest authenticated call: token verified, nothing else (a baseline for benchmarks)."""
         return {"agency": principal.agency, "agency_type": principal.agency_type}
 
+    # Outermost last: trace, bound the body, refuse unstorable text, then keyed POSTs commit with their answer.
+    app.add_middleware(idempotency.IdempotencyKeys)
+    app.add_middleware(TextGuard)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(telemetry.TracingMiddleware)
     _add_problem_schema(app)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import json
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -44,15 +48,31 @@ class Principal:
 
 
 class TokenVerifier:
-    """Verifies RS256 access tokens; JWKS fetched lazily and refreshed when an unknown key appears."""
+    """Verifies RS256 access tokens against the gateway's JWKS.
 
-    def __init__(self, jwks_source: str, issuer: str, audience: str, *, refresh_after: float = 300) -> None:
+    The keys are fetched lazily and re-fetched only when a token names a key id we do not hold, and then at most
+    once per `min_refresh_interval`: a flood of forged tokens costs the gateway nothing (issue 9, finding 11).
+    """
+
+    def __init__(
+        self,
+        jwks_source: str,
+        issuer: str,
+        audience: str,
+        *,
+        refresh_after: float = 300,
+        min_refresh_interval: float = 10,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._source = jwks_source
         self._issuer = issuer
         self._audience = audience
         self._refresh_after = refresh_after
+        self._min_interval = min_refresh_interval
+        self._now = monotonic
         self._keys: KeySet | None = None
-        self._fetched_at = 0.0
+        self._fetched_at: float | None = None
+        self._tried_at: float | None = None
         self._lock = asyncio.Lock()
 
     async def _load(self) -> KeySet:
@@ -62,34 +82,42 @@ class TokenVerifier:
                 response.raise_for_status()
                 data = response.json()
         else:
-            import json
-            from pathlib import Path
-
             data = json.loads(Path(self._source).read_text())
         return KeySet.import_key_set(data)
 
-    async def _keyset(self, *, force: bool = False) -> KeySet:
-        stale = time.monotonic() - self._fetched_at > self._refresh_after
-        if self._keys is None or force or stale:
-            async with self._lock:
-                try:
-                    self._keys = await self._load()
-                    self._fetched_at = time.monotonic()
-                except Exception as exc:
-                    if self._keys is None:
-                        raise Unavailable("token signing keys could not be loaded") from exc
-        assert self._keys is not None
+    def _may_fetch(self) -> bool:
+        return self._tried_at is None or self._now() - self._tried_at >= self._min_interval
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            if not self._may_fetch():  # another request refreshed while this one waited
+                return
+            self._tried_at = self._now()
+            try:
+                self._keys = await self._load()
+                self._fetched_at = self._tried_at
+            except Exception as exc:
+                # An unreachable gateway is tried again after a second, not after the full interval.
+                self._tried_at -= max(0.0, self._min_interval - 1)
+                if self._keys is None:
+                    raise Unavailable("token signing keys could not be loaded") from exc
+
+    async def _keyset(self, kid: str | None) -> KeySet:
+        stale = self._fetched_at is None or self._now() - self._fetched_at > self._refresh_after
+        unknown = self._keys is None or not _holds(self._keys, kid)
+        if (stale or unknown) and self._may_fetch():
+            await self._refresh()
+        if self._keys is None:
+            raise Unavailable("token signing keys could not be loaded")
         return self._keys
 
     async def verify(self, token: str) -> dict[str, Any]:
         """The token's claims, or Unauthenticated."""
+        kid = _key_id(token)
         try:
-            decoded = jwt.decode(token, await self._keyset(), algorithms=ALGORITHMS)
+            decoded = jwt.decode(token, await self._keyset(kid), algorithms=ALGORITHMS)
         except (JoseError, ValueError):
-            try:
-                decoded = jwt.decode(token, await self._keyset(force=True), algorithms=ALGORITHMS)
-            except (JoseError, ValueError):
-                raise Unauthenticated("the access token is invalid") from None
+            raise Unauthenticated("the access token is invalid") from None
         registry = jwt.JWTClaimsRegistry(
             iss={"essential": True, "value": self._issuer},
             aud={"essential": True, "value": self._audience},
@@ -101,6 +129,27 @@ class TokenVerifier:
         except JoseError:
             raise Unauthenticated("the access token is expired or not meant for this API") from None
         return decoded.claims
+
+
+def _key_id(token: str) -> str | None:
+    """The `kid` of a compact JWS header, read without trusting anything else in the token."""
+    try:
+        segment = token.split(".", 1)[0]
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise Unauthenticated("the access token is invalid") from None
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else None
+
+
+def _holds(keys: KeySet, kid: str | None) -> bool:
+    if kid is None:
+        return True  # nothing to look up: refreshing could not help
+    try:
+        keys.get_by_kid(kid)
+    except (JoseError, ValueError, KeyError):
+        return False
+    return True
 
 
 def principal_from_claims(claims: dict[str, Any], token: str, person: str | None) -> Principal:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from divert_kernel import context, idempotency
 from divert_kernel.errors import ConcurrencyError
 from divert_kernel.uow import UnitOfWork
 
@@ -35,6 +36,10 @@ class MessageBus:
 
     async def handle(self, command: Any) -> Any:
         handler = self._handlers[type(command)]
+        keyed = idempotency.current()
+        client_id = context.current().actor.client_id
+        if keyed is not None and keyed.pending is None and keyed.client_id is None and client_id != "system":
+            return await self._handle_keyed(handler, command, keyed, client_id)
         for attempt in range(self._retries):
             try:
                 async with self.uow() as uow:
@@ -44,4 +49,28 @@ class MessageBus:
             except ConcurrencyError:
                 if attempt == self._retries - 1:
                     raise
+        raise AssertionError("unreachable")
+
+    async def _handle_keyed(
+        self, handler: CommandHandler, command: Any, keyed: idempotency.KeyedRequest, client_id: str
+    ) -> Any:
+        """Claim the key, run the handler and append its events; the commit waits for the response
+        (divert_kernel.idempotency records it in this same transaction)."""
+        for attempt in range(self._retries):
+            uow = self.uow()
+            await uow.__aenter__()
+            try:
+                await idempotency.claim(uow.conn, client_id, keyed)
+                result = await handler(command, uow)
+                await uow.flush()
+            except ConcurrencyError:
+                await uow.close()
+                if attempt == self._retries - 1:
+                    raise
+                continue
+            except BaseException:
+                await uow.close()
+                raise
+            keyed.client_id, keyed.pending = client_id, uow
+            return result
         raise AssertionError("unreachable")

@@ -20,6 +20,9 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _propagator = TraceContextTextMapPropagator()
+# FastAPI's own telemetry (newer releases) exports raw paths, query strings and validation messages, any of
+# which can hold personal data or refused text; Divert's spans come from TracingMiddleware alone.
+FASTAPI_NATIVE_OFF: dict[str, Any] = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 _configured = False
 
 
@@ -78,7 +81,8 @@ class TracingMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         traceparent = headers.get(b"traceparent", b"").decode("latin-1") or None
-        with span_from(traceparent, f"{scope['method']} {scope['path']}", SpanKind.SERVER) as span:
+        # Named by the route template once routed, never by the raw path: a path can hold ids or refused text.
+        with span_from(traceparent, scope["method"], SpanKind.SERVER) as span:
             span.set_attribute("http.request.method", scope["method"])
 
             async def record_status(message: Message) -> None:

@@ -23,6 +23,7 @@ class UnitOfWork:
         self._on_commit = on_commit
         self._seen: list[Aggregate] = []
         self._committed = False
+        self._closed = False
         self.conn: AsyncConnection
 
     async def __aenter__(self) -> UnitOfWork:
@@ -33,6 +34,13 @@ class UnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Roll back whatever was not committed and give the connection back (safe to call twice)."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             if not self._committed:
                 await self.conn.rollback()
@@ -54,6 +62,14 @@ class UnitOfWork:
         self._seen.append(aggregate)
 
     async def commit(self) -> None:
+        await self.flush()
+        await self.conn.commit()
+        self._committed = True
+        if self._on_commit is not None:
+            self._on_commit()
+
+    async def flush(self) -> None:
+        """Append the recorded events (a lost optimistic race raises here), without committing."""
         causation = context.current()
         traceparent = telemetry.current_traceparent()
         for aggregate in self._seen:
@@ -68,7 +84,3 @@ class UnitOfWork:
                     traceparent=traceparent,
                 )
                 aggregate.pending = []
-        await self.conn.commit()
-        self._committed = True
-        if self._on_commit is not None:
-            self._on_commit()

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from divert_gateway.adapters import clients
 from divert_gateway.service_layer import TokenRequest
+from divert_kernel.text_guard import unstorable as unstorable_text
 
 router = APIRouter(tags=["auth"])
 
@@ -43,6 +44,11 @@ def _basic_client_id(authorization: str) -> str | None:
     return unquote(decoded.partition(":")[0]) or None
 
 
+def _printable(name: str) -> str:
+    """A parameter name safe to echo: a known one as is, anything else not at all."""
+    return name if name in TOKEN_FORM["application/x-www-form-urlencoded"]["schema"]["properties"] else "form"
+
+
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
     return JSONResponse(
         {"error": error, "error_description": description},
@@ -64,7 +70,12 @@ async def issue_token(request: Request) -> JSONResponse:
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     except Exception:  # noqa: BLE001 - a malformed form body is the caller's error, never ours
         return _oauth_error(400, "invalid_request", "the form body could not be parsed")
+    unstorable = next((name for name, value in form.items() if unstorable_text(name) or unstorable_text(value)), None)
+    if unstorable is not None:
+        return _oauth_error(400, "invalid_request", f"the {_printable(unstorable)} parameter has invalid characters")
     client_id = form.get("client_id") or _basic_client_id(request.headers.get("authorization", ""))
+    if client_id is not None and unstorable_text(client_id):
+        return _oauth_error(400, "invalid_request", "the client_id has invalid characters")
     client = await clients.find(request.app.state.engine, client_id) if client_id and len(client_id) <= 200 else None
     # The endpoint as clients address it (TLS usually ends before the gateway): authlib refuses plain http there.
     public_uri = f"{request.app.state.settings.issuer}/oauth/token"

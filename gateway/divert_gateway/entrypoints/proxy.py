@@ -1,12 +1,14 @@
 """Forward /v1/... to the owning service; each service verifies the caller's token itself.
 
-POSTs carrying an `Idempotency-Key` are answered once per (client, key): a retry with the same request gets the
-recorded response again (marked `Idempotent-Replayed: true`), never a second effect.
+POSTs carrying an `Idempotency-Key` are forwarded with it: the owning service records the key in the same
+transaction as the effect and answers a retry with the recorded response (divert_kernel.idempotency). Here the
+key only keeps two attempts from running at once: the second gets 409 with Retry-After while the first is in
+flight.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import re
 
 import httpx
@@ -17,26 +19,32 @@ from opentelemetry.trace import SpanKind
 
 from divert_gateway.adapters import idempotency
 from divert_gateway.domain.routes import owner_of
-from divert_kernel import telemetry
-from divert_kernel.errors import Conflict, DivertError, InvalidInput, NotFound, Unavailable
+from divert_kernel import problems, telemetry
+from divert_kernel.errors import DivertError, InvalidInput, NotFound, Unavailable
 
 router = APIRouter()
 
 FORWARDED_REQUEST_HEADERS = (
-    "authorization",
-    "content-type",
-    "accept",
-    "idempotency-key",
-    "divert-acting-person",
-    "divert-correlation-id",
+    "Authorization",
+    "Content-Type",
+    "Accept",
+    "Idempotency-Key",
+    "Divert-Acting-Person",
+    "Divert-Correlation-Id",
 )
-FORWARDED_RESPONSE_HEADERS = ("content-type", "location", "www-authenticate", "retry-after", "link", "etag")
+FORWARDED_RESPONSE_HEADERS = (
+    "content-type",
+    "location",
+    "www-authenticate",
+    "retry-after",
+    "link",
+    "etag",
+    "idempotent-replayed",
+)
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-
-
-class KeyInProgress(Conflict):
-    pass
+_VISIBLE_ASCII = re.compile(r"^[\x20-\x7e\t]*$")
+RETRY_AFTER_SECONDS = 1
 
 
 @router.api_route("/v1/{path:path}", methods=METHODS, include_in_schema=False)
@@ -44,50 +52,47 @@ async def forward(path: str, request: Request) -> Response:
     service = owner_of(request.url.path)
     if service is None:
         raise NotFound("no such resource", field="path")
-    key = request.headers.get("idempotency-key")
+    headers = _forwarded_headers(request)
+    key = headers.get("idempotency-key")
     client_id = _client_of(request) if key is not None and request.method == "POST" else None
     if client_id is None or key is None:
-        return await _send(request, service)
+        return await _send(request, service, headers)
     if not _KEY.match(key):
         raise InvalidInput("Idempotency-Key is 1 to 255 visible ASCII characters", field="Idempotency-Key")
-    body = await request.body()
-    digest = hashlib.sha256(request.method.encode() + b" " + _raw_target(request).encode() + b"\n" + body).hexdigest()
-    recorded = await idempotency.claim(request.app.state.engine, client_id, key, digest)
-    if recorded is not None:
-        return _replay(recorded, digest)
+    engine = request.app.state.engine
+    stale_after = request.app.state.settings.upstream_timeout_seconds + 5
+    if not await idempotency.claim(engine, client_id, key, stale_after):
+        return _in_flight()
     try:
-        reply = await _send(request, service)
-    except Exception:
-        await idempotency.release(request.app.state.engine, client_id, key)
-        raise
-    if reply.status_code >= 500:
-        await idempotency.release(request.app.state.engine, client_id, key)  # nothing done: a retry may run again
-    else:
-        await idempotency.complete(
-            request.app.state.engine,
-            client_id,
-            key,
-            reply.status_code,
-            bytes(reply.body),
-            reply.headers.get("content-type"),
-            reply.headers.get("location"),
-        )
+        return await _send(request, service, headers)
+    finally:
+        # Whatever the outcome: the service decides whether the key was used; a failed release goes stale.
+        with contextlib.suppress(Exception):
+            await idempotency.release(engine, client_id, key)
+
+
+def _forwarded_headers(request: Request) -> dict[str, str]:
+    """The headers passed on, each visible ASCII (HTTP field values are bytes; ours are plain text)."""
+    headers = {}
+    for name in FORWARDED_REQUEST_HEADERS:
+        value = request.headers.get(name)
+        if value is None:
+            continue
+        if not _VISIBLE_ASCII.match(value):
+            raise InvalidInput(f"the {name} header must be visible ASCII characters", field=name)
+        headers[name.lower()] = value
+    return headers
+
+
+def _in_flight() -> Response:
+    reply = problems.problem(
+        409,
+        "Conflict",
+        "a request with this Idempotency-Key is still being processed; retry shortly",
+        field="Idempotency-Key",
+    )
+    reply.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return reply
-
-
-def _replay(recorded: idempotency.Recorded, digest: str) -> Response:
-    if recorded.request_sha256 != digest:
-        raise InvalidInput("this Idempotency-Key was used for a different request", field="Idempotency-Key")
-    if recorded.state != "done" or recorded.status is None:
-        raise KeyInProgress(
-            "a request with this Idempotency-Key is still being processed; retry shortly", field="Idempotency-Key"
-        )
-    headers = {"Idempotent-Replayed": "true"}
-    if recorded.content_type:
-        headers["content-type"] = recorded.content_type
-    if recorded.location:
-        headers["location"] = recorded.location
-    return Response(content=recorded.body or b"", status_code=recorded.status, headers=headers)
 
 
 def _client_of(request: Request) -> str | None:
@@ -110,9 +115,8 @@ def _client_of(request: Request) -> str | None:
     return str(client) if client else None
 
 
-async def _send(request: Request, service: str) -> Response:
+async def _send(request: Request, service: str, headers: dict[str, str]) -> Response:
     upstream: httpx.AsyncClient = request.app.state.upstreams[service]
-    headers = {name: value for name in FORWARDED_REQUEST_HEADERS if (value := request.headers.get(name)) is not None}
     with telemetry.span_from(None, f"proxy {service}", SpanKind.CLIENT, **{"divert.upstream": service}):
         telemetry.inject_headers(headers)
         try:
