@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from divert_kernel.db import make_engine
 
 PROSECUTOR = "kc-prosecutor"
+CM = "lead-case-management"
 
 
 def roi(participant_id: str, categories: list[str], **overrides: Any) -> dict[str, Any]:
@@ -51,10 +52,11 @@ class TestDecisions:
         assert (await decide(service, prosecutor, str(uuid4()), "assessment"))["decision"] == "deny"
 
     async def test_a_consent_permits_what_it_names_and_nothing_else(
-        self, service: httpx.AsyncClient, tokens_for: Callable
+        self, service: httpx.AsyncClient, tokens_for: Callable, relations: Any
     ) -> None:
-        cm, prosecutor = tokens_for("case_management"), tokens_for("prosecutor", agency=PROSECUTOR)
+        cm, prosecutor = tokens_for("case_management", agency=CM), tokens_for("prosecutor", agency=PROSECUTOR)
         participant_id = str(uuid4())
+        await relations.hand_off(participant_id, CM)
         created = await service.post("/v1/consents", json=roi(participant_id, ["assessment"]), headers=cm)
         assert created.status_code == 201, created.text
         permit = await decide(service, prosecutor, participant_id, "assessment")
@@ -63,18 +65,20 @@ class TestDecisions:
         assert (await decide(service, prosecutor, participant_id, "housing"))["decision"] == "deny"
 
     async def test_substance_use_is_denied_to_the_prosecutor_whatever_the_consent_says(
-        self, service: httpx.AsyncClient, tokens_for: Callable
+        self, service: httpx.AsyncClient, tokens_for: Callable, relations: Any
     ) -> None:
-        cm, prosecutor = tokens_for("case_management"), tokens_for("prosecutor", agency=PROSECUTOR)
+        cm, prosecutor = tokens_for("case_management", agency=CM), tokens_for("prosecutor", agency=PROSECUTOR)
         participant_id = str(uuid4())
+        await relations.hand_off(participant_id, CM)
         await service.post("/v1/consents", json=roi(participant_id, ["substance_use", "assessment"]), headers=cm)
         assert (await decide(service, prosecutor, participant_id, "substance_use"))["decision"] == "deny"
 
     async def test_revocation_takes_effect_on_the_very_next_decision(
-        self, service: httpx.AsyncClient, tokens_for: Callable
+        self, service: httpx.AsyncClient, tokens_for: Callable, relations: Any
     ) -> None:
-        cm, prosecutor = tokens_for("case_management"), tokens_for("prosecutor", agency=PROSECUTOR)
+        cm, prosecutor = tokens_for("case_management", agency=CM), tokens_for("prosecutor", agency=PROSECUTOR)
         participant_id = str(uuid4())
+        await relations.hand_off(participant_id, CM)
         consent_id = (await service.post("/v1/consents", json=roi(participant_id, ["assessment"]), headers=cm)).json()[
             "consent_id"
         ]
@@ -122,10 +126,12 @@ class TestDecisions:
 
 class TestConsentTerms:
     async def test_expiry_before_effect_is_refused_naming_the_field(
-        self, service: httpx.AsyncClient, tokens_for: Callable
+        self, service: httpx.AsyncClient, tokens_for: Callable, relations: Any
     ) -> None:
-        body = roi(str(uuid4()), ["assessment"], expires_at="2025-01-01T00:00:00Z")
-        reply = await service.post("/v1/consents", json=body, headers=tokens_for("case_management"))
+        participant_id = str(uuid4())
+        await relations.hand_off(participant_id, CM)
+        body = roi(participant_id, ["assessment"], expires_at="2025-01-01T00:00:00Z")
+        reply = await service.post("/v1/consents", json=body, headers=tokens_for("case_management", agency=CM))
         assert reply.status_code == 422
         assert reply.json()["field"] == "expires_at"
 
