@@ -59,27 +59,41 @@ class Relations:
         self._nats_url = nats_url
         self._engine = make_engine(database)
 
-    async def _publish(self, service: str, event: Any, jurisdiction: str) -> None:
+    async def _publish(self, service: str, event: Any, jurisdiction: str) -> str:
         nc = await nats.connect(self._nats_url)
         try:
-            await publish_as(nc, service, event, jurisdiction=jurisdiction)
+            return await publish_as(nc, service, event, jurisdiction=jurisdiction)
         finally:
             await nc.close()
 
-    async def holds(self, participant_id: str, relation: str, agency: str, jurisdiction: str = J) -> bool:
+    async def _count(self, sql: str, params: dict[str, Any]) -> int:
         async with self._engine.connect() as conn:
-            found = await conn.scalar(
-                sa.text(
-                    "SELECT count(*) FROM participant_relations WHERE participant_id = CAST(:p AS uuid) "
-                    "AND relation = :r AND agency = :a AND jurisdiction = :j"
-                ),
-                {"p": participant_id, "r": relation, "a": agency, "j": jurisdiction},
-            )
-        return bool(found)
+            return int(await conn.scalar(sa.text(sql), params) or 0)
+
+    async def settled(self, event_id: str) -> None:
+        """Wait until the service's consumer has applied (or skipped) an event."""
+        sql = "SELECT count(*) FROM processed_events WHERE event_id = CAST(:e AS uuid)"
+        await eventually(lambda: self._count(sql, {"e": event_id}))
+
+    async def dead_lettered(self, event_id: str) -> None:
+        sql = "SELECT count(*) FROM dead_letters WHERE event_id = :e"
+        await eventually(lambda: self._count(sql, {"e": event_id}), timeout=30)
+
+    async def holds(self, participant_id: str, relation: str, agency: str, jurisdiction: str = J) -> bool:
+        sql = (
+            "SELECT count(*) FROM participant_relations WHERE participant_id = CAST(:p AS uuid) "
+            "AND relation = :r AND agency = :a AND jurisdiction = :j"
+        )
+        return bool(await self._count(sql, {"p": participant_id, "r": relation, "a": agency, "j": jurisdiction}))
 
     async def hand_off(
-        self, participant_id: str, agency: str | None, jurisdiction: str = J, at: datetime | None = None
-    ) -> None:
+        self,
+        participant_id: str,
+        agency: str | None,
+        jurisdiction: str = J,
+        at: datetime | None = None,
+        wait: bool = True,
+    ) -> str:
         """The referral service's WarmHandoffCompleted naming `agency` as the receiving provider."""
         event = WarmHandoffCompleted(
             referral_id=participant_id,
@@ -88,9 +102,10 @@ class Relations:
             completed_at=at or datetime.now(UTC),
             case_management_agency=agency,
         )
-        await self._publish("referral", event, jurisdiction)
-        if agency is not None:
-            await eventually(lambda: self.holds(participant_id, "handoff_provider", agency, jurisdiction))
+        event_id = await self._publish("referral", event, jurisdiction)
+        if wait:
+            await self.settled(event_id)
+        return event_id
 
     async def hold_charge(self, participant_id: str, agency: str, jurisdiction: str = J) -> None:
         """The prosecution service's ChargeHeld naming the office holding the charge."""
@@ -102,8 +117,7 @@ class Relations:
             held_at=datetime.now(UTC),
             prosecutor_agency=agency,
         )
-        await self._publish("prosecution", event, jurisdiction)
-        await eventually(lambda: self.holds(participant_id, "charge_holder", agency, jurisdiction))
+        await self.settled(await self._publish("prosecution", event, jurisdiction))
 
     async def close(self) -> None:
         await self._engine.dispose()
