@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import UTC, datetime
 from uuid import uuid4
 
 from tests.conftest import System
@@ -14,15 +15,27 @@ J = "seattle-king-county"
 
 
 def participants(system: System, n: int, tag: str) -> list[str]:
+    """New participants, each handed off to the demo's first provider, which then holds them (and their consents)."""
     police, cm = system.partner("police"), system.partner("case_management")
-    ids = []
+    created = []
     for i in range(n):
-        created = police.post("/v1/referrals", json=referral_body(f"P-{tag}-{i}-{uuid4().hex[:6]}"))
-        assert created.status_code == 201, created.text
-        ids.append(created.json()["participant_id"])
-    for participant_id in ids:  # case management learns of them from the bus
+        reply = police.post("/v1/referrals", json=referral_body(f"P-{tag}-{i}-{uuid4().hex[:6]}"))
+        assert reply.status_code == 201, reply.text
+        created.append((reply.json()["referral_id"], reply.json()["participant_id"]))
+    for referral_id, _ in created:
+        assert police.post(f"/v1/referrals/{referral_id}/acceptance").status_code == 200
+        handed = police.post(f"/v1/referrals/{referral_id}/handoff", json=handoff_body(cm.client["agency_id"]))
+        assert handed.status_code == 200, handed.text
+    ids = [participant_id for _, participant_id in created]
+    for participant_id in ids:  # case management and consent learn of the hand-off from the bus
         cm.wait_for(f"/v1/participants/{participant_id}/intake", lambda r: r.status_code == 200)
+        cm.wait_for(f"/v1/consents?participant_id={participant_id}&jurisdiction={J}", lambda r: r.status_code == 200)
     return ids
+
+
+def handoff_body(provider: str) -> dict[str, str]:
+    at = datetime.now(UTC).isoformat()
+    return {"case_manager_id": "cm-ana", "location": "Day center", "at": at, "case_management_agency": provider}
 
 
 def everything_listed(partner: Partner, limit: int, **query: str) -> tuple[set[str], int]:
@@ -112,3 +125,18 @@ class TestRevocationUnderLoad:
         before = [status for started, status in results if started <= revoked_at]
         assert after and set(after) == {403}, "a read that began after the revocation was served"
         assert 200 in before
+
+
+class TestAnotherProviderOfTheSite:
+    def test_cannot_record_or_read_consents_of_a_participant_it_does_not_hold(self, system: System) -> None:
+        [participant_id] = participants(system, 1, "OTHERCM")
+        evergreen = system.agency("evergreen-cm")
+        opening = consent_body(participant_id, recipient="kc-sheriff")
+        opened = evergreen.post("/v1/consents", json=opening)
+        unknown = evergreen.post("/v1/consents", json=consent_body(str(uuid4()), recipient="kc-sheriff"))
+        assert opened.status_code == 403
+        assert (opened.status_code, opened.json()) == (unknown.status_code, unknown.json())
+        listed = evergreen.get("/v1/consents", params={"participant_id": participant_id, "jurisdiction": J})
+        assert listed.status_code == 403
+        sheriff = system.agency("kc-sheriff")
+        assert sheriff.get(f"/v1/participants/{participant_id}/intake").status_code == 403

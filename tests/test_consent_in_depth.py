@@ -1,6 +1,9 @@
-"""The ROI's life through the gateway: preview, sign, FHIR, site grants, break-glass, and the accounting."""
+"""The ROI's life through the gateway: preview, sign, FHIR, the seeded MOU, break-glass, and the accounting."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
 
 from fhir.resources.R4B.consent import Consent as FhirConsent
 
@@ -11,20 +14,30 @@ J = "seattle-king-county"
 REASON = "Participant in crisis at the day center; the on-call nurse needs current mental-health information."
 
 
-def participant(system: System, tag: str) -> str:
-    created = system.partner("police").post("/v1/referrals", json=referral_body(f"P-DEPTH-{tag}"))
+def participant(system: System, tag: str) -> tuple[str, str]:
+    """(referral, participant), handed off to the demo's first provider, which then holds the participant."""
+    police, cm = system.partner("police"), system.partner("case_management")
+    created = police.post("/v1/referrals", json=referral_body(f"P-DEPTH-{tag}-{uuid4().hex[:6]}"))
     assert created.status_code == 201
-    participant_id = created.json()["participant_id"]
-    system.partner("case_management").wait_for(
-        f"/v1/participants/{participant_id}/intake", lambda r: r.status_code == 200
-    )
-    return participant_id
+    referral_id, participant_id = created.json()["referral_id"], created.json()["participant_id"]
+    assert police.post(f"/v1/referrals/{referral_id}/acceptance").status_code == 200
+    handoff = {
+        "case_manager_id": "cm-ana",
+        "location": "Day center",
+        "at": datetime.now(UTC).isoformat(),
+        "case_management_agency": cm.client["agency_id"],
+    }
+    handed = police.post(f"/v1/referrals/{referral_id}/handoff", json=handoff)
+    assert handed.status_code == 200, handed.text
+    cm.wait_for(f"/v1/participants/{participant_id}/intake", lambda r: r.status_code == 200)
+    cm.wait_for(f"/v1/consents?participant_id={participant_id}&jurisdiction={J}", lambda r: r.status_code == 200)
+    return referral_id, participant_id
 
 
 class TestTheConsentsLife:
     def test_preview_then_sign_then_export_then_read_and_account(self, system: System) -> None:
         cm, prosecutor, auditor = (system.partner(t) for t in ("case_management", "prosecutor", "auditor"))
-        participant_id = participant(system, "LIFE")
+        _, participant_id = participant(system, "LIFE")
         draft = consent_body(participant_id, state="draft", wording_version="kc-roi-2026.1")
         draft["grants"][0] |= {
             "recipient_agency_type": "prosecutor",
@@ -66,45 +79,62 @@ class TestTheConsentsLife:
         assert denied.status_code == 200
 
 
-class TestSiteGrantsAndBreakGlass:
-    def test_the_project_manager_sets_a_site_grant_and_break_glass_is_flagged(self, system: System) -> None:
-        pm, police = system.partner("project_manager"), system.partner("police")
-        participant_id = participant(system, "GLASS")
+class TestTheSeededMou:
+    def test_the_mou_is_the_sites_versioned_settings_not_an_api_call(self, system: System) -> None:
+        pm = system.partner("project_manager")
+        mou = pm.get("/v1/site-grants", params={"jurisdiction": J})
+        assert mou.status_code == 200, mou.text
+        assert mou.json()["version"] == 1 and mou.json()["approved_by"]
+        assert {t["relation"] for t in mou.json()["terms"]} == {"handoff_provider", "charge_holder", None}
         issued = pm.post(
             "/v1/site-grants",
             json={
                 "jurisdiction": J,
-                "recipient_agency_type": "police",
-                "recipient_agency": "seattle-pd",
-                "categories": ["assessment"],
-                "purposes": ["care_coordination"],
+                "recipient_agency_type": "project_manager",
+                "categories": ["substance_use", "mental_health", "plan"],
+                "purposes": ["program_operations"],
             },
         )
-        assert issued.status_code == 201, issued.text
-        try:
-            assert police.get(f"/v1/participants/{participant_id}/intake").status_code == 200
-        finally:
-            assert pm.post(f"/v1/site-grants/{issued.json()['grant_id']}/withdrawal").status_code == 204
-        assert police.get(f"/v1/participants/{participant_id}/intake").status_code == 403
+        assert issued.status_code in (404, 405)
 
-        officer = {"Divert-Acting-Person": "B-4411"}
-        glass = police.post(
-            "/v1/break-glass",
-            headers=officer,
-            json={
-                "participant_id": participant_id,
-                "jurisdiction": J,
-                "categories": ["assessment"],
-                "reason": REASON,
-                "minutes": 15,
-            },
+    def test_the_handoff_packet_reaches_the_named_provider_only(self, system: System) -> None:
+        referral_id, participant_id = participant(system, "PACKET")
+        cm = system.partner("case_management")
+        packet = cm.get(f"/v1/referrals/{referral_id}")
+        assert packet.status_code == 200, packet.text
+        for outsider in ("evergreen-cm", "kc-sheriff", "santa-fe-cm"):
+            assert system.agency(outsider).get(f"/v1/referrals/{referral_id}").status_code == 403, outsider
+        assert system.agency("kc-sheriff").get(f"/v1/participants/{participant_id}/intake").status_code == 403
+        accounting = cm.wait_for(
+            f"/v1/participants/{participant_id}/disclosures",
+            lambda r: any(i["basis_kind"] == "site_grant" for i in r.json().get("items", [])),
         )
+        served = next(i for i in accounting.json()["items"] if i["basis_kind"] == "site_grant")
+        assert served["basis_id"] == f"mou:{J}:v1:term-1"
+
+
+class TestBreakGlass:
+    def test_only_the_holding_provider_breaks_the_glass_and_each_use_is_flagged(self, system: System) -> None:
+        referral_id, participant_id = participant(system, "GLASS")
+        cm, police = system.partner("case_management"), system.partner("police")
+        body = {"participant_id": participant_id, "jurisdiction": J, "categories": ["referral"], "reason": REASON}
+        officer = {"Divert-Acting-Person": "B-4411"}
+        assert police.post("/v1/break-glass", headers=officer, json=body | {"minutes": 15}).status_code == 403
+        other = system.agency("evergreen-cm").post(
+            "/v1/break-glass", headers={"Divert-Acting-Person": "cm-9"}, json=body
+        )
+        assert other.status_code == 403
+        nurse = {"Divert-Acting-Person": "cm-0042"}
+        part2 = cm.post("/v1/break-glass", headers=nurse, json=body | {"categories": ["substance_use"]})
+        assert part2.status_code == 422 and part2.json()["field"] == "categories"
+
+        glass = cm.post("/v1/break-glass", headers=nurse, json=body | {"minutes": 15})
         assert glass.status_code == 201, glass.text
-        emergency = police.get(f"/v1/participants/{participant_id}/intake?purpose=BTG", headers=officer)
+        emergency = cm.get(f"/v1/referrals/{referral_id}?purpose=BTG", headers=nurse)
         assert emergency.status_code == 200
-        accounting = system.partner("case_management").wait_for(
+        accounting = cm.wait_for(
             f"/v1/participants/{participant_id}/disclosures",
             lambda r: any("break_glass" in i["flags"] for i in r.json().get("items", [])),
         )
         flagged = next(i for i in accounting.json()["items"] if "break_glass" in i["flags"])
-        assert flagged["acting_person"] == "B-4411" and flagged["purpose"] == "BTG"
+        assert flagged["acting_person"] == "cm-0042" and flagged["purpose"] == "BTG"

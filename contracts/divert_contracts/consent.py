@@ -68,7 +68,8 @@ class ConsentExpired(_ConsentEvent):
 
 
 class SiteGrantIssued(_ConsentEvent):
-    """A data-sharing term of the site's MOU: a kind of agency may read some categories for a purpose."""
+    """Legacy: a term a project manager issued through the API, before the MOU came from the site's versioned
+    settings. Kept readable for the events already stored; no longer recorded, and no longer a basis."""
 
     grant_id: str
     recipient_agency_type: AgencyType
@@ -79,8 +80,32 @@ class SiteGrantIssued(_ConsentEvent):
 
 
 class SiteGrantWithdrawn(_ConsentEvent):
+    """Legacy, like SiteGrantIssued."""
+
     grant_id: str
     withdrawn_at: datetime
+
+
+class MouTermRecorded(BaseModel):
+    """One data-sharing term of a site's MOU: bound to a relation to the participant, or to named agencies."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    relation: Literal["handoff_provider", "charge_holder"] | None = None
+    agencies: list[str] = Field(default_factory=list)
+    categories: list[Category]
+    purposes: list[Purpose]
+
+
+class SiteMouRecorded(_ConsentEvent):
+    """A version of the site's MOU, approved by the Policy Coordinating Group, is in force from `recorded_at`.
+
+    The jurisdiction is the envelope's. Decisions use the newest recorded version."""
+
+    version: int
+    approved_by: str
+    terms: list[MouTermRecorded]
+    recorded_at: datetime
 
 
 class BreakGlassInvoked(_ConsentEvent):

@@ -1,4 +1,4 @@
-"""What decisions read (consent grants, site grants, break-glass) and what they write (the decision log)."""
+"""What decisions read (consent grants, relations, break-glass) and what they write (the decision log)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from consent.domain.commands import BreakGlass, DecideAccess, IssueSiteGrant
+from consent.adapters import relations
+from consent.domain.commands import BreakGlass, DecideAccess
+from consent.domain.mou import Mou
 from consent.domain.policy import Basis, Verdict
 
 # Every candidate basis for one (participant, requester) in one round trip, read fresh: no cache to outlive a
-# revocation. The pure decision (consent.domain.policy.decide) checks categories, purposes and periods.
+# revocation. The pure decision (consent.domain.policy.decide) checks categories, purposes and periods. The
+# requester's relations to the participant come along: they say which of the MOU's terms are its own.
 _BASES = sa.text(
     """
     SELECT 'consent' AS kind, c.consent_id::text AS id, g.categories, g.purposes,
@@ -22,15 +25,14 @@ _BASES = sa.text(
     WHERE g.participant_id = CAST(:participant_id AS uuid) AND g.recipient_agency = :agency
       AND c.jurisdiction = :jurisdiction
     UNION ALL
-    SELECT 'site_grant', grant_id::text, categories, purposes, issued_at, NULL, withdrawn_at IS NOT NULL
-    FROM site_grants
-    WHERE jurisdiction = :jurisdiction AND recipient_agency_type = :agency_type
-      AND (recipient_agency IS NULL OR recipient_agency = :agency)
-    UNION ALL
     SELECT 'break_glass', break_glass_id::text, categories, ARRAY['BTG'], invoked_at, expires_at, false
     FROM break_glass
     WHERE participant_id = CAST(:participant_id AS uuid) AND requester_agency = :agency
       AND jurisdiction = :jurisdiction
+    UNION ALL
+    SELECT 'relation', relation, CAST(ARRAY[] AS text[]), CAST(ARRAY[] AS text[]), since, NULL, false
+    FROM participant_relations
+    WHERE participant_id = CAST(:participant_id AS uuid) AND agency = :agency AND jurisdiction = :jurisdiction
     """
 )
 _ADD_DECISION = sa.text(
@@ -43,22 +45,6 @@ _ADD_DECISION = sa.text(
             :basis_id, :decided_at, :flags)
     """
 )
-_ADD_SITE_GRANT = sa.text(
-    """
-    INSERT INTO site_grants (grant_id, jurisdiction, recipient_agency_type, recipient_agency, categories, purposes,
-                             issued_by, issued_at)
-    VALUES (CAST(:grant_id AS uuid), :jurisdiction, :recipient_agency_type, :recipient_agency, :categories, :purposes,
-            :issued_by, :issued_at)
-    """
-)
-_WITHDRAW_SITE_GRANT = sa.text(
-    "UPDATE site_grants SET withdrawn_at = COALESCE(withdrawn_at, :at) WHERE grant_id = CAST(:grant_id AS uuid)"
-)
-_SITE_GRANTS = sa.text(
-    "SELECT grant_id::text, jurisdiction, recipient_agency_type, recipient_agency, categories, purposes, issued_by, "
-    "issued_at, withdrawn_at FROM site_grants WHERE jurisdiction = :jurisdiction ORDER BY issued_at, grant_id"
-)
-_SITE_GRANT = sa.text("SELECT grant_id::text, jurisdiction FROM site_grants WHERE grant_id = CAST(:grant_id AS uuid)")
 _ADD_BREAK_GLASS = sa.text(
     """
     INSERT INTO break_glass (break_glass_id, participant_id, jurisdiction, requester_agency, requester_agency_type,
@@ -69,20 +55,25 @@ _ADD_BREAK_GLASS = sa.text(
 )
 
 
-async def bases(conn: AsyncConnection, request: DecideAccess) -> list[Basis]:
+async def bases(conn: AsyncConnection, request: DecideAccess) -> tuple[list[Basis], set[str]]:
+    """The consent and break-glass bases, and the requester's relations to the participant."""
     rows = await conn.execute(
         _BASES,
         {
             "participant_id": request.participant_id,
             "agency": request.requester_agency,
-            "agency_type": request.requester_agency_type,
             "jurisdiction": request.jurisdiction,
         },
     )
-    return [
-        Basis(r.kind, r.id, frozenset(r.categories), frozenset(r.purposes), r.starts_at, r.ends_at, r.void)
-        for r in rows
-    ]
+    found, related = [], set()
+    for r in rows:
+        if r.kind == "relation":
+            related.add(r.id)
+        else:
+            found.append(
+                Basis(r.kind, r.id, frozenset(r.categories), frozenset(r.purposes), r.starts_at, r.ends_at, r.void)
+            )
+    return found, related
 
 
 async def add_decisions(conn: AsyncConnection, decided: list[tuple[str, DecideAccess, Verdict]], now: datetime) -> None:
@@ -108,35 +99,6 @@ async def add_decisions(conn: AsyncConnection, decided: list[tuple[str, DecideAc
             for decision_id, cmd, verdict in decided
         ],
     )
-
-
-async def add_site_grant(conn: AsyncConnection, grant_id: str, cmd: IssueSiteGrant, now: datetime) -> None:
-    await conn.execute(
-        _ADD_SITE_GRANT,
-        {
-            "grant_id": grant_id,
-            "jurisdiction": cmd.jurisdiction,
-            "recipient_agency_type": cmd.recipient_agency_type,
-            "recipient_agency": cmd.recipient_agency,
-            "categories": list(cmd.categories),
-            "purposes": list(cmd.purposes),
-            "issued_by": cmd.issued_by,
-            "issued_at": now,
-        },
-    )
-
-
-async def withdraw_site_grant(conn: AsyncConnection, grant_id: str, now: datetime) -> None:
-    await conn.execute(_WITHDRAW_SITE_GRANT, {"grant_id": grant_id, "at": now})
-
-
-async def site_grants(conn: AsyncConnection, jurisdiction: str) -> list[dict[str, Any]]:
-    return [dict(r) for r in (await conn.execute(_SITE_GRANTS, {"jurisdiction": jurisdiction})).mappings()]
-
-
-async def site_grant_jurisdiction(conn: AsyncConnection, grant_id: str) -> str | None:
-    row = (await conn.execute(_SITE_GRANT, {"grant_id": grant_id})).first()
-    return row.jurisdiction if row else None
 
 
 async def add_break_glass(
@@ -175,20 +137,15 @@ _SCOPE_CONSENTS = sa.text(
       AND :category = ANY(categories) AND invoked_at <= :now AND :now < expires_at
     """
 )
-_SCOPE_SITE = sa.text(
-    """
-    SELECT EXISTS (
-        SELECT 1 FROM site_grants
-        WHERE jurisdiction = :jurisdiction AND recipient_agency_type = :agency_type
-          AND (recipient_agency IS NULL OR recipient_agency = :agency) AND withdrawn_at IS NULL
-          AND :category = ANY(categories) AND :purpose = ANY(purposes) AND issued_at <= :now
-    )
-    """
-)
 
 
-async def scope(conn: AsyncConnection, params: dict[str, Any]) -> tuple[bool, list[str]]:
-    """(everyone, participant ids) the requester could read; the site grant covers everyone."""
-    if (await conn.execute(_SCOPE_SITE, params)).scalar():
+async def scope(conn: AsyncConnection, params: dict[str, Any], mou: Mou | None) -> tuple[bool, list[str]]:
+    """(everyone, participant ids) the requester could read: a named-agency term covers everyone, a relation-bound
+    term exactly the participants the relation gives the requester, plus its consents and break-glass."""
+    if mou is not None and mou.covers_everyone(params["agency"], params["category"], params["purpose"]):
         return True, []
-    return False, list((await conn.execute(_SCOPE_CONSENTS, params)).scalars())
+    ids = set((await conn.execute(_SCOPE_CONSENTS, params)).scalars())
+    if mou is not None:
+        covering = mou.relations_covering(params["category"], params["purpose"])
+        ids |= set(await relations.held_by(conn, params["jurisdiction"], params["agency"], covering))
+    return False, sorted(ids)

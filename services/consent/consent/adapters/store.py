@@ -56,8 +56,7 @@ _EXPIRING_ON_EXIT = sa.text(
     "SELECT consent_id::text FROM consents WHERE participant_id = CAST(:participant_id AS uuid) "
     "AND state = 'active' AND expires_on_event = 'program_exit'"
 )
-_GET_CONSENT = sa.text(
-    """
+_CONSENT_ROWS = """
     SELECT c.consent_id::text, c.participant_id::text, c.jurisdiction, c.disclosing_agency, c.effective_at,
            c.expires_at, c.signed_document_sha256, c.revoked_at, c.created_at, c.state, c.wording_version,
            c.expires_on_event, c.expired_at,
@@ -66,9 +65,12 @@ _GET_CONSENT = sa.text(
                                       'irrevocable_until', g.irrevocable_until)
                     ORDER BY g.recipient_agency) AS grants
     FROM consents c JOIN consent_grants g ON g.consent_id = c.consent_id
-    WHERE c.consent_id = CAST(:consent_id AS uuid)
-    GROUP BY c.consent_id
-    """
+"""
+_GET_CONSENT = sa.text(_CONSENT_ROWS + " WHERE c.consent_id = CAST(:consent_id AS uuid) GROUP BY c.consent_id")
+_PARTICIPANT_CONSENTS = sa.text(
+    _CONSENT_ROWS
+    + " WHERE c.participant_id = CAST(:participant_id AS uuid) AND c.jurisdiction = :jurisdiction"
+    + " GROUP BY c.consent_id ORDER BY c.created_at DESC, c.consent_id LIMIT 500"
 )
 
 
@@ -165,3 +167,9 @@ async def expiring_on_exit(conn: AsyncConnection, participant_id: str) -> list[s
 async def get_consent(conn: AsyncConnection, consent_id: str) -> dict[str, Any] | None:
     row = (await conn.execute(_GET_CONSENT, {"consent_id": consent_id})).mappings().first()
     return dict(row) if row else None
+
+
+async def consents_of(conn: AsyncConnection, participant_id: str, jurisdiction: str) -> list[dict[str, Any]]:
+    """A participant's consents in one jurisdiction, newest first."""
+    params = {"participant_id": participant_id, "jurisdiction": jurisdiction}
+    return [dict(r) for r in (await conn.execute(_PARTICIPANT_CONSENTS, params)).mappings()]

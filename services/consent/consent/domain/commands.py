@@ -29,15 +29,25 @@ class RecordConsent:
 
 
 @dataclass(frozen=True)
+class Requester:
+    """Who asks to change a consent: only the provider holding the participant may."""
+
+    agency: str
+    jurisdictions: frozenset[str]
+
+
+@dataclass(frozen=True)
 class SignConsent:
     consent_id: str
     signed_document_sha256: str
+    requester: Requester
 
 
 @dataclass(frozen=True)
 class RevokeConsent:
     consent_id: str
     recipient_agency: str | None
+    requester: Requester
 
 
 @dataclass(frozen=True)
@@ -46,18 +56,10 @@ class ExpireConsentsOnExit:
 
 
 @dataclass(frozen=True)
-class IssueSiteGrant:
+class SiteMouInForce:
+    """The newest recorded MOU of a jurisdiction, recording the site directory's version first if it is new."""
+
     jurisdiction: str
-    issued_by: str
-    recipient_agency_type: str
-    recipient_agency: str | None
-    categories: tuple[str, ...]
-    purposes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class WithdrawSiteGrant:
-    grant_id: str
 
 
 @dataclass(frozen=True)

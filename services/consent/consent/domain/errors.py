@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from divert_kernel.errors import Conflict, NotFound, RuleViolated
+from divert_kernel.errors import Conflict, Forbidden, NotFound, RuleViolated
 
 
 class ConsentNotFound(NotFound):
@@ -8,9 +8,8 @@ class ConsentNotFound(NotFound):
         super().__init__("no consent with this id", field="consent_id")
 
 
-class SiteGrantNotFound(NotFound):
-    def __init__(self) -> None:
-        super().__init__("no site grant with this id", field="grant_id")
+class NotForThisAgency(Forbidden):
+    """Refused by agency type, whatever the participant (so it reveals nothing about one)."""
 
 
 class InvalidConsent(RuleViolated):

@@ -1,4 +1,4 @@
-"""The Release of Information, site grants and break-glass: immutable once signed, every version kept."""
+"""The Release of Information, the site's MOU versions and break-glass: immutable once recorded, every version kept."""
 
 from __future__ import annotations
 
@@ -14,8 +14,16 @@ from consent.domain.errors import (
     InvalidConsent,
     Irrevocable,
     NotADraft,
+    NotForThisAgency,
 )
-from consent.domain.policy import BREAK_GLASS, ENFORCEMENT_PURPOSES, Verdict
+from consent.domain.policy import (
+    BREAK_GLASS,
+    BREAK_GLASS_AGENCY_TYPE,
+    ENFORCEMENT_PURPOSES,
+    PART2_CATEGORY,
+    ROI_ONLY_CATEGORIES,
+    Verdict,
+)
 from divert_contracts.consent import (
     AccessDecided,
     BreakGlassInvoked,
@@ -24,8 +32,8 @@ from divert_contracts.consent import (
     ConsentGranted,
     ConsentRevoked,
     GrantTerms,
-    SiteGrantIssued,
-    SiteGrantWithdrawn,
+    MouTermRecorded,
+    SiteMouRecorded,
 )
 from divert_kernel.aggregate import Aggregate
 from divert_kernel.events import Event
@@ -175,42 +183,38 @@ class Consent(Aggregate):
         self.state = "expired"
 
 
-class SiteGrant(Aggregate):
-    stream_prefix = "sitegrant"
+class SiteMou(Aggregate):
+    """A site's MOU, one recorded version after another (the stream id is the jurisdiction)."""
 
-    @classmethod
-    def issue(cls, grant_id: str, cmd: commands.IssueSiteGrant, now: datetime) -> SiteGrant:
-        if BREAK_GLASS in cmd.purposes:
-            raise InvalidConsent("break-glass is not something a site grant gives", field="purposes")
-        grant = cls(grant_id, cmd.jurisdiction)
-        grant._record(
-            SiteGrantIssued(
-                grant_id=grant_id,
-                recipient_agency_type=cmd.recipient_agency_type,  # type: ignore[arg-type]
-                recipient_agency=cmd.recipient_agency,
-                categories=list(cmd.categories),  # type: ignore[arg-type]
-                purposes=list(cmd.purposes),  # type: ignore[arg-type]
-                issued_at=now,
-            )
-        )
-        return grant
+    stream_prefix = "sitemou"
 
-    def withdraw(self, now: datetime) -> None:
-        if self.withdrawn:
-            return
-        self._record(SiteGrantWithdrawn(grant_id=self.id, withdrawn_at=now))
+    def __init__(self, jurisdiction: str, _: str | None = None) -> None:
+        super().__init__(jurisdiction, jurisdiction)
+        self.recorded: dict[int, SiteMouRecorded] = {}
+
+    def record_version(self, version: int, approved_by: str, terms: list[MouTermRecorded], now: datetime) -> bool:
+        """Record a version unless it already is; True when recorded now. A recorded version never changes."""
+        if version in self.recorded:
+            return False
+        for i, term in enumerate(terms):
+            if ROI_ONLY_CATEGORIES & set(term.categories):
+                raise InvalidConsent("a site grant never covers substance_use or mental_health", field=f"mou.{i}")
+            if (term.relation is None) == (not term.agencies):
+                raise InvalidConsent("a term names exactly one of: a relation, or agencies", field=f"mou.{i}")
+        self._record(SiteMouRecorded(version=version, approved_by=approved_by, terms=terms, recorded_at=now))
+        return True
+
+    def differs_from(self, version: int, terms: list[MouTermRecorded]) -> bool:
+        recorded = self.recorded.get(version)
+        return recorded is not None and recorded.terms != terms
 
     @singledispatchmethod
     def apply(self, event: Event) -> None:
-        raise TypeError(f"SiteGrant cannot apply {type(event).__name__}")
+        raise TypeError(f"SiteMou cannot apply {type(event).__name__}")
 
     @apply.register
-    def _(self, event: SiteGrantIssued) -> None:
-        self.withdrawn = False
-
-    @apply.register
-    def _(self, event: SiteGrantWithdrawn) -> None:
-        self.withdrawn = True
+    def _(self, event: SiteMouRecorded) -> None:
+        self.recorded[event.version] = event
 
 
 class BreakGlassAccess(Aggregate):
@@ -218,6 +222,10 @@ class BreakGlassAccess(Aggregate):
 
     @classmethod
     def invoke(cls, break_glass_id: str, cmd: commands.BreakGlass, now: datetime) -> BreakGlassAccess:
+        if cmd.requester_agency_type != BREAK_GLASS_AGENCY_TYPE:
+            raise NotForThisAgency("break-glass is for case-management staff only")
+        if PART2_CATEGORY in cmd.categories:
+            raise BreakGlassRefused("break-glass never opens substance_use (42 CFR part 2)", field="categories")
         if len(cmd.reason.strip()) < 20:
             raise BreakGlassRefused("break-glass needs a written reason of at least 20 characters", field="reason")
         if not 1 <= cmd.minutes <= BREAK_GLASS_MAX_MINUTES:

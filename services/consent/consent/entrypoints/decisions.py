@@ -1,15 +1,15 @@
-"""Thin routes: access decisions (the gate), site grants (the MOU) and break-glass."""
+"""Thin routes: access decisions (the gate), the site's MOU (read only) and break-glass."""
 
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from consent.adapters import decisions
 from consent.domain import commands, policy
-from consent.domain.errors import InvalidConsent, SiteGrantNotFound
+from consent.domain.errors import InvalidConsent
+from consent.domain.mou import Mou
 from consent.entrypoints.schemas import (
     AccessRequestIn,
     BatchIn,
@@ -19,22 +19,15 @@ from consent.entrypoints.schemas import (
     DecisionOut,
     ScopeIn,
     ScopeOut,
-    SiteGrantIn,
     SiteGrantOut,
+    SiteMouOut,
 )
 from divert_contracts.vocabulary import Jurisdiction
-from divert_kernel.auth import Principal, require
-from divert_kernel.deps import Bus, CurrentClock, Engine
+from divert_kernel.auth import Principal
+from divert_kernel.deps import AnyAgency, Bus, CaseManager, CurrentClock, Engine
 from divert_kernel.errors import Forbidden
 
 router = APIRouter(tags=["access decisions"])
-
-AnyAgency = Annotated[Principal, Depends(require())]
-ProjectManager = Annotated[Principal, Depends(require("project_manager"))]
-GrantReader = Annotated[Principal, Depends(require("project_manager", "auditor", "case_management"))]
-Responder = Annotated[
-    Principal, Depends(require("case_management", "police", "prosecutor", "defender", "project_manager"))
-]
 
 
 def decide_command(body: AccessRequestIn, principal: Principal) -> commands.DecideAccess:
@@ -70,67 +63,49 @@ async def decide_many(body: BatchIn, principal: AnyAgency, bus: Bus) -> BatchOut
 
 
 @router.post("/v1/access-decisions/scope", response_model=ScopeOut)
-async def decision_scope(body: ScopeIn, principal: AnyAgency, engine: Engine, clock: CurrentClock) -> ScopeOut:
+async def decision_scope(
+    body: ScopeIn, principal: AnyAgency, bus: Bus, engine: Engine, clock: CurrentClock
+) -> ScopeOut:
     """Which participants the caller could read for a category and purpose: a prefilter for lists, not a permit."""
     principal.check_jurisdiction(body.jurisdiction)
     if body.requester_agency != principal.agency:
         raise Forbidden("an agency may ask only about its own reads", field="requester_agency")
     if policy.never_disclosed(body.category, principal.agency_type, body.purpose):
         return ScopeOut(everyone=False, participant_ids=[])
+    mou = await bus.handle(commands.SiteMouInForce(body.jurisdiction))
     params = {
         "agency": principal.agency,
-        "agency_type": principal.agency_type,
         "jurisdiction": body.jurisdiction,
         "category": body.category,
         "purpose": body.purpose,
         "now": clock.now(),
     }
     async with engine.connect() as conn:
-        everyone, participant_ids = await decisions.scope(conn, params)
+        everyone, participant_ids = await decisions.scope(conn, params, mou)
     return ScopeOut(everyone=everyone, participant_ids=participant_ids)
 
 
-@router.post("/v1/site-grants", status_code=201, response_model=SiteGrantOut)
-async def issue_site_grant(body: SiteGrantIn, principal: ProjectManager, bus: Bus, engine: Engine) -> SiteGrantOut:
-    """Add a data-sharing term of the site's MOU, e.g. the referral packet to case management for the hand-off."""
-    principal.check_jurisdiction(body.jurisdiction)
-    command = commands.IssueSiteGrant(
-        jurisdiction=body.jurisdiction,
-        issued_by=principal.agency,
-        recipient_agency_type=body.recipient_agency_type,
-        recipient_agency=body.recipient_agency,
-        categories=tuple(body.categories),
-        purposes=tuple(body.purposes),
-    )
-    grant_id = await bus.handle(command)
-    async with engine.connect() as conn:
-        grants = await decisions.site_grants(conn, body.jurisdiction)
-    return SiteGrantOut(**next(g for g in grants if g["grant_id"] == grant_id))
-
-
-@router.get("/v1/site-grants", response_model=list[SiteGrantOut])
-async def list_site_grants(
-    principal: GrantReader, engine: Engine, jurisdiction: Annotated[Jurisdiction, Query()]
-) -> list[SiteGrantOut]:
-    """The site's data-sharing terms, withdrawn ones included (with when)."""
+@router.get("/v1/site-grants", response_model=SiteMouOut)
+async def site_grants(principal: AnyAgency, bus: Bus, jurisdiction: Annotated[Jurisdiction, Query()]) -> SiteMouOut:
+    """The site's data-sharing terms (its MOU) in force: the newest version recorded, with its approval reference.
+    The MOU is part of the site's settings, approved by the Policy Coordinating Group; no API call changes it."""
     principal.check_jurisdiction(jurisdiction)
-    async with engine.connect() as conn:
-        return [SiteGrantOut(**g) for g in await decisions.site_grants(conn, jurisdiction)]
-
-
-@router.post("/v1/site-grants/{grant_id}/withdrawal", status_code=204)
-async def withdraw_site_grant(grant_id: UUID, principal: ProjectManager, bus: Bus, engine: Engine) -> None:
-    """Withdraw a site grant: reads starting afterwards no longer rely on it."""
-    async with engine.connect() as conn:
-        jurisdiction = await decisions.site_grant_jurisdiction(conn, str(grant_id))
-    if jurisdiction is None or jurisdiction not in principal.jurisdictions:
-        raise SiteGrantNotFound()
-    await bus.handle(commands.WithdrawSiteGrant(str(grant_id)))
+    mou: Mou | None = await bus.handle(commands.SiteMouInForce(jurisdiction))
+    if mou is None:
+        return SiteMouOut(jurisdiction=jurisdiction, version=None, approved_by=None, recorded_at=None, terms=[])
+    return SiteMouOut(
+        jurisdiction=jurisdiction,
+        version=mou.version,
+        approved_by=mou.approved_by,
+        recorded_at=mou.recorded_at,
+        terms=[SiteGrantOut(grant_id=mou.term_id(i), **t.as_dict()) for i, t in enumerate(mou.terms)],
+    )
 
 
 @router.post("/v1/break-glass", status_code=201, response_model=BreakGlassOut)
-async def break_glass(body: BreakGlassIn, principal: Responder, bus: Bus) -> BreakGlassOut:
-    """Emergency access for at most an hour, with a written reason; flagged in the audit log and the accounting."""
+async def break_glass(body: BreakGlassIn, principal: CaseManager, bus: Bus) -> BreakGlassOut:
+    """Emergency access for at most an hour, by the provider holding the participant, with a written reason;
+    never substance_use. Flagged in the audit log and the participant's accounting."""
     principal.check_jurisdiction(body.jurisdiction)
     if principal.person is None:
         raise InvalidConsent("break-glass names the person acting (Divert-Acting-Person)", field="Divert-Acting-Person")

@@ -2,37 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from consent.adapters import relations
 from consent.domain import documents
 from consent.domain.model import Consent
-from consent.entrypoints.consents import record_command, visible_consent
+from consent.entrypoints.consents import readable_consent, record_command
+from consent.entrypoints.reads import SelfGate
 from consent.entrypoints.schemas import ConsentIn, PreviewOut
-from divert_kernel.auth import Principal, require
-from divert_kernel.deps import Engine
+from consent.service_layer.site import check_recipients
+from divert_kernel.deps import CaseManager, ConsentReader, Engine, SiteDirectory
+from divert_kernel.gate import not_permitted
 
 router = APIRouter(prefix="/v1/consents", tags=["consents"])
 
-CaseManager = Annotated[Principal, Depends(require("case_management"))]
-ConsentReader = Annotated[Principal, Depends(require("case_management", "auditor"))]
 FHIR_JSON = "application/fhir+json"
 
 
 @router.get("/{consent_id}/fhir", responses={200: {"content": {FHIR_JSON: {}}}})
-async def consent_as_fhir(consent_id: UUID, principal: ConsentReader, engine: Engine) -> JSONResponse:
+async def consent_as_fhir(consent_id: UUID, principal: ConsentReader, engine: Engine, gate: SelfGate) -> JSONResponse:
     """The consent as an HL7 FHIR R4 Consent resource."""
-    resource: dict[str, Any] = documents.fhir_consent(await visible_consent(engine, consent_id, principal))
+    resource: dict[str, Any] = documents.fhir_consent(await readable_consent(engine, gate, consent_id, principal))
     return JSONResponse(resource, media_type=FHIR_JSON)
 
 
 @router.post("/preview", response_model=PreviewOut)
-async def preview_consent(body: ConsentIn, principal: CaseManager) -> PreviewOut:
-    """What a draft would share, per recipient, in plain language; checks the terms, stores nothing."""
+async def preview_consent(body: ConsentIn, principal: CaseManager, engine: Engine, sites: SiteDirectory) -> PreviewOut:
+    """What a draft would share, per recipient, in plain language; checks the terms, stores nothing. Only the
+    provider holding the participant drafts its consents."""
     command = record_command(body, principal)
     Consent.check_terms(command)
+    check_recipients(sites, command.jurisdiction, [g.recipient_agency for g in command.grants])
+    async with engine.connect() as conn:
+        if await relations.holder(conn, command.jurisdiction, command.participant_id) != principal.agency:
+            raise not_permitted()
     draft = body.model_dump()
     return PreviewOut(recipients=documents.preview(draft))

@@ -107,6 +107,10 @@ class ConsentOut(BaseModel):
     grants: list[GrantOut]
 
 
+class ConsentListOut(BaseModel):
+    items: list[ConsentOut] = Field(description="the participant's consents, newest first, drafts included")
+
+
 class AccessRequestIn(_Strict):
     participant_id: UUID
     jurisdiction: Jurisdiction
@@ -132,38 +136,44 @@ class BatchOut(BaseModel):
     decisions: list[DecisionOut]
 
 
-class SiteGrantIn(_Strict):
+class SiteGrantOut(BaseModel):
+    """One term of the site's MOU: bound to a relation to the participant, or to named agencies."""
+
+    grant_id: str = Field(description="names jurisdiction, MOU version and term; the basis id of its permits")
+    relation: Literal["handoff_provider", "charge_holder"] | None
+    agencies: list[str]
+    categories: list[str]
+    purposes: list[str]
+
+
+class SiteMouOut(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
                     "jurisdiction": "seattle-king-county",
-                    "recipient_agency_type": "case_management",
-                    "categories": ["identity", "referral"],
-                    "purposes": ["care_coordination"],
+                    "version": 1,
+                    "approved_by": "PCG minutes 2026-10-14, item 3",
+                    "recorded_at": "2026-11-23T00:00:00Z",
+                    "terms": [
+                        {
+                            "grant_id": "mou:seattle-king-county:v1:term-1",
+                            "relation": "handoff_provider",
+                            "agencies": [],
+                            "categories": ["identity", "referral"],
+                            "purposes": ["care_coordination"],
+                        }
+                    ],
                 }
             ]
-        },
+        }
     )
 
-    jurisdiction: Jurisdiction
-    recipient_agency_type: AgencyType
-    recipient_agency: AgencyId | None = None
-    categories: list[Category] = Field(min_length=1)
-    purposes: list[Purpose] = Field(min_length=1)
-
-
-class SiteGrantOut(BaseModel):
-    grant_id: str
     jurisdiction: str
-    recipient_agency_type: str
-    recipient_agency: str | None
-    categories: list[str]
-    purposes: list[str]
-    issued_by: str
-    issued_at: datetime
-    withdrawn_at: datetime | None
+    version: int | None = Field(description="the MOU version in force; null when the site has none")
+    approved_by: str | None = Field(description="the Policy Coordinating Group's approval reference")
+    recorded_at: datetime | None
+    terms: list[SiteGrantOut]
 
 
 class BreakGlassIn(_Strict):

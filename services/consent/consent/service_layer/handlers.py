@@ -1,4 +1,5 @@
-"""One handler per command; the consent service also reacts to participants leaving the program."""
+"""One handler per command; the consent service also learns from events who holds a participant, and when one
+leaves the program."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ from uuid import uuid4
 
 from consent.adapters import decisions, store
 from consent.domain import commands, policy
-from consent.domain.errors import ConsentNotFound, OverlappingConsent, SiteGrantNotFound
-from consent.domain.model import AccessDecision, BreakGlassAccess, Consent, SiteGrant
+from consent.domain.errors import OverlappingConsent
+from consent.domain.model import AccessDecision, BreakGlassAccess, Consent
+from consent.domain.mou import Mou
+from consent.service_layer.site import SiteTerms
 from divert_contracts.casemgmt import ParticipantStatusChanged
 from divert_contracts.consent import ConsentDrafted, GrantTerms
 from divert_kernel.clock import Clock
 from divert_kernel.envelope import ReceivedEvent
+from divert_kernel.gate import not_permitted
+from divert_kernel.sites import Sites
 from divert_kernel.uow import UnitOfWork
 
 
@@ -34,27 +39,34 @@ class Decided:
 
 
 class Handlers:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, sites: Sites | None = None) -> None:
         self.clock = clock
+        self.site = SiteTerms(clock, sites or Sites())
 
     def commands(self) -> dict[type, object]:
         return {
             commands.RecordConsent: self.record_consent,
             commands.SignConsent: self.sign_consent,
             commands.RevokeConsent: self.revoke_consent,
-            commands.IssueSiteGrant: self.issue_site_grant,
-            commands.WithdrawSiteGrant: self.withdraw_site_grant,
+            commands.SiteMouInForce: self.mou_in_force,
             commands.BreakGlass: self.break_glass,
             commands.DecideMany: self.decide_many,
         }
 
     def subscriptions(self) -> dict[str, dict[str, object]]:
-        return {"casemgmt": {"ParticipantStatusChanged": self.expire_on_exit}}
+        return {
+            "casemgmt": {"ParticipantStatusChanged": self.expire_on_exit},
+            "referral": {"WarmHandoffCompleted": self.site.note_handoff},
+            "prosecution": {"ChargeHeld": self.site.note_charge},
+        }
 
     async def record_consent(self, cmd: commands.RecordConsent, uow: UnitOfWork) -> str:
+        """Only the provider holding the participant records its consents, naming agencies of the site."""
         consent_id = str(uuid4())
         consent = Consent.record(consent_id, cmd)
+        self.site.check_recipients(cmd.jurisdiction, [g.recipient_agency for g in cmd.grants])
         await store.lock_participant(uow.conn, cmd.participant_id)
+        await self.site.check_holder(uow, cmd.jurisdiction, cmd.participant_id, cmd.disclosing_agency)
         if not cmd.draft:
             await self._check_no_overlap(uow, consent_id, cmd.participant_id, cmd.jurisdiction, cmd.grants, cmd)
         uow.add(consent)
@@ -88,7 +100,7 @@ class Handlers:
                     raise OverlappingConsent(index, existing_id, recipient, sorted(shared))
 
     async def sign_consent(self, cmd: commands.SignConsent, uow: UnitOfWork) -> None:
-        consent = await self._consent(uow, cmd.consent_id)
+        consent = await self._held_consent(uow, cmd.consent_id, cmd.requester)
         consent.sign(cmd.signed_document_sha256)
         terms = consent.terms
         assert terms is not None
@@ -97,7 +109,7 @@ class Handlers:
         await store.activate(uow.conn, consent.id, cmd.signed_document_sha256)
 
     async def revoke_consent(self, cmd: commands.RevokeConsent, uow: UnitOfWork) -> None:
-        consent = await self._consent(uow, cmd.consent_id)
+        consent = await self._held_consent(uow, cmd.consent_id, cmd.requester)
         now = self.clock.now()
         consent.revoke(cmd.recipient_agency, now)
         await store.revoke(uow.conn, cmd.consent_id, cmd.recipient_agency, now)
@@ -113,25 +125,14 @@ class Handlers:
             consent.expire_on_exit(now)
             await store.expire(uow.conn, consent_id, now)
 
-    async def issue_site_grant(self, cmd: commands.IssueSiteGrant, uow: UnitOfWork) -> str:
-        grant_id = str(uuid4())
-        now = self.clock.now()
-        uow.add(SiteGrant.issue(grant_id, cmd, now))
-        await decisions.add_site_grant(uow.conn, grant_id, cmd, now)
-        return grant_id
-
-    async def withdraw_site_grant(self, cmd: commands.WithdrawSiteGrant, uow: UnitOfWork) -> None:
-        grant = await uow.get(SiteGrant, cmd.grant_id)
-        if grant is None:
-            raise SiteGrantNotFound()
-        now = self.clock.now()
-        grant.withdraw(now)
-        await decisions.withdraw_site_grant(uow.conn, cmd.grant_id, now)
+    async def mou_in_force(self, cmd: commands.SiteMouInForce, uow: UnitOfWork) -> Mou | None:
+        return await self.site.mou_in_force(uow, cmd.jurisdiction)
 
     async def break_glass(self, cmd: commands.BreakGlass, uow: UnitOfWork) -> dict[str, object]:
         access_id = str(uuid4())
         now = self.clock.now()
         access = BreakGlassAccess.invoke(access_id, cmd, now)
+        await self.site.check_holder(uow, cmd.jurisdiction, cmd.participant_id, cmd.requester_agency)
         uow.add(access)
         await decisions.add_break_glass(uow.conn, access_id, cmd, now, access.expires_at)
         return {"break_glass_id": access_id, "expires_at": access.expires_at}
@@ -139,6 +140,7 @@ class Handlers:
     async def decide_many(self, cmd: commands.DecideMany, uow: UnitOfWork) -> list[Decided]:
         """Fail closed: permit only on a live consent, site grant or break-glass; every decision recorded."""
         now = self.clock.now()
+        mous = {j: await self.site.mou_in_force(uow, j) for j in sorted({r.jurisdiction for r in cmd.requests})}
         decided = []
         for request in cmd.requests:
             access = policy.AccessRequest(
@@ -149,7 +151,11 @@ class Handlers:
                 request.category,
                 request.purpose,
             )
-            verdict = policy.decide(access, await decisions.bases(uow.conn, request), now)
+            bases, related = await decisions.bases(uow.conn, request)
+            mou = mous[request.jurisdiction]
+            if mou is not None:
+                bases += mou.bases(request.requester_agency, related)
+            verdict = policy.decide(access, bases, now)
             decision_id = str(uuid4())
             uow.add(AccessDecision.record(decision_id, request, verdict, now))
             decided.append((decision_id, request, verdict))
@@ -159,5 +165,13 @@ class Handlers:
     async def _consent(self, uow: UnitOfWork, consent_id: str) -> Consent:
         consent = await uow.get(Consent, consent_id)
         if consent is None:
-            raise ConsentNotFound()
+            raise not_permitted()
+        return consent
+
+    async def _held_consent(self, uow: UnitOfWork, consent_id: str, requester: commands.Requester) -> Consent:
+        """The consent, if the requester holds its participant; else refused exactly as an unknown consent is."""
+        consent = await self._consent(uow, consent_id)
+        if consent.jurisdiction not in requester.jurisdictions:
+            raise not_permitted()
+        await self.site.check_holder(uow, consent.jurisdiction, consent.participant_id, requester.agency)
         return consent

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from divert_kernel.db import make_engine
 
 PROSECUTOR = "kc-prosecutor"
+CM = "lead-case-management"
 
 
 def roi(participant_id: str, categories: list[str], **overrides: Any) -> dict[str, Any]:
@@ -51,10 +52,11 @@ class TestDecisions:
         assert (await decide(service, prosecutor, str(uuid4()), "assessment"))["decision"] == "deny"
 
     async def test_a_consent_permits_what_it_names_and_nothing_else(
-        self, service: httpx.AsyncClient, tokens_for: Callable
+        self, service: httpx.AsyncClient, tokens_for: Callable, relations: Any
     ) -> None:
-        cm, prosecutor = tokens_for("case_management"), tokens_for("prosecutor", agency=PROSECUTOR)
+        cm, prosecutor = tokens_for("case_management", agency=CM), tokens_for("prosecutor", agency=PROSECUTOR)
         participant_id = str(uuid4())
+        await relations.hand_off(participant_id, CM)
         created = await service.post("/v1/consents", json=roi(participant_id, ["assessment"]), headers=cm)
         assert created.status_code == 201, created.text
         permit = await decide(service, prosecutor, participant_id, "assessment")
@@ -63,18 +65,20 @@ class TestDecisions:
         assert (await decide(service, prosecutor, participant_id, "housing"))["decision"] == "deny"
 
     async def test_substance_use_is_denied_to_the_prosecutor_whatever_the_consent_says(
-        self, service: httpx.AsyncClient, tokens_for: Callable
+        self, service: httpx.AsyncClient, tokens_for: Callable, relations: Any
     ) -> None:
-        cm, prosecutor = tokens_for("case_management"), tokens_for("prosecutor", agency=PROSECUTOR)
+        cm, prosecutor = tokens_for("case_management", agency=CM), tokens_for("prosecutor", agency=PROSECUTOR)
         participant_id = str(uuid4())
+        await relations.hand_off(participant_id, CM)
         await service.post("/v1/consents", json=roi(participant_id, ["substance_use", "assessment"]), headers=cm)
         assert (await decide(service, prosecutor, participant_id, "substance_use"))["decision"] == "deny"
 
     async def test_revocation_takes_effect_on_the_very_next_decision(
-        self, service: httpx.AsyncClient, tokens_for: Callable
+        self, service: httpx.AsyncClient, tokens_for: Callable, relations: Any
     ) -> None:
-        cm, prosecutor = tokens_for("case_management"), tokens_for("prosecutor", agency=PROSECUTOR)
+        cm, prosecutor = tokens_for("case_management", agency=CM), tokens_for("prosecutor", agency=PROSECUTOR)
         participant_id = str(uuid4())
+        await relations.hand_off(participant_id, CM)
         consent_id = (await service.post("/v1/consents", json=roi(participant_id, ["assessment"]), headers=cm)).json()[
             "consent_id"
         ]
@@ -122,10 +126,12 @@ class TestDecisions:
 
 class TestConsentTerms:
     async def test_expiry_before_effect_is_refused_naming_the_field(
-        self, service: httpx.AsyncClient, tokens_for: Callable
+        self, service: httpx.AsyncClient, tokens_for: Callable, relations: Any
     ) -> None:
-        body = roi(str(uuid4()), ["assessment"], expires_at="2025-01-01T00:00:00Z")
-        reply = await service.post("/v1/consents", json=body, headers=tokens_for("case_management"))
+        participant_id = str(uuid4())
+        await relations.hand_off(participant_id, CM)
+        body = roi(participant_id, ["assessment"], expires_at="2025-01-01T00:00:00Z")
+        reply = await service.post("/v1/consents", json=body, headers=tokens_for("case_management", agency=CM))
         assert reply.status_code == 422
         assert reply.json()["field"] == "expires_at"
 
@@ -134,3 +140,70 @@ class TestConsentTerms:
     ) -> None:
         reply = await service.post("/v1/consents", json=roi(str(uuid4()), ["assessment"]), headers=tokens_for("police"))
         assert reply.status_code == 403
+
+
+# 42 CFR §2.32(a)(1), February 2024 final rule, copied from the Federal Register text (not from the code).
+NOTICE_2024 = (
+    "This record which has been disclosed to you is protected by Federal confidentiality rules (42 CFR part 2). "
+    "These rules prohibit you from using or disclosing this record, or testimony that describes the information "
+    "contained in this record, in any civil, criminal, administrative, or legislative proceedings by any Federal, "
+    "State, or local authority, against the patient, unless authorized by the consent of the patient, except as "
+    "provided at 42 CFR 2.12(c)(5) or as authorized by a court in accordance with 42 CFR 2.64 or 2.65. In addition, "
+    "the Federal rules prohibit you from making any other use or disclosure of this record unless at least one of "
+    "the following applies: (i) Further use or disclosure is expressly permitted by the written consent of the "
+    "individual whose information is being disclosed in this record or as otherwise permitted by 42 CFR part 2. "
+    "(ii) You are a covered entity or business associate and have received the record for treatment, payment, or "
+    "health care operations, or (iii) You have received the record from a covered entity or business associate as "
+    "permitted by 45 CFR part 164, subparts A and E. A general authorization for the release of medical or other "
+    "information is NOT sufficient to meet the required elements of written consent to further use or redisclose "
+    "the record (see 42 CFR 2.31)."
+)
+
+
+class TestObligations:
+    """Finding 6: a Part 2 permit carries its labels and the 2024 §2.32 notice; mental health is not Part 2."""
+
+    async def permits(self, service: httpx.AsyncClient, tokens_for: Callable, relations: Any) -> dict[str, dict]:
+        defender = "kc-public-defender"
+        participant_id = str(uuid4())
+        await relations.hand_off(participant_id, CM)
+        grants = [
+            {"recipient_agency": defender, "categories": ["substance_use", "mental_health"], "purposes": ["defense"]}
+        ]
+        created = await service.post(
+            "/v1/consents",
+            json=roi(participant_id, [], grants=grants),
+            headers=tokens_for("case_management", agency=CM),
+        )
+        assert created.status_code == 201, created.text
+        decided = {}
+        for category in ("substance_use", "mental_health"):
+            reply = await service.post(
+                "/v1/access-decisions",
+                headers=tokens_for("defender", agency=defender),
+                json={
+                    "participant_id": participant_id,
+                    "jurisdiction": "seattle-king-county",
+                    "requester_agency": defender,
+                    "category": category,
+                    "purpose": "defense",
+                },
+            )
+            decided[category] = reply.json()
+            assert decided[category]["decision"] == "permit"
+        return decided
+
+    async def test_substance_use_carries_the_part2_labels_and_the_2024_notice(
+        self, service: httpx.AsyncClient, tokens_for: Callable, relations: Any
+    ) -> None:
+        obligations = {
+            o["kind"]: o for o in (await self.permits(service, tokens_for, relations))["substance_use"]["obligations"]
+        }
+        assert "42CFRPart2" in obligations["security_labels"]["labels"]
+        assert obligations["redisclosure_notice"]["text"] == NOTICE_2024
+
+    async def test_mental_health_is_labelled_without_part2_or_its_notice(
+        self, service: httpx.AsyncClient, tokens_for: Callable, relations: Any
+    ) -> None:
+        [labels] = (await self.permits(service, tokens_for, relations))["mental_health"]["obligations"]
+        assert labels["kind"] == "security_labels" and "42CFRPart2" not in labels["labels"]

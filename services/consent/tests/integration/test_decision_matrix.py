@@ -1,17 +1,27 @@
-"""Every agency type x category x purpose x consent state, decided by the running service: no unexpected permit."""
+"""Every demo agency x category x purpose x consent state, decided by the running service: no unexpected permit.
+
+Each participant is held by `lead-case-management` (its hand-off) with a charge held by `kc-prosecutor`, except in
+the state `none_unrelated`, where no event relates any agency to it. The site's MOU is the demo default.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
+from typing import Any
 from uuid import uuid4
 
 import httpx
 
-from divert_contracts.vocabulary import AGENCY_TYPES, CATEGORIES, PURPOSES
+from divert_contracts.vocabulary import CATEGORIES, PURPOSES
+from divert_devstack import demo_site
 
-J = "seattle-king-county"
+J = demo_site.SEATTLE
+HOLDER = "lead-case-management"
+AGENCIES = demo_site.AGENCIES[J]
 STATES = [
+    "none_unrelated",
     "none",
     "draft",
     "active",
@@ -23,23 +33,37 @@ STATES = [
     "irrevocable_2_35",
 ]
 ORDINARY_PURPOSES = [p for p in PURPOSES if p != "BTG"]
+# The demo MOU, written out independently of the site file: (agency, category, purpose) it opens.
+MOU_BY_RELATION = {
+    (HOLDER, "identity", "care_coordination"),
+    (HOLDER, "referral", "care_coordination"),
+    ("kc-prosecutor", "referral", "diversion_monitoring"),
+}
+MOU_BY_NAME = {
+    ("lead-project-manager", "identity", "program_operations"),
+    ("lead-project-manager", "referral", "program_operations"),
+}
 
 
-def agency(agency_type: str) -> str:
-    return f"agency-{agency_type}"
-
-
-def expected(agency_type: str, category: str, purpose: str, state: str) -> str:
+def expected(agency: str, agency_type: str, category: str, purpose: str, state: str) -> str:
     """The rules of DESIGN §3 and §5, written out independently of the service's code."""
     if agency_type == "evaluator" or purpose == "BTG":
         return "deny"
     if category == "substance_use" and (agency_type in ("police", "prosecutor") or purpose == "diversion_monitoring"):
         return "deny"
+    if (agency, category, purpose) in MOU_BY_NAME:
+        return "permit"
+    if state != "none_unrelated" and (agency, category, purpose) in MOU_BY_RELATION:
+        return "permit"
     if state in ("active", "revoked_for_another_recipient"):
         return "permit"
     if state == "irrevocable_2_35":
         return "permit" if purpose == "diversion_monitoring" else "deny"
     return "deny"
+
+
+def someone_else(requester: str) -> str:
+    return "kc-public-defender" if requester != "kc-public-defender" else "seattle-pd"
 
 
 def consent_for(participant_id: str, recipients: list[str], state: str) -> dict:
@@ -69,20 +93,19 @@ def consent_for(participant_id: str, recipients: list[str], state: str) -> dict:
     return body
 
 
-async def arrange(service: httpx.AsyncClient, cm: dict[str, str], state: str, requester: str) -> str:
-    """A participant whose only consent is in `state` as seen by `requester`."""
-    participant_id = str(uuid4())
-    if state == "none":
-        return participant_id
-    recipients = [requester, "agency-someone-else"]
-    created = await service.post("/v1/consents", json=consent_for(participant_id, recipients, state), headers=cm)
+async def arrange(
+    service: httpx.AsyncClient, cm: dict[str, str], participant_id: str, state: str, requester: str
+) -> None:
+    """The participant's only consent is in `state` as seen by `requester`."""
+    if state.startswith("none"):
+        return
+    other = someone_else(requester)
+    created = await service.post(
+        "/v1/consents", json=consent_for(participant_id, [requester, other], state), headers=cm
+    )
     assert created.status_code == 201, created.text
     consent_id = created.json()["consent_id"]
-    revoke = {
-        "revoked_whole": None,
-        "revoked_for_this_recipient": requester,
-        "revoked_for_another_recipient": "agency-someone-else",
-    }
+    revoke = {"revoked_whole": None, "revoked_for_this_recipient": requester, "revoked_for_another_recipient": other}
     if state in revoke:
         body = {"recipient_agency": revoke[state]} if revoke[state] else {}
         reply = await service.post(f"/v1/consents/{consent_id}/revocation", json=body, headers=cm)
@@ -90,24 +113,30 @@ async def arrange(service: httpx.AsyncClient, cm: dict[str, str], state: str, re
     if state == "irrevocable_2_35":
         refused = await service.post(f"/v1/consents/{consent_id}/revocation", json={}, headers=cm)
         assert refused.status_code == 409  # and the grant stays in force
-    return participant_id
 
 
-async def test_the_decision_matrix_has_no_unexpected_permit(service: httpx.AsyncClient, tokens_for: Callable) -> None:
-    cm = tokens_for("case_management", agency="lead-case-management")
+async def test_the_decision_matrix_has_no_unexpected_permit(
+    service: httpx.AsyncClient, tokens_for: Callable, relations: Any
+) -> None:
+    cm = tokens_for("case_management", agency=HOLDER)
+    cells = {(state, agency): str(uuid4()) for state, (agency, _) in itertools.product(STATES, AGENCIES)}
+    related = [p for (state, _), p in cells.items() if state != "none_unrelated"]
+    await asyncio.gather(*(relations.hand_off(p, HOLDER) for p in related))
+    await asyncio.gather(*(relations.hold_charge(p, "kc-prosecutor") for p in related))
     unexpected, checked = [], 0
-    for state, agency_type in itertools.product(STATES, AGENCY_TYPES):
-        participant_id = await arrange(service, cm, state, agency(agency_type))
+    for state, (agency, agency_type) in itertools.product(STATES, AGENCIES):
+        participant_id = cells[(state, agency)]
+        await arrange(service, cm, participant_id, state, agency)
         asks = list(itertools.product(CATEGORIES, PURPOSES))
         reply = await service.post(
             "/v1/access-decisions/batch",
-            headers=tokens_for(agency_type, agency=agency(agency_type)),
+            headers=tokens_for(agency_type, agency=agency),
             json={
                 "requests": [
                     {
                         "participant_id": participant_id,
                         "jurisdiction": J,
-                        "requester_agency": agency(agency_type),
+                        "requester_agency": agency,
                         "category": category,
                         "purpose": purpose,
                     }
@@ -118,7 +147,8 @@ async def test_the_decision_matrix_has_no_unexpected_permit(service: httpx.Async
         assert reply.status_code == 200, reply.text
         for (category, purpose), decided in zip(asks, reply.json()["decisions"], strict=True):
             checked += 1
-            if decided["decision"] != expected(agency_type, category, purpose, state):
-                unexpected.append((state, agency_type, category, purpose, decided["decision"]))
-    assert checked == len(STATES) * len(AGENCY_TYPES) * len(CATEGORIES) * len(PURPOSES)
+            if decided["decision"] != expected(agency, agency_type, category, purpose, state):
+                unexpected.append((state, agency, category, purpose, decided["decision"]))
+    assert checked == len(STATES) * len(AGENCIES) * len(CATEGORIES) * len(PURPOSES)
+    print(f"decision matrix: {checked} cells")
     assert unexpected == []

@@ -18,11 +18,20 @@ from divert_devstack.testing import eventually, publish_as
 
 J = "seattle-king-county"
 PROSECUTOR = "kc-prosecutor"
+CM = "lead-case-management"
 
 
 @pytest.fixture
 def cm(tokens_for: Callable) -> dict[str, str]:
-    return tokens_for("case_management", agency="lead-case-management")
+    return tokens_for("case_management", agency=CM)
+
+
+@pytest.fixture
+async def held(relations: Any) -> str:
+    """A participant handed off to CM: CM holds its consents."""
+    participant_id = str(uuid4())
+    await relations.hand_off(participant_id, CM)
+    return participant_id
 
 
 def roi(participant_id: str, **overrides: Any) -> dict[str, Any]:
@@ -65,9 +74,9 @@ async def decide(
 
 class TestOverlap:
     async def test_a_second_live_consent_for_the_same_recipient_and_purpose_is_refused(
-        self, service: httpx.AsyncClient, cm: dict[str, str]
+        self, service: httpx.AsyncClient, cm: dict[str, str], held: str
     ) -> None:
-        participant_id = str(uuid4())
+        participant_id = held
         first = await service.post("/v1/consents", json=roi(participant_id), headers=cm)
         assert first.status_code == 201
         second = await service.post("/v1/consents", json=roi(participant_id), headers=cm)
@@ -76,9 +85,9 @@ class TestOverlap:
         assert first.json()["consent_id"] in second.json()["detail"]
 
     async def test_after_revocation_a_new_consent_is_welcome(
-        self, service: httpx.AsyncClient, cm: dict[str, str]
+        self, service: httpx.AsyncClient, cm: dict[str, str], held: str
     ) -> None:
-        participant_id = str(uuid4())
+        participant_id = held
         first = (await service.post("/v1/consents", json=roi(participant_id), headers=cm)).json()["consent_id"]
         await service.post(f"/v1/consents/{first}/revocation", json={}, headers=cm)
         assert (await service.post("/v1/consents", json=roi(participant_id), headers=cm)).status_code == 201
@@ -86,10 +95,10 @@ class TestOverlap:
 
 class TestDrafts:
     async def test_a_draft_permits_nothing_until_signed(
-        self, service: httpx.AsyncClient, cm: dict[str, str], tokens_for: Callable
+        self, service: httpx.AsyncClient, cm: dict[str, str], held: str, tokens_for: Callable
     ) -> None:
         prosecutor = tokens_for("prosecutor", agency=PROSECUTOR)
-        participant_id = str(uuid4())
+        participant_id = held
         body = roi(participant_id, state="draft")
         del body["signed_document_sha256"]
         created = await service.post("/v1/consents", json=body, headers=cm)
@@ -115,9 +124,9 @@ class TestDrafts:
 
 class TestSection235:
     async def test_an_irrevocable_monitoring_consent_refuses_revocation_with_the_reason(
-        self, service: httpx.AsyncClient, cm: dict[str, str], tokens_for: Callable
+        self, service: httpx.AsyncClient, cm: dict[str, str], held: str, tokens_for: Callable
     ) -> None:
-        participant_id = str(uuid4())
+        participant_id = held
         grants = [
             {
                 "recipient_agency": PROSECUTOR,
@@ -141,10 +150,10 @@ class TestSection235:
 
 class TestExpiryOnExit:
     async def test_a_consent_tied_to_program_exit_stops_permitting_when_the_participant_exits(
-        self, service: httpx.AsyncClient, cm: dict[str, str], tokens_for: Callable, module_nats: NatsServer
+        self, service: httpx.AsyncClient, cm: dict[str, str], held: str, tokens_for: Callable, module_nats: NatsServer
     ) -> None:
         prosecutor = tokens_for("prosecutor", agency=PROSECUTOR)
-        participant_id = str(uuid4())
+        participant_id = held
         await service.post("/v1/consents", json=roi(participant_id, expires_on_event="program_exit"), headers=cm)
         assert (await decide(service, prosecutor, participant_id))["decision"] == "permit"
         nc = await nats.connect(module_nats.url)
@@ -168,126 +177,11 @@ class TestExpiryOnExit:
         await eventually(denied)
 
 
-class TestSiteGrants:
-    async def test_the_mou_lets_case_management_read_the_referral_packet_before_any_roi(
-        self, service: httpx.AsyncClient, tokens_for: Callable
-    ) -> None:
-        pm = tokens_for("project_manager", agency="lead-project-manager")
-        reader = tokens_for("case_management", agency="reach")
-        participant_id = str(uuid4())
-        assert (await decide(service, reader, participant_id, "referral", "care_coordination", "reach"))[
-            "decision"
-        ] == "deny"
-        issued = await service.post(
-            "/v1/site-grants",
-            headers=pm,
-            json={
-                "jurisdiction": J,
-                "recipient_agency_type": "case_management",
-                "categories": ["identity", "referral"],
-                "purposes": ["care_coordination"],
-            },
-        )
-        assert issued.status_code == 201, issued.text
-        grant_id = issued.json()["grant_id"]
-        permit = await decide(service, reader, participant_id, "referral", "care_coordination", "reach")
-        assert permit["basis"] == {"kind": "site_grant", "id": grant_id}
-        other = await decide(service, reader, participant_id, "assessment", "care_coordination", "reach")
-        assert other["decision"] == "deny"
-        assert (await service.post(f"/v1/site-grants/{grant_id}/withdrawal", headers=pm)).status_code == 204
-        assert (await decide(service, reader, participant_id, "referral", "care_coordination", "reach"))[
-            "decision"
-        ] == "deny"
-
-    async def test_only_the_project_manager_issues_site_grants(
-        self, service: httpx.AsyncClient, cm: dict[str, str]
-    ) -> None:
-        reply = await service.post(
-            "/v1/site-grants",
-            headers=cm,
-            json={
-                "jurisdiction": J,
-                "recipient_agency_type": "police",
-                "categories": ["identity"],
-                "purposes": ["care_coordination"],
-            },
-        )
-        assert reply.status_code == 403
-
-
-class TestBreakGlass:
-    REASON = "Participant found unresponsive; EMS asks for current mental-health medications."
-
-    async def test_emergency_access_is_permitted_for_btg_only_and_flagged(
-        self, service: httpx.AsyncClient, tokens_for: Callable
-    ) -> None:
-        responder = tokens_for("case_management", agency="reach") | {"Divert-Acting-Person": "cm-0042"}
-        participant_id = str(uuid4())
-        invoked = await service.post(
-            "/v1/break-glass",
-            headers=responder,
-            json={
-                "participant_id": participant_id,
-                "jurisdiction": J,
-                "categories": ["mental_health"],
-                "reason": self.REASON,
-                "minutes": 30,
-            },
-        )
-        assert invoked.status_code == 201, invoked.text
-        emergency = await decide(service, responder, participant_id, "mental_health", "BTG", "reach")
-        assert emergency["decision"] == "permit" and emergency["flags"] == ["break_glass"]
-        assert {o["kind"] for o in emergency["obligations"]} == {"security_labels", "redisclosure_notice"}
-        ordinary = await decide(service, responder, participant_id, "mental_health", "care_coordination", "reach")
-        assert ordinary["decision"] == "deny"
-
-    @pytest.mark.parametrize(("change", "field"), [({"reason": "urgent"}, "reason"), ({"minutes": 90}, "minutes")])
-    async def test_without_a_reason_or_beyond_an_hour_it_is_refused(
-        self, service: httpx.AsyncClient, tokens_for: Callable, change: dict, field: str
-    ) -> None:
-        responder = tokens_for("case_management", agency="reach") | {"Divert-Acting-Person": "cm-0042"}
-        body = {
-            "participant_id": str(uuid4()),
-            "jurisdiction": J,
-            "categories": ["mental_health"],
-            "reason": self.REASON,
-        }
-        reply = await service.post("/v1/break-glass", headers=responder, json=body | change)
-        assert reply.status_code == 422 and reply.json()["field"] == field
-
-    async def test_someone_must_be_named(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
-        body = {
-            "participant_id": str(uuid4()),
-            "jurisdiction": J,
-            "categories": ["mental_health"],
-            "reason": self.REASON,
-        }
-        reply = await service.post("/v1/break-glass", headers=tokens_for("case_management"), json=body)
-        assert reply.status_code == 422 and reply.json()["field"] == "Divert-Acting-Person"
-
-    async def test_break_glass_never_opens_part2_data_to_the_police(
-        self, service: httpx.AsyncClient, tokens_for: Callable
-    ) -> None:
-        police = tokens_for("police", agency="seattle-pd") | {"Divert-Acting-Person": "B-4411"}
-        participant_id = str(uuid4())
-        await service.post(
-            "/v1/break-glass",
-            headers=police,
-            json={
-                "participant_id": participant_id,
-                "jurisdiction": J,
-                "categories": ["substance_use"],
-                "reason": self.REASON,
-            },
-        )
-        assert (await decide(service, police, participant_id, "substance_use", "BTG", "seattle-pd"))[
-            "decision"
-        ] == "deny"
-
-
 class TestDocuments:
-    async def test_the_fhir_export_is_a_valid_r4_consent(self, service: httpx.AsyncClient, cm: dict[str, str]) -> None:
-        participant_id = str(uuid4())
+    async def test_the_fhir_export_is_a_valid_r4_consent(
+        self, service: httpx.AsyncClient, cm: dict[str, str], held: str
+    ) -> None:
+        participant_id = held
         grants = [
             {"recipient_agency": PROSECUTOR, "categories": ["assessment"], "purposes": ["diversion_monitoring"]},
             {
@@ -311,7 +205,7 @@ class TestDocuments:
         assert provisions["seattle-pd"].period.end is not None  # revoked: the permit ended then
 
     async def test_the_preview_says_in_plain_words_what_each_recipient_gets(
-        self, service: httpx.AsyncClient, cm: dict[str, str]
+        self, service: httpx.AsyncClient, cm: dict[str, str], held: str
     ) -> None:
         grants = [
             {
@@ -322,7 +216,7 @@ class TestDocuments:
                 "irrevocable_until": "2027-02-01T00:00:00Z",
             }
         ]
-        reply = await service.post("/v1/consents/preview", json=roi(str(uuid4()), grants=grants), headers=cm)
+        reply = await service.post("/v1/consents/preview", json=roi(held, grants=grants), headers=cm)
         assert reply.status_code == 200, reply.text
         [recipient] = reply.json()["recipients"]
         assert recipient["shares"] == ["assessment"] and recipient["never_shared"] == ["substance_use"]
@@ -330,9 +224,9 @@ class TestDocuments:
         assert "never shared with police or a prosecutor" in recipient["text"]
 
     async def test_a_preview_stores_nothing(
-        self, service: httpx.AsyncClient, cm: dict[str, str], tokens_for: Callable
+        self, service: httpx.AsyncClient, cm: dict[str, str], held: str, tokens_for: Callable
     ) -> None:
-        participant_id = str(uuid4())
+        participant_id = held
         await service.post("/v1/consents/preview", json=roi(participant_id), headers=cm)
         assert (await decide(service, tokens_for("prosecutor", agency=PROSECUTOR), participant_id))[
             "decision"

@@ -11,6 +11,7 @@ from consent.domain.errors import (
     InvalidConsent,
     Irrevocable,
     NotADraft,
+    NotForThisAgency,
 )
 from consent.domain.model import BreakGlassAccess, Consent
 from divert_contracts.consent import ConsentDrafted, ConsentGranted, ConsentRevoked
@@ -162,3 +163,13 @@ class TestBreakGlass:
         with pytest.raises(BreakGlassRefused) as refused:
             BreakGlassAccess.invoke("b1", replace(self.REQUEST, reason="urgent"), NOW)
         assert refused.value.field == "reason"
+
+    @pytest.mark.parametrize("agency_type", ["police", "prosecutor", "defender", "project_manager"])
+    def test_is_for_case_management_only(self, agency_type: str) -> None:
+        with pytest.raises(NotForThisAgency):
+            BreakGlassAccess.invoke("b1", replace(self.REQUEST, requester_agency_type=agency_type), NOW)
+
+    def test_never_opens_substance_use(self) -> None:
+        with pytest.raises(BreakGlassRefused) as refused:
+            BreakGlassAccess.invoke("b1", replace(self.REQUEST, categories=("mental_health", "substance_use")), NOW)
+        assert refused.value.field == "categories"

@@ -76,8 +76,52 @@ class TestGoldenRule:
     def test_evaluators_never_read_a_participants_record(self) -> None:
         assert never_disclosed("referral", "evaluator", "evaluation")
 
-    def test_part2_disclosures_carry_labels_and_the_redisclosure_notice(self) -> None:
+    def test_part2_disclosures_carry_labels_and_the_2024_redisclosure_notice(self) -> None:
         labels, notice = obligations("substance_use")
-        assert labels["labels"] == ["42CFRPart2", "NORDSCLCD", "R"]
-        assert "42 CFR part 2" in str(notice["text"])
+        assert labels == {"kind": "security_labels", "labels": ["R", "ETH", "42CFRPart2", "NORDSCLCD"]}
+        assert notice["kind"] == "redisclosure_notice"
+        assert notice["text"] == NOTICE_2024
+
+    def test_mental_health_is_labelled_but_is_not_part2(self) -> None:
+        assert obligations("mental_health") == [{"kind": "security_labels", "labels": ["R", "MH"]}]
+
+    def test_ordinary_categories_carry_nothing(self) -> None:
         assert obligations("assessment") == []
+
+
+# 42 CFR §2.32(a)(1), February 2024 final rule, copied from the Federal Register text (not from the code).
+NOTICE_2024 = (
+    "This record which has been disclosed to you is protected by Federal confidentiality rules (42 CFR part 2). "
+    "These rules prohibit you from using or disclosing this record, or testimony that describes the information "
+    "contained in this record, in any civil, criminal, administrative, or legislative proceedings by any Federal, "
+    "State, or local authority, against the patient, unless authorized by the consent of the patient, except as "
+    "provided at 42 CFR 2.12(c)(5) or as authorized by a court in accordance with 42 CFR 2.64 or 2.65. In addition, "
+    "the Federal rules prohibit you from making any other use or disclosure of this record unless at least one of "
+    "the following applies: (i) Further use or disclosure is expressly permitted by the written consent of the "
+    "individual whose information is being disclosed in this record or as otherwise permitted by 42 CFR part 2. "
+    "(ii) You are a covered entity or business associate and have received the record for treatment, payment, or "
+    "health care operations, or (iii) You have received the record from a covered entity or business associate as "
+    "permitted by 45 CFR part 164, subparts A and E. A general authorization for the release of medical or other "
+    "information is NOT sufficient to meet the required elements of written consent to further use or redisclose "
+    "the record (see 42 CFR 2.31)."
+)
+
+
+class TestBreakGlassRules:
+    @pytest.mark.parametrize("agency_type", ["police", "prosecutor", "defender", "project_manager", "community"])
+    def test_only_case_management_may_read_for_btg(self, agency_type: str) -> None:
+        glass = Basis("break_glass", "b1", frozenset({"plan"}), frozenset({"BTG"}), NOW, NOW + timedelta(hours=1))
+        assert not decide(request(agency_type, "plan", "BTG"), [glass], NOW).permitted
+
+    def test_break_glass_never_opens_substance_use(self) -> None:
+        glass = Basis(
+            "break_glass", "b1", frozenset({"substance_use"}), frozenset({"BTG"}), NOW, NOW + timedelta(hours=1)
+        )
+        assert not decide(request("case_management", "substance_use", "BTG"), [glass], NOW).permitted
+
+
+class TestSiteGrantsNeverOpenRoiOnlyCategories:
+    @pytest.mark.parametrize("category", ["substance_use", "mental_health"])
+    def test_a_stored_term_naming_them_still_denies(self, category: str) -> None:
+        grant = Basis("site_grant", "g1", frozenset({category}), frozenset({"care_coordination"}), NOW - YEAR, None)
+        assert not decide(request("case_management", category, "care_coordination"), [grant], NOW).permitted
