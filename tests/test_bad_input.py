@@ -99,21 +99,25 @@ class TestBadReferrals:
 
 class TestBadCalls:
     @pytest.mark.parametrize(
-        ("agency_type", "path"),
+        ("agency_type", "path", "status"),
         [
-            ("prosecutor", "/v1/held-charges/6f1c2a52-0000-4000-8000-000000000000"),
-            ("case_management", "/v1/participants/6f1c2a52-0000-4000-8000-000000000000/intake"),
-            ("case_management", "/v1/consents/6f1c2a52-0000-4000-8000-000000000000"),
+            # The held charge is the prosecutor's own record: never read through a decision, so plainly not found.
+            ("prosecutor", "/v1/held-charges/6f1c2a52-0000-4000-8000-000000000000", 404),
+            # Records another agency may read through a decision: unknown reads exactly like withheld (403).
+            ("case_management", "/v1/participants/6f1c2a52-0000-4000-8000-000000000000/intake", 403),
+            ("case_management", "/v1/consents/6f1c2a52-0000-4000-8000-000000000000", 403),
         ],
     )
-    def test_unknown_ids_are_404_problems(self, system: System, agency_type: str, path: str) -> None:
-        _assert_problem(system.partner(agency_type).get(path), 404, None)
+    def test_unknown_ids_are_problems(self, system: System, agency_type: str, path: str, status: int) -> None:
+        _assert_problem(system.partner(agency_type).get(path), status, None)
 
     def test_unknown_referral_looks_exactly_like_a_denied_one(self, system: System) -> None:
         # DESIGN §5: a deny is indistinguishable from "no such data", so neither reveals whether a referral exists.
         created = system.partner("police").post("/v1/referrals", json=referral_body("P-DENY-1")).json()
-        denied = system.partner("prosecutor").get(f"/v1/referrals/{created['referral_id']}")
-        unknown = system.partner("prosecutor").get("/v1/referrals/6f1c2a52-0000-4000-8000-000000000000")
+        # The prosecutor holding the charge reads the referral under the MOU; a second provider has no basis.
+        other = system.agency("evergreen-cm")
+        denied = other.get(f"/v1/referrals/{created['referral_id']}")
+        unknown = other.get("/v1/referrals/6f1c2a52-0000-4000-8000-000000000000")
         _assert_problem(denied, 403, None)
         assert (unknown.status_code, unknown.json()) == (denied.status_code, denied.json())
 

@@ -77,6 +77,9 @@ async def disclosures(
         rows = await accounting.disclosures(
             conn, subject, jurisdictions, include_denied=include_denied, before=before(cursor), limit=limit
         )
+    if auditor and not rows and cursor is None:
+        # Nothing disclosed in the auditor's jurisdictions: a participant of another site, or none at all, alike.
+        raise not_permitted()
     items = [
         DisclosureOut(recipient_agency=r["requester_agency"], recipient_agency_type=r["requester_agency_type"], **r)
         for r in rows

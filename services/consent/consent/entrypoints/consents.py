@@ -22,7 +22,7 @@ from consent.entrypoints.schemas import (
 )
 from divert_contracts.vocabulary import Jurisdiction
 from divert_kernel.auth import Principal
-from divert_kernel.deps import Bus, CaseManager, ConsentReader, Engine
+from divert_kernel.deps import AnyAgency, Bus, CaseManager, Engine
 from divert_kernel.gate import ConsentGate
 
 router = APIRouter(prefix="/v1/consents", tags=["consents"])
@@ -72,7 +72,7 @@ async def record_consent(body: ConsentIn, principal: CaseManager, bus: Bus) -> C
 
 @router.get("", response_model=ConsentListOut)
 async def participant_consents(
-    principal: ConsentReader,
+    principal: AnyAgency,
     engine: Engine,
     gate: SelfGate,
     participant_id: Annotated[UUID, Query()],
@@ -89,14 +89,14 @@ async def participant_consents(
 
 
 @router.get("/{consent_id}", response_model=ConsentOut)
-async def get_consent(consent_id: UUID, principal: ConsentReader, engine: Engine, gate: SelfGate) -> ConsentOut:
+async def get_consent(consent_id: UUID, principal: AnyAgency, engine: Engine, gate: SelfGate) -> ConsentOut:
     """The consent with every grant, its state and its revocations."""
     return ConsentOut(**await readable_consent(engine, gate, consent_id, principal))
 
 
 @router.get("/{consent_id}/versions", response_model=list[ConsentVersion])
 async def consent_versions(
-    consent_id: UUID, principal: ConsentReader, engine: Engine, gate: SelfGate
+    consent_id: UUID, principal: AnyAgency, engine: Engine, gate: SelfGate
 ) -> list[ConsentVersion]:
     """Every version of the consent, oldest first: drafted, signed, revoked (per recipient), expired."""
     await readable_consent(engine, gate, consent_id, principal)

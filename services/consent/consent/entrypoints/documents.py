@@ -15,7 +15,7 @@ from consent.entrypoints.consents import readable_consent, record_command
 from consent.entrypoints.reads import SelfGate
 from consent.entrypoints.schemas import ConsentIn, PreviewOut
 from consent.service_layer.site import check_recipients
-from divert_kernel.deps import CaseManager, ConsentReader, Engine, SiteDirectory
+from divert_kernel.deps import AnyAgency, CaseManager, Engine, SiteDirectory
 from divert_kernel.gate import not_permitted
 
 router = APIRouter(prefix="/v1/consents", tags=["consents"])
@@ -24,7 +24,7 @@ FHIR_JSON = "application/fhir+json"
 
 
 @router.get("/{consent_id}/fhir", responses={200: {"content": {FHIR_JSON: {}}}})
-async def consent_as_fhir(consent_id: UUID, principal: ConsentReader, engine: Engine, gate: SelfGate) -> JSONResponse:
+async def consent_as_fhir(consent_id: UUID, principal: AnyAgency, engine: Engine, gate: SelfGate) -> JSONResponse:
     """The consent as an HL7 FHIR R4 Consent resource."""
     resource: dict[str, Any] = documents.fhir_consent(await readable_consent(engine, gate, consent_id, principal))
     return JSONResponse(resource, media_type=FHIR_JSON)

@@ -15,6 +15,7 @@ from consent.adapters import relations
 from consent.domain import commands
 from consent.entrypoints.decisions import decide_command
 from consent.entrypoints.schemas import AccessRequestIn
+from divert_contracts.vocabulary import DEFAULT_PURPOSE
 from divert_kernel.access import Owner, in_reach, read_one
 from divert_kernel.auth import Principal
 from divert_kernel.errors import Unavailable
@@ -23,7 +24,6 @@ from divert_kernel.messagebus import MessageBus
 
 # What another agency must be permitted to read a participant's consents (who may see which of its records).
 CATEGORY = "referral"
-PURPOSE = "care_coordination"
 
 
 class LocalGate(ConsentGate):
@@ -63,4 +63,5 @@ async def check_read(gate: ConsentGate, principal: Principal, owner: Owner | Non
     """Returns when the caller may read; else Forbidden, alike for withheld and unknown (the gate asked either way)."""
     if principal.agency_type == "auditor" and in_reach(principal, owner):
         return  # oversight reads every consent of its jurisdictions
-    await read_one(gate, principal, owner, participant_id=participant_id, category=CATEGORY, purpose=PURPOSE)
+    purpose = DEFAULT_PURPOSE[principal.agency_type]
+    await read_one(gate, principal, owner, participant_id=participant_id, category=CATEGORY, purpose=purpose)
