@@ -29,6 +29,19 @@ class IntakeCompleted(_CaseEvent):
     completed_at: datetime
 
 
+Enrolment = Literal["referred", "enrolled", "not_enrolled"]
+NotEnrolledReason = Literal["declined", "owg_denied", "intake_lapsed", "withdrew"]
+
+
+class EnrolmentChanged(_CaseEvent):
+    """Where the person stands (DESIGN §3): referred until intake, then enrolled; or not enrolled, and why."""
+
+    participant_id: str
+    enrolment: Enrolment
+    not_enrolled_reason: NotEnrolledReason | None = None
+    changed_at: datetime
+
+
 class ParticipantStatusChanged(_CaseEvent):
     participant_id: str
     status: Literal["active", "inactive", "exited"]

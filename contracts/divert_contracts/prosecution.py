@@ -38,7 +38,8 @@ class DivertedChargeClosed(_ProsecutionEvent):
 
     referral_id: str
     participant_id: str
-    reason: Literal["intake_completed"]
+    # intake_completed: this charge's intake; participant_enrolled: a new diversion of someone already enrolled.
+    reason: Literal["intake_completed", "participant_enrolled"]
     closed_at: datetime
 
 
@@ -86,6 +87,8 @@ class LegacyCaseRegistered(_ProsecutionEvent):
     charge_codes: list[OffenseCode]
     filed_at: date
     registered_at: datetime
+    # The prosecutor's office that registered (and owns) the case. None only in events recorded before owners.
+    agency: str | None = None
 
 
 class LegacyCaseReviewed(_ProsecutionEvent):
@@ -93,6 +96,8 @@ class LegacyCaseReviewed(_ProsecutionEvent):
     participant_id: str
     decision: ReviewDecision
     reviewed_at: datetime
+    # continue_to_monitor: when the Operations Work Group should see the case again.
+    follow_up_on: date | None = None
 
 
 class CourtDateScheduled(_ProsecutionEvent):

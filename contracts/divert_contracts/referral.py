@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from divert_contracts.vocabulary import AgeBand, Ethnicity, Gender, OffenseCode, Race, ReferralType
+from divert_contracts.vocabulary import AgeBand, Ethnicity, Gender, OffenseCode, Race, ReferralType, ReferredTo
 from divert_kernel.events import Event
 
 
@@ -60,6 +60,16 @@ class EligibilityPolicyAmended(_ReferralEvent):
     victim_must_decline: bool
     amended_by: str
     amended_at: datetime
+    # The rest of the site's settings, versioned with the policy (DESIGN §3). Defaults: events before settings.
+    caseload_cap: int = 25
+    caseload_preferred: int = 15
+    program_capacity: int = 200
+    time_zone: str = "America/Los_Angeles"
+    intake_extension_max_days: int = 30
+    intake_extensions_total_max_days: int = 90
+    social_contact_intake_target_days: int = 30
+    owg_lookback_days: int = 14
+    drug_quantity_threshold: str | None = None
 
 
 class ContactScreened(_ReferralEvent):
@@ -120,6 +130,17 @@ class SocialContactReferralDenied(_ReferralEvent):
     participant_id: str
     decided_by: str
     decided_at: datetime
+    # Where the person was referred instead (any free text stays in the referral service).
+    referred_to: ReferredTo | None = None
+
+
+class ParticipantsLinked(_ReferralEvent):
+    """The project manager found two records to be one person: `merged_participant_id` now reads as the survivor."""
+
+    review_id: str
+    survivor_participant_id: str
+    merged_participant_id: str
+    linked_at: datetime
 
 
 class EligibleContactNotDiverted(_ReferralEvent):

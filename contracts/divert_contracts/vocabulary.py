@@ -43,6 +43,7 @@ DEFAULT_PURPOSE: dict[str, str] = {
 }
 
 ReferralType = Literal["arrest_diversion", "social_contact"]
+ReferredTo = Literal["shelter", "treatment", "crisis_services", "other_community_services"]
 
 Race = Literal[
     "american_indian_or_alaska_native",
