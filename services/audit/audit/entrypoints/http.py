@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from audit.adapters import accounting
 from audit.entrypoints.admission import admitted, before, cursor_after, note
+from audit.entrypoints.disclosures import DisclosureOut
 from divert_kernel.auth import Principal
 from divert_kernel.deps import Auditor, Engine
 from divert_kernel.errors import Forbidden
@@ -38,22 +38,11 @@ class KeySet(BaseModel):
     )
 
 
-class BreakGlassUse(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class BreakGlassUse(DisclosureOut):
+    """A disclosure decision flagged `break_glass`, with whose record it was."""
 
-    decision_id: str
     participant_id: str
     jurisdiction: str
-    recipient_agency: str
-    recipient_agency_type: str
-    acting_person: str | None
-    category: str
-    purpose: str
-    decision: str
-    basis_kind: str
-    basis_id: str | None
-    flags: list[str]
-    decided_at: datetime
 
 
 class BreakGlassPage(BaseModel):

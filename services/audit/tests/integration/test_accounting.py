@@ -43,7 +43,7 @@ async def held(service: httpx.AsyncClient, publish, tokens_for: Callable) -> str
 
     async def both() -> bool:
         reply = await service.get(path(participant_id), headers=auditor, params={"include_denied": "true"})
-        return len(reply.json()["items"]) == 2
+        return reply.status_code == 200 and len(reply.json()["items"]) == 2
 
     await eventually(both)
 
