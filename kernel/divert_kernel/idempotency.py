@@ -67,14 +67,15 @@ def current() -> KeyedRequest | None:
     return _current.get()
 
 
-@dataclass(frozen=True)
 class Replayed(Exception):
-    """The key was used for this very request before: answer what was answered then."""
+    """The key was used for this very request before: answer what was answered then.
 
-    status: int
-    body: bytes
-    content_type: str | None
-    location: str | None
+    A plain exception, not a frozen dataclass: raising sets `__traceback__`, which a frozen one refuses.
+    """
+
+    def __init__(self, status: int, body: bytes, content_type: str | None, location: str | None) -> None:
+        super().__init__(status)
+        self.status, self.body, self.content_type, self.location = status, body, content_type, location
 
 
 async def claim(conn: AsyncConnection, client_id: str, keyed: KeyedRequest) -> None:
