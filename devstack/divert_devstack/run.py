@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from divert_devstack.stack import Stack
 
@@ -20,6 +21,12 @@ def _raise_stop(signum: int, frame: object) -> None:
     raise _Stop
 
 
+def redacted(url: str) -> str:
+    """A URL fit to print: any credential in it replaced."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"***@{parts.hostname}:{parts.port}")) if parts.username else url
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     for chatty in ("alembic", "httpx"):
@@ -30,7 +37,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, _raise_stop)
     try:
         stack.start()
-        print(f"Divert is up: gateway {stack.gateway_url}, NATS {stack.nats_url}", flush=True)
+        print(f"Divert is up: gateway {stack.gateway_url}, NATS {redacted(str(stack.nats_url))}", flush=True)
         print(f"  endpoints:    {stack.home / 'endpoints.json'}", flush=True)
         print(f"  demo clients: {stack.home / 'demo-clients.json'}", flush=True)
         print(f"  logs:         {stack.home / 'logs'}/   (Ctrl-C stops everything)", flush=True)

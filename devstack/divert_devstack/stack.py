@@ -124,7 +124,7 @@ class Stack:
             self.server_url = _plain(self.postgres.url("postgres"))
         asyncio.run(ensure_databases(_plain(self.database_url("postgres")), list(DATABASES)))
         if self.nats_url is None:
-            self.nats = NatsServer(self.home / "nats", self.ports.nats)
+            self.nats = NatsServer(self.home / "nats", self.ports.nats, token=_secret(secrets_dir / "nats-token"))
             self.nats.start()
             self.nats_url = self.nats.url
 
