@@ -73,11 +73,13 @@ class TestCases:
         assert [r["decision"] for r in case["reviews"]] == ["dismiss_without_prejudice", "continue_to_monitor"]
         assert case["status"] == "dismissed"
 
-    async def test_an_unknown_participant_is_refused_naming_the_field(
+    async def test_a_participant_not_yet_heard_of_is_asked_to_retry_naming_the_field(
         self, service: httpx.AsyncClient, prosecutor: dict[str, str]
     ) -> None:
         reply = await service.post("/v1/cases", json=case_body(str(uuid4())), headers=prosecutor)
-        assert reply.status_code == 422 and reply.json()["field"] == "participant_id"
+        assert reply.status_code == 409 and reply.json()["field"] == "participant_id"
+        assert reply.headers["content-type"] == "application/problem+json"
+        assert int(reply.headers["Retry-After"]) > 0
 
     @pytest.mark.parametrize(
         ("change", "field"),
@@ -189,7 +191,7 @@ class TestTheQueue:
         ]
         assert [ranks.index(i["kind"]) for i in items] == sorted(ranks.index(i["kind"]) for i in items)
 
-        clock.at = datetime(2026, 12, 2, tzinfo=UTC)
+        clock.at = datetime(2026, 12, 2, 8, tzinfo=UTC)  # local midnight in Seattle: the window has passed
         await lapse(app)
         first = (await service.get("/v1/prosecution/queue", params={"jurisdiction": J}, headers=prosecutor)).json()
         assert first["items"][0]["kind"] == "lapsed_awaiting_decision"
