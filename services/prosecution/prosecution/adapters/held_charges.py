@@ -50,7 +50,7 @@ _KNOW = sa.text(
 _KNOWN = sa.text("SELECT jurisdiction FROM known_participants WHERE participant_id = CAST(:participant_id AS uuid)")
 # An event of one jurisdiction never touches a charge held in another.
 _HELD_FOR = sa.text(
-    "SELECT referral_id::text FROM held_charges WHERE participant_id = CAST(:participant_id AS uuid) "
+    "SELECT referral_id::text FROM held_charges WHERE participant_id = ANY(CAST(:participant_ids AS uuid[])) "
     "AND referral_id = ANY(CAST(:referral_ids AS uuid[])) AND jurisdiction = :jurisdiction"
 )
 _NOTE_INTAKE = sa.text(
@@ -118,8 +118,11 @@ async def participant_jurisdiction(conn: AsyncConnection, participant_id: str) -
     return row[0] if row else None
 
 
-async def held_for(conn: AsyncConnection, participant_id: str, referral_ids: list[str], jurisdiction: str) -> list[str]:
-    params = {"participant_id": participant_id, "referral_ids": referral_ids, "jurisdiction": jurisdiction}
+async def held_for(
+    conn: AsyncConnection, participant_ids: list[str], referral_ids: list[str], jurisdiction: str
+) -> list[str]:
+    """Of these referrals, those held here for this person (under any of their linked records)."""
+    params = {"participant_ids": participant_ids, "referral_ids": referral_ids, "jurisdiction": jurisdiction}
     rows = await conn.execute(_HELD_FOR, params)
     return [r[0] for r in rows]
 

@@ -77,10 +77,10 @@ class Handlers:
     async def hold_diverted_charge(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         offer = received.event
         assert isinstance(offer, DiversionOffered)
+        await standing.lock_site(uow.conn, received.jurisdiction)
         await held_charges.know_participant(uow.conn, offer.participant_id, received.jurisdiction)
         if offer.referral_type != "arrest_diversion":
             return  # a social-contact referral carries no charge at all
-        await standing.lock_site(uow.conn, received.jurisdiction)
         await held_charges.lock_referrals(uow.conn, [offer.referral_id])
         now = self.clock.now()
         office = self._office(received.jurisdiction)
@@ -142,9 +142,8 @@ class Handlers:
         await standing.lock_site(uow.conn, received.jurisdiction)
         await held_charges.lock_referrals(uow.conn, intake.referral_ids)
         await held_charges.note_intake(uow.conn, intake.participant_id, intake.referral_ids, intake.completed_at)
-        for referral_id in await held_charges.held_for(
-            uow.conn, intake.participant_id, intake.referral_ids, received.jurisdiction
-        ):
+        _, person = await standing.person(uow.conn, received.jurisdiction, intake.participant_id)
+        for referral_id in await held_charges.held_for(uow.conn, person, intake.referral_ids, received.jurisdiction):
             charge = await self._charge(uow, referral_id)
             charge.close_by_intake(self.clock.now())
             await self._sync(uow, charge)
@@ -156,9 +155,8 @@ class Handlers:
         extension = received.event
         assert isinstance(extension, IntakeDeadlineExtended)
         await held_charges.lock_referrals(uow.conn, extension.referral_ids)
-        for referral_id in await held_charges.held_for(
-            uow.conn, extension.participant_id, extension.referral_ids, received.jurisdiction
-        ):
+        _, person = await standing.person(uow.conn, received.jurisdiction, extension.participant_id)
+        for referral_id in await held_charges.held_for(uow.conn, person, extension.referral_ids, received.jurisdiction):
             charge = await self._charge(uow, referral_id)
             charge.extend(extension.intake_deadline, self.clock.now())
             await self._sync(uow, charge)

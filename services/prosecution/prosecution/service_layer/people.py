@@ -67,6 +67,8 @@ class People:
         await standing.lock_site(uow.conn, received.jurisdiction)
         survivor, merged = linked.survivor_participant_id, linked.merged_participant_id
         if await standing.link(uow.conn, received.jurisdiction, survivor, merged, linked.review_id, linked.linked_at):
+            # The survivor is a participant of this site, whichever record's referral reached us first.
+            await held_charges.know_participant(uow.conn, survivor, received.jurisdiction)
             await self.close_if_in_program(uow, received.jurisdiction, survivor)
 
     async def note_time_zone(self, uow: UnitOfWork, received: ReceivedEvent) -> None:

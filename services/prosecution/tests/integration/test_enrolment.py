@@ -224,3 +224,28 @@ class TestLinkedRecordsAreOnePerson:
         await charges.offered(str(uuid4()))  # the referral stream is consumed in order: the link was handled
         seen = await charges.get(charge["referral_id"])
         assert (seen["status"], seen["participant_id"]) == ("held", survivor)
+
+    async def test_intake_under_the_survivor_closes_by_intake_a_charge_held_under_the_merged_record(
+        self, charges: Charges, bus: nats.NATS, service: httpx.AsyncClient, office: dict[str, str]
+    ) -> None:
+        survivor, duplicate = str(uuid4()), str(uuid4())
+        charge = await charges.offered(duplicate)
+        linked = ParticipantsLinked(
+            review_id="rev-3", survivor_participant_id=survivor, merged_participant_id=duplicate, linked_at=AT
+        )
+        await publish_as(bus, "referral", linked)
+        await charges.offered(str(uuid4()))  # the link was handled
+        # The survivor was never referred here under its own id; the link makes it known.
+        case = {
+            "participant_id": survivor,
+            "jurisdiction": "seattle-king-county",
+            "kind": "legacy",
+            "docket_number": "D-LINK",
+            "court": "King County District Court",
+            "charges": [{"code": "23H", "description": "Theft 3"}],
+            "filed_at": "2026-10-01",
+        }
+        assert (await service.post("/v1/cases", json=case, headers=office)).status_code == 201
+        await charges.casemgmt(intake(survivor, charge["referral_id"]))
+        closed = await charges.get(charge["referral_id"])
+        assert (closed["status"], closed["participant_id"]) == ("closed_by_intake", survivor)
