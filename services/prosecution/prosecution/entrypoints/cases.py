@@ -141,7 +141,7 @@ async def _owned_case(engine: Engine, case_id: UUID, principal: Principal) -> Ca
     return CaseOut(**row)
 
 
-NOT_YET_KNOWN = {
+NOT_YET_KNOWN: dict[int | str, dict[str, Any]] = {
     409: {
         "description": "Conflict with current state; for a participant this office has not yet heard of (the "
         "referral's events may still be on their way), retry after `Retry-After` seconds",
@@ -163,7 +163,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ParticipantNotYetKnown, _not_yet_known)
 
 
-@router.post("/v1/cases", status_code=201, response_model=CaseCreated, responses=NOT_YET_KNOWN)  # type: ignore[arg-type]
+@router.post("/v1/cases", status_code=201, response_model=CaseCreated, responses=NOT_YET_KNOWN)
 async def register_case(body: CaseIn, principal: Prosecutor, bus: Bus) -> CaseCreated:
     """Register a participant's pending case or post-diversion arrest (LegacyCaseRegistered). A participant this
     office has not yet heard of gets 409 with Retry-After, whether or not they exist anywhere else."""
