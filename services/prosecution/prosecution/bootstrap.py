@@ -26,6 +26,7 @@ def create(settings: ProsecutionSettings | None = None, clock: Clock | None = No
         background=[handlers.lapse_periodically],
     )
     app = create_app(spec, settings, clock)
+    cases.install(app)
     # One directory for the routes (who owns a record) and the handlers (which office holds a new charge).
     app.state.sites = sites
     app.state.handlers = handlers

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,8 +21,9 @@ _ADD_CASE = sa.text(
 )
 _ADD_REVIEW = sa.text(
     """
-    INSERT INTO case_reviews (review_id, case_id, decision, rationale, reviewed_by, reviewed_at)
-    VALUES (CAST(:review_id AS uuid), CAST(:case_id AS uuid), :decision, :rationale, :reviewed_by, :reviewed_at)
+    INSERT INTO case_reviews (review_id, case_id, decision, rationale, reviewed_by, reviewed_at, follow_up_on)
+    VALUES (CAST(:review_id AS uuid), CAST(:case_id AS uuid), :decision, :rationale, :reviewed_by, :reviewed_at,
+            :follow_up_on)
     """
 )
 _SET_CASE_STATUS = sa.text("UPDATE cases SET status = :status WHERE case_id = CAST(:case_id AS uuid)")
@@ -33,19 +34,24 @@ _ADD_COURT_DATE = sa.text(
             :scheduled_for, :hearing, :court)
     """
 )
+# A case registered under a record later merged reads under the survivor's id.
 _GET_CASE = sa.text(
     """
-    SELECT c.case_id::text, c.participant_id::text, c.jurisdiction, c.agency, c.kind, c.docket_number, c.court, c.charges,
+    SELECT c.case_id::text, COALESCE(l.survivor_participant_id, c.participant_id)::text AS participant_id,
+           c.jurisdiction, c.agency, c.kind, c.docket_number, c.court, c.charges,
            c.filed_at, c.status, c.registered_at,
            COALESCE((SELECT json_agg(json_build_object('decision', r.decision, 'rationale', r.rationale,
-                                                       'reviewed_by', r.reviewed_by, 'reviewed_at', r.reviewed_at)
+                                                       'reviewed_by', r.reviewed_by, 'reviewed_at', r.reviewed_at,
+                                                       'follow_up_on', r.follow_up_on)
                                      ORDER BY r.reviewed_at DESC, r.seq DESC)
                      FROM case_reviews r WHERE r.case_id = c.case_id), '[]') AS reviews,
            COALESCE((SELECT json_agg(json_build_object('court_date_id', d.court_date_id, 'scheduled_for',
                                                        d.scheduled_for, 'hearing', d.hearing, 'court', d.court)
                                      ORDER BY d.scheduled_for)
                      FROM court_dates d WHERE d.case_id = c.case_id), '[]') AS court_dates
-    FROM cases c WHERE c.case_id = CAST(:case_id AS uuid)
+    FROM cases c
+    LEFT JOIN participant_links l ON l.jurisdiction = c.jurisdiction AND l.merged_participant_id = c.participant_id
+    WHERE c.case_id = CAST(:case_id AS uuid)
     """
 )
 _COURT_DATES = sa.text(
@@ -53,17 +59,19 @@ _COURT_DATES = sa.text(
     SELECT d.court_date_id::text, d.case_id::text, d.scheduled_for, d.hearing, d.court, c.docket_number,
            c.jurisdiction, c.agency
     FROM court_dates d JOIN cases c ON c.case_id = d.case_id
-    WHERE d.participant_id = CAST(:participant_id AS uuid) AND d.scheduled_for >= :now
+    WHERE d.participant_id = ANY(CAST(:participant_ids AS uuid[])) AND d.scheduled_for >= :now
     ORDER BY d.scheduled_for
     """
 )
 _CASE_OWNERS = sa.text(
-    "SELECT DISTINCT jurisdiction, agency FROM cases WHERE participant_id = CAST(:participant_id AS uuid) "
+    "SELECT DISTINCT jurisdiction, agency FROM cases WHERE participant_id = ANY(CAST(:participant_ids AS uuid[])) "
     "AND agency IS NOT NULL"
 )
 # The LEAD prosecutor's queue, most pressing first: lapsed windows awaiting a decision, windows closing within
-# 7 days, court dates within 14 days, then cases not yet reviewed. Only the calling office's own records: a
-# charge held before offices were named (no agency) is the site's office's (`:site_office`).
+# 7 days, court dates within 14 days, cases not yet reviewed, then continue_to_monitor reviews whose follow-up
+# falls within 7 days (or has passed). Dates are the site's local ones. Only the calling office's own records: a
+# charge held before offices were named (no agency) is the site's office's (`:site_office`). A merged record's
+# rows read under the survivor's id.
 _QUEUE = sa.text(
     """
     WITH charges AS (
@@ -71,8 +79,13 @@ _QUEUE = sa.text(
         WHERE jurisdiction = :jurisdiction AND COALESCE(prosecutor_agency, :site_office) = :agency
     ), own_cases AS (
         SELECT * FROM cases WHERE jurisdiction = :jurisdiction AND agency = :agency
+    ), latest_reviews AS (
+        SELECT DISTINCT ON (r.case_id) r.case_id, r.decision, r.follow_up_on
+        FROM case_reviews r JOIN own_cases c ON c.case_id = r.case_id
+        ORDER BY r.case_id, r.reviewed_at DESC, r.seq DESC
     )
-    SELECT * FROM (
+    SELECT q.rank, q.kind, q.id, COALESCE(l.survivor_participant_id::text, q.participant_id) AS participant_id, q.due
+    FROM (
         SELECT 1 AS rank, 'lapsed_awaiting_decision' AS kind, referral_id::text AS id, participant_id::text,
                intake_deadline::timestamptz AS due
         FROM charges WHERE status = 'lapsed'
@@ -86,8 +99,14 @@ _QUEUE = sa.text(
         UNION ALL
         SELECT 4, 'case_awaiting_review', c.case_id::text, c.participant_id::text, c.registered_at
         FROM own_cases c WHERE NOT EXISTS (SELECT 1 FROM case_reviews r WHERE r.case_id = c.case_id)
-    ) queue
-    ORDER BY rank, due, id
+        UNION ALL
+        SELECT 5, 'follow_up_due', c.case_id::text, c.participant_id::text, r.follow_up_on::timestamptz
+        FROM latest_reviews r JOIN own_cases c ON c.case_id = r.case_id
+        WHERE r.decision = 'continue_to_monitor' AND r.follow_up_on <= :week
+    ) q
+    LEFT JOIN participant_links l
+           ON l.jurisdiction = :jurisdiction AND l.merged_participant_id = CAST(q.participant_id AS uuid)
+    ORDER BY q.rank, q.due, q.id
     OFFSET :offset LIMIT :limit
     """
 )
@@ -121,6 +140,7 @@ async def add_review(conn: AsyncConnection, review_id: str, cmd: ReviewCase, now
             "rationale": cmd.rationale,
             "reviewed_by": cmd.reviewed_by,
             "reviewed_at": now,
+            "follow_up_on": cmd.follow_up_on,
         },
     )
     status = {"decline_to_file": "declined", "dismiss_without_prejudice": "dismissed"}.get(cmd.decision, "pending")
@@ -136,14 +156,17 @@ async def get_case(conn: AsyncConnection, case_id: str) -> dict[str, Any] | None
     return dict(row) if row else None
 
 
-async def upcoming_court_dates(conn: AsyncConnection, participant_id: str, now: datetime) -> list[dict[str, Any]]:
-    rows = await conn.execute(_COURT_DATES, {"participant_id": participant_id, "now": now})
+async def upcoming_court_dates(
+    conn: AsyncConnection, participant_ids: list[str], now: datetime
+) -> list[dict[str, Any]]:
+    """Court dates under any of the person's records."""
+    rows = await conn.execute(_COURT_DATES, {"participant_ids": participant_ids, "now": now})
     return [dict(r) for r in rows.mappings()]
 
 
-async def case_owners(conn: AsyncConnection, participant_id: str) -> list[tuple[str, str]]:
-    """(jurisdiction, agency) of every office holding a case of this participant."""
-    rows = await conn.execute(_CASE_OWNERS, {"participant_id": participant_id})
+async def case_owners(conn: AsyncConnection, participant_ids: list[str]) -> list[tuple[str, str]]:
+    """(jurisdiction, agency) of every office holding a case of this person (any of their records)."""
+    rows = await conn.execute(_CASE_OWNERS, {"participant_ids": participant_ids})
     return [(r[0], r[1]) for r in rows]
 
 
@@ -152,11 +175,11 @@ async def queue(
     office: tuple[str, str],
     site_office: str | None,
     now: datetime,
+    today: date,
     offset: int,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """The office's (jurisdiction, agency) own queue page."""
-    today = now.date()
+    """The office's (jurisdiction, agency) own queue page; `today` is the site's local date."""
     params = {
         "jurisdiction": office[0],
         "agency": office[1],

@@ -21,17 +21,27 @@ _SYNC = sa.text(
     """
     UPDATE held_charges
     SET status = :status, intake_deadline = :intake_deadline,
-        closed_at = CASE WHEN :status IN ('closed_by_intake', 'filed', 'not_filed', 'returned_to_ordinary_processing')
+        closed_at = CASE WHEN :status IN ('closed_by_intake', 'closed_participant_enrolled', 'filed', 'not_filed',
+                                          'returned_to_ordinary_processing')
                          THEN :at ELSE closed_at END,
+        closed_reason = CASE :status WHEN 'closed_by_intake' THEN 'intake_completed'
+                                     WHEN 'closed_participant_enrolled' THEN 'participant_enrolled'
+                                     ELSE closed_reason END,
         lapsed_at = CASE WHEN :status = 'lapsed' THEN :at WHEN :status = 'held' THEN NULL ELSE lapsed_at END
     WHERE referral_id = CAST(:referral_id AS uuid)
     """
 )
 # Several replicas may run the lapse job: each due charge is taken by exactly one (the row lock), and the
 # aggregate's expected version stops any second lapse that slipped through.
+# `today` is the jurisdiction's local date: a deadline lapses at the site's midnight.
 _DUE = sa.text(
-    "SELECT referral_id::text FROM held_charges WHERE status = 'held' AND intake_deadline < :today "
-    "ORDER BY intake_deadline LIMIT :limit FOR UPDATE SKIP LOCKED"
+    "SELECT referral_id::text FROM held_charges WHERE jurisdiction = :jurisdiction AND status = 'held' "
+    "AND intake_deadline < :today ORDER BY intake_deadline LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+_HOLDING = sa.text("SELECT DISTINCT jurisdiction FROM held_charges WHERE status = 'held'")
+_UNDECIDED_OF = sa.text(
+    "SELECT referral_id::text FROM held_charges WHERE jurisdiction = :jurisdiction "
+    "AND participant_id = ANY(CAST(:ids AS uuid[])) AND status IN ('held', 'lapsed') ORDER BY referral_id"
 )
 _KNOW = sa.text(
     "INSERT INTO known_participants (participant_id, jurisdiction) VALUES (CAST(:participant_id AS uuid), :jurisdiction) "
@@ -40,7 +50,7 @@ _KNOW = sa.text(
 _KNOWN = sa.text("SELECT jurisdiction FROM known_participants WHERE participant_id = CAST(:participant_id AS uuid)")
 # An event of one jurisdiction never touches a charge held in another.
 _HELD_FOR = sa.text(
-    "SELECT referral_id::text FROM held_charges WHERE participant_id = CAST(:participant_id AS uuid) "
+    "SELECT referral_id::text FROM held_charges WHERE participant_id = ANY(CAST(:participant_ids AS uuid[])) "
     "AND referral_id = ANY(CAST(:referral_ids AS uuid[])) AND jurisdiction = :jurisdiction"
 )
 _NOTE_INTAKE = sa.text(
@@ -52,9 +62,13 @@ _NOTE_INTAKE = sa.text(
 # this lock each transaction could miss the other's uncommitted row and leave a charge held after intake.
 _LOCK_REFERRAL = sa.text("SELECT pg_advisory_xact_lock(hashtextextended('held-charge:' || :referral_id, 0))")
 _INTAKE_DONE = sa.text("SELECT 1 FROM completed_intakes WHERE referral_id = CAST(:referral_id AS uuid)")
+# A charge of a merged record reads under the survivor's id.
 _GET = sa.text(
-    "SELECT referral_id::text, jurisdiction, participant_id::text, offense_codes, status, intake_deadline, held_at, "
-    "closed_at, lapsed_at, charging_reference, prosecutor_agency FROM held_charges WHERE referral_id = CAST(:referral_id AS uuid)"
+    "SELECT h.referral_id::text, h.jurisdiction, COALESCE(l.survivor_participant_id, h.participant_id)::text "
+    "AS participant_id, h.offense_codes, h.status, h.intake_deadline, h.held_at, h.closed_at, h.closed_reason, "
+    "h.lapsed_at, h.charging_reference, h.prosecutor_agency FROM held_charges h "
+    "LEFT JOIN participant_links l ON l.jurisdiction = h.jurisdiction AND l.merged_participant_id = h.participant_id "
+    "WHERE h.referral_id = CAST(:referral_id AS uuid)"
 )
 
 
@@ -80,8 +94,19 @@ async def sync(conn: AsyncConnection, referral_id: str, status: str, intake_dead
     await conn.execute(_SYNC, params)
 
 
-async def due_for_lapse(conn: AsyncConnection, today: date, limit: int = 100) -> list[str]:
-    return [r[0] for r in await conn.execute(_DUE, {"today": today, "limit": limit})]
+async def due_for_lapse(conn: AsyncConnection, jurisdiction: str, today: date, limit: int = 100) -> list[str]:
+    params = {"jurisdiction": jurisdiction, "today": today, "limit": limit}
+    return [r[0] for r in await conn.execute(_DUE, params)]
+
+
+async def jurisdictions_holding(conn: AsyncConnection) -> list[str]:
+    """Every jurisdiction with a charge still held (each lapses on its own calendar)."""
+    return sorted(r[0] for r in await conn.execute(_HOLDING))
+
+
+async def undecided_of(conn: AsyncConnection, jurisdiction: str, participant_ids: list[str]) -> list[str]:
+    """Charges of these records (one person) still held or lapsed without the prosecutor's decision."""
+    return [r[0] for r in await conn.execute(_UNDECIDED_OF, {"jurisdiction": jurisdiction, "ids": participant_ids})]
 
 
 async def know_participant(conn: AsyncConnection, participant_id: str, jurisdiction: str) -> None:
@@ -93,8 +118,11 @@ async def participant_jurisdiction(conn: AsyncConnection, participant_id: str) -
     return row[0] if row else None
 
 
-async def held_for(conn: AsyncConnection, participant_id: str, referral_ids: list[str], jurisdiction: str) -> list[str]:
-    params = {"participant_id": participant_id, "referral_ids": referral_ids, "jurisdiction": jurisdiction}
+async def held_for(
+    conn: AsyncConnection, participant_ids: list[str], referral_ids: list[str], jurisdiction: str
+) -> list[str]:
+    """Of these referrals, those held here for this person (under any of their linked records)."""
+    params = {"participant_ids": participant_ids, "referral_ids": referral_ids, "jurisdiction": jurisdiction}
     rows = await conn.execute(_HELD_FOR, params)
     return [r[0] for r in rows]
 

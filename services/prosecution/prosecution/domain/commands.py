@@ -41,6 +41,8 @@ class ReviewCase:
     decision: str
     rationale: str
     reviewed_by: str
+    # continue_to_monitor only; None takes the default (30 days after the review, the site's local date).
+    follow_up_on: date | None = None
 
 
 @dataclass(frozen=True)

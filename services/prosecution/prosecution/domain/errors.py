@@ -13,9 +13,18 @@ class CaseNotFound(NotFound):
         super().__init__("no case with this id", field="case_id")
 
 
-class UnknownParticipant(RuleViolated):
+class ParticipantNotYetKnown(Conflict):
+    """Not yet heard of here: the referral's events may still be on their way. Said the same whether or not the
+    participant exists anywhere else, so it tells nothing of other jurisdictions."""
+
+    retry_after_seconds = 5
+
     def __init__(self) -> None:
-        super().__init__("the prosecutor's office knows no participant with this id", field="participant_id")
+        super().__init__(
+            "this office has not yet heard of this participant: the referral's events may still be on their way, "
+            "so retry shortly (a participant never referred in this jurisdiction never becomes known here)",
+            field="participant_id",
+        )
 
 
 class ClosedByIntake(Conflict):
@@ -24,6 +33,16 @@ class ClosedByIntake(Conflict):
     def __init__(self) -> None:
         super().__init__(
             "the participant completed intake, so this diverted charge is closed for good and can never be filed"
+        )
+
+
+class ClosedParticipantEnrolled(Conflict):
+    """Non-coercion, as for intake: the charge of a participant already in the program closed for good at once."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the participant was already enrolled in LEAD when this diversion was offered, so no new intake clock "
+            "started: this diverted charge closed at once, for good, and can never be filed"
         )
 
 
@@ -39,6 +58,8 @@ class CannotReopen(Conflict):
     def __init__(self, status: str) -> None:
         reasons = {
             "closed_by_intake": "the participant completed intake, so this diverted charge is closed for good",
+            "closed_participant_enrolled": "the participant was already enrolled in LEAD, so this diverted charge "
+            "closed at once and is closed for good",
             "held": "the charge is still held; there is nothing to re-open",
             "lapsed": "the charge's window lapsed and awaits the prosecutor's decision; there is nothing to re-open",
         }
@@ -85,3 +106,16 @@ class NeverReopened(Conflict):
 class CourtDateInPast(RuleViolated):
     def __init__(self) -> None:
         super().__init__("a new hearing is scheduled in the future", field="scheduled_for")
+
+
+class FollowUpOnlyWhenMonitoring(RuleViolated):
+    def __init__(self) -> None:
+        super().__init__("a follow-up date goes only with the decision continue_to_monitor", field="follow_up_on")
+
+
+class FollowUpNotAhead(RuleViolated):
+    def __init__(self, max_days: int) -> None:
+        super().__init__(
+            f"a follow-up date is after the review's day (at the site) and at most {max_days} days on",
+            field="follow_up_on",
+        )

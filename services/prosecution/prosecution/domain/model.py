@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, tzinfo
 from functools import singledispatchmethod
 
 from divert_contracts.prosecution import (
@@ -23,12 +23,20 @@ from prosecution.domain import commands
 from prosecution.domain.errors import (
     CannotReopen,
     ClosedByIntake,
+    ClosedParticipantEnrolled,
     CourtDateInPast,
     DeadlineNotLapsed,
+    FollowUpNotAhead,
+    FollowUpOnlyWhenMonitoring,
     NeverInAbeyance,
     NotHeld,
     OnlyProsecutorDecides,
 )
+from prosecution.domain.standing import FOLLOW_UP_MAX_DAYS, default_follow_up, local_date
+
+# Closed for good: non-coercion forbids filing, abeyance and re-opening for ever after.
+CLOSED_FOR_GOOD = {"intake_completed": "closed_by_intake", "participant_enrolled": "closed_participant_enrolled"}
+UNDECIDED = ("held", "lapsed")
 
 
 class HeldCharge(Aggregate):
@@ -45,17 +53,28 @@ class HeldCharge(Aggregate):
         return charge
 
     def close_by_intake(self, now: datetime) -> None:
-        if self.status not in ("held", "lapsed"):
+        """Intake closes the charge, also after a lapse while the prosecutor has not decided: a late intake wins."""
+        self._close("intake_completed", now)
+
+    def close_as_enrolled(self, now: datetime) -> None:
+        """The participant is already in the program: no new intake clock, the charge closes at once."""
+        self._close("participant_enrolled", now)
+
+    def _close(self, reason: str, now: datetime) -> None:
+        if self.status not in UNDECIDED:
             return
         self._record(
             DivertedChargeClosed(
-                referral_id=self.id, participant_id=self.participant_id, reason="intake_completed", closed_at=now
+                referral_id=self.id,
+                participant_id=self.participant_id,
+                reason=reason,  # type: ignore[arg-type]
+                closed_at=now,
             )
         )
 
     def extend(self, new_deadline: date, now: datetime) -> None:
         """Move the deadline (an OWG extension); a lapsed charge not yet decided is held again."""
-        if self.status not in ("held", "lapsed") or new_deadline == self.intake_deadline:
+        if self.status not in UNDECIDED or new_deadline == self.intake_deadline:
             return
         self._record(
             HeldChargeDeadlineMoved(
@@ -64,12 +83,13 @@ class HeldCharge(Aggregate):
         )
 
     def return_to_ordinary_processing(self, now: datetime) -> None:
-        if self.status not in ("held", "lapsed"):
+        if self.status not in UNDECIDED:
             return
         self._record(HeldChargeReturned(referral_id=self.id, participant_id=self.participant_id, returned_at=now))
 
-    def lapse_if_due(self, now: datetime) -> bool:
-        if self.status != "held" or now.date() <= self.intake_deadline:
+    def lapse_if_due(self, now: datetime, zone: tzinfo | None) -> bool:
+        """Lapse once the deadline date has passed at the site: at local midnight, not UTC's."""
+        if self.status != "held" or local_date(now, zone) <= self.intake_deadline:
             return False
         self._record(
             IntakeDeadlineLapsed(
@@ -110,6 +130,8 @@ class HeldCharge(Aggregate):
     def check_not_closed_by_intake(self) -> None:
         if self.status == "closed_by_intake":
             raise ClosedByIntake()
+        if self.status == "closed_participant_enrolled":
+            raise ClosedParticipantEnrolled()
 
     def check_lapsed(self) -> None:
         if self.status == "held":
@@ -129,7 +151,7 @@ class HeldCharge(Aggregate):
 
     @apply.register
     def _(self, event: DivertedChargeClosed) -> None:
-        self.status = "closed_by_intake"
+        self.status = CLOSED_FOR_GOOD[event.reason]
 
     @apply.register
     def _(self, event: HeldChargeDeadlineMoved) -> None:
@@ -174,19 +196,33 @@ class ProsecutionCase(Aggregate):
                 charge_codes=[c.code for c in cmd.charges],
                 filed_at=cmd.filed_at,
                 registered_at=now,
+                agency=cmd.agency,
             )
         )
         return case
 
-    def review(self, decision: str, now: datetime) -> None:
+    def review(self, decision: str, now: datetime, *, today: date, follow_up_on: date | None = None) -> date | None:
+        """Record a review; `continue_to_monitor` comes back on `follow_up_on` (default: 30 days on, local)."""
+        if decision == "continue_to_monitor":
+            follow_up_on = follow_up_on or default_follow_up(today)
+            self.check_follow_up_ahead(follow_up_on, today)
+        elif follow_up_on is not None:
+            raise FollowUpOnlyWhenMonitoring()
         self._record(
             LegacyCaseReviewed(
                 case_id=self.id,
                 participant_id=self.participant_id,
-                decision=decision,
-                reviewed_at=now,  # type: ignore[arg-type]
+                decision=decision,  # type: ignore[arg-type]
+                reviewed_at=now,
+                follow_up_on=follow_up_on,
             )
         )
+        return follow_up_on
+
+    @staticmethod
+    def check_follow_up_ahead(follow_up_on: date, today: date) -> None:
+        if not today < follow_up_on <= today + timedelta(days=FOLLOW_UP_MAX_DAYS):
+            raise FollowUpNotAhead(FOLLOW_UP_MAX_DAYS)
 
     def schedule(self, court_date_id: str, scheduled_for: datetime, hearing: str, now: datetime) -> None:
         if scheduled_for <= now:

@@ -13,8 +13,9 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from divert_contracts.prosecution import CaseKind, ReviewDecision
 from divert_contracts.vocabulary import DEFAULT_PURPOSE, Jurisdiction, OffenseCode, Purpose
@@ -22,9 +23,11 @@ from divert_kernel.access import Owner, in_reach, may_read, owns, read_one
 from divert_kernel.auth import Principal
 from divert_kernel.deps import Bus, CourtDateReader, CurrentClock, Engine, Gate, Prosecutor, SiteDirectory
 from divert_kernel.errors import InvalidInput
-from prosecution.adapters import cases, held_charges
+from divert_kernel.problems import PROBLEM_JSON, problem
+from prosecution.adapters import cases, held_charges, standing
 from prosecution.domain import commands
-from prosecution.domain.errors import CaseNotFound
+from prosecution.domain.errors import CaseNotFound, ParticipantNotYetKnown
+from prosecution.domain.standing import FOLLOW_UP_DAYS, local_date
 
 router = APIRouter(tags=["cases"])
 
@@ -57,6 +60,18 @@ class CaseCreated(BaseModel):
 class ReviewIn(_Strict):
     decision: ReviewDecision
     rationale: Annotated[str, Field(min_length=1, max_length=4000)]
+    follow_up_on: date | None = Field(
+        None,
+        description=f"continue_to_monitor only: when the case comes back for follow-up (default {FOLLOW_UP_DAYS} "
+        "days after the review, the site's local date)",
+    )
+
+    @field_validator("follow_up_on")
+    @classmethod
+    def _only_when_monitoring(cls, value: date | None, info: ValidationInfo) -> date | None:
+        if value is not None and info.data.get("decision", "continue_to_monitor") != "continue_to_monitor":
+            raise ValueError("a follow-up date goes only with the decision continue_to_monitor")
+        return value
 
 
 class CourtDateIn(_Strict):
@@ -90,8 +105,12 @@ class CaseOut(BaseModel):
 
 class QueueItem(BaseModel):
     kind: Literal[
-        "lapsed_awaiting_decision", "deadline_within_7_days", "court_date_within_14_days", "case_awaiting_review"
-    ]
+        "lapsed_awaiting_decision",
+        "deadline_within_7_days",
+        "court_date_within_14_days",
+        "case_awaiting_review",
+        "follow_up_due",
+    ] = Field(description="follow_up_due: a continue_to_monitor review whose follow-up date is within 7 days or past")
     id: str = Field(description="the referral id (held charges) or the case id")
     participant_id: str
     due: datetime
@@ -122,9 +141,32 @@ async def _owned_case(engine: Engine, case_id: UUID, principal: Principal) -> Ca
     return CaseOut(**row)
 
 
-@router.post("/v1/cases", status_code=201, response_model=CaseCreated)
+NOT_YET_KNOWN: dict[int | str, dict[str, Any]] = {
+    409: {
+        "description": "Conflict with current state; for a participant this office has not yet heard of (the "
+        "referral's events may still be on their way), retry after `Retry-After` seconds",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}},
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+}
+
+
+def install(app: FastAPI) -> None:
+    """Answer a participant not yet known here with 409 and Retry-After (eventual consistency, not an error)."""
+
+    async def _not_yet_known(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ParticipantNotYetKnown)
+        reply = problem(409, exc.title, exc.detail, field=exc.field)
+        reply.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return reply
+
+    app.add_exception_handler(ParticipantNotYetKnown, _not_yet_known)
+
+
+@router.post("/v1/cases", status_code=201, response_model=CaseCreated, responses=NOT_YET_KNOWN)
 async def register_case(body: CaseIn, principal: Prosecutor, bus: Bus) -> CaseCreated:
-    """Register a participant's pending case or post-diversion arrest (LegacyCaseRegistered)."""
+    """Register a participant's pending case or post-diversion arrest (LegacyCaseRegistered). A participant this
+    office has not yet heard of gets 409 with Retry-After, whether or not they exist anywhere else."""
     principal.check_jurisdiction(body.jurisdiction)
     command = commands.RegisterCase(
         participant_id=str(body.participant_id),
@@ -157,11 +199,11 @@ async def get_case(
 
 @router.post("/v1/cases/{case_id}/reviews", status_code=201, response_model=CaseOut)
 async def review_case(case_id: UUID, body: ReviewIn, principal: Prosecutor, bus: Bus, engine: Engine) -> CaseOut:
-    """Record one of the toolkit's five review options with a rationale (LegacyCaseReviewed); by the owner only."""
+    """Record one of the toolkit's five review options with a rationale (LegacyCaseReviewed); by the owner only.
+    `continue_to_monitor` takes a follow-up date (default 30 days on), shown in the queue when due."""
     await _owned_case(engine, case_id, principal)
-    await bus.handle(
-        commands.ReviewCase(str(case_id), body.decision, body.rationale, principal.person or principal.agency)
-    )
+    reviewer = principal.person or principal.agency
+    await bus.handle(commands.ReviewCase(str(case_id), body.decision, body.rationale, reviewer, body.follow_up_on))
     return await _owned_case(engine, case_id, principal)
 
 
@@ -186,15 +228,19 @@ async def upcoming_court_dates(
         Purpose | None, Query(description="care_coordination or defense; defaults by agency type")
     ] = None,
 ) -> list[CourtDateOut]:
-    """Upcoming court dates: an office's own in full; any other office's only through the consent gate."""
+    """Upcoming court dates: an office's own in full; any other office's only through the consent gate. A merged
+    record answers for its survivor (the one person)."""
     async with engine.connect() as conn:
         jurisdiction = await held_charges.participant_jurisdiction(conn, str(participant_id))
-        dates = await cases.upcoming_court_dates(conn, str(participant_id), clock.now())
-        offices = await cases.case_owners(conn, str(participant_id))
+        person, ids = str(participant_id), [str(participant_id)]
+        if jurisdiction is not None:
+            person, ids = await standing.person(conn, jurisdiction, person)
+        dates = await cases.upcoming_court_dates(conn, ids, clock.now())
+        offices = await cases.case_owners(conn, ids)
     mine = [d for d in dates if owns(principal, _owner(d))]
     others = [d for d in dates if not owns(principal, _owner(d)) and d["jurisdiction"] == jurisdiction]
     ask = {
-        "participant_id": str(participant_id),
+        "participant_id": person,
         "category": "court_dates",
         "purpose": purpose or DEFAULT_PURPOSE[principal.agency_type],
     }
@@ -232,13 +278,16 @@ async def prosecutor_queue(
     cursor: Annotated[str | None, Query(max_length=40)] = None,
 ) -> QueuePage:
     """The office's own queue, most pressing first: lapsed windows awaiting a decision, windows closing
-    within 7 days, court dates within 14 days, cases awaiting review. Another office's records are never listed."""
+    within 7 days, court dates within 14 days, cases awaiting review, follow-ups due within 7 days (local dates).
+    Another office's records are never listed."""
     principal.check_jurisdiction(jurisdiction)
     offset = _offset(cursor)
     site = sites.get(jurisdiction)
     site_office = site.prosecutor_office if site else None
+    now = clock.now()
     async with engine.connect() as conn:
-        rows = await cases.queue(conn, (jurisdiction, principal.agency), site_office, clock.now(), offset, limit + 1)
+        today = local_date(now, await standing.site_zone(conn, jurisdiction, sites))
+        rows = await cases.queue(conn, (jurisdiction, principal.agency), site_office, now, today, offset, limit + 1)
     more = len(rows) > limit
     next_cursor = base64.urlsafe_b64encode(str(offset + limit).encode()).decode() if more else None
     return QueuePage(items=[QueueItem(**r) for r in rows[:limit]], next_cursor=next_cursor)

@@ -34,11 +34,31 @@ class HeldChargeOut(BaseModel):
     participant_id: str
     offense_codes: list[str]
     charging_reference: str | None
-    status: Literal["held", "closed_by_intake", "lapsed", "filed", "not_filed", "returned_to_ordinary_processing"]
+    status: Literal[
+        "held",
+        "closed_by_intake",
+        "closed_participant_enrolled",
+        "lapsed",
+        "filed",
+        "not_filed",
+        "returned_to_ordinary_processing",
+    ]
     intake_deadline: date
     held_at: datetime
     lapsed_at: datetime | None
     closed_at: datetime | None
+    closed_reason: Literal["intake_completed", "participant_enrolled"] | None = Field(
+        description="why a closed charge closed: its own intake, or the participant was already enrolled when this "
+        "diversion was offered (no new intake clock). Either way it can never be filed."
+    )
+    closed_explanation: str | None = Field(description="the same, in a sentence for the prosecutor")
+
+
+CLOSED_EXPLANATIONS = {
+    "intake_completed": "The participant completed intake for this diversion; the charge is closed for good.",
+    "participant_enrolled": "The participant was already enrolled in LEAD when this diversion was offered, so no "
+    "new intake clock started and the charge closed at once, for good.",
+}
 
 
 class FilingIn(BaseModel):
@@ -82,8 +102,10 @@ def _only_prosecutors(principal: Principal, rule: DivertError) -> None:
 async def get_held_charge(
     referral_id: UUID, principal: Prosecutor, engine: Engine, sites: SiteDirectory
 ) -> HeldChargeOut:
-    """The diverted charge held pending intake, with its intake deadline: for the office holding it."""
-    return HeldChargeOut(**await _held_by_caller(engine, sites, referral_id, principal))
+    """The diverted charge held pending intake, with its intake deadline, and why it closed: for the office
+    holding it."""
+    row = await _held_by_caller(engine, sites, referral_id, principal)
+    return HeldChargeOut(**row, closed_explanation=CLOSED_EXPLANATIONS.get(row["closed_reason"]))
 
 
 async def _decide(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from uuid import uuid4
 
 from fastapi import FastAPI
@@ -16,10 +17,12 @@ from divert_kernel.envelope import ReceivedEvent
 from divert_kernel.errors import ConcurrencyError
 from divert_kernel.sites import Sites
 from divert_kernel.uow import UnitOfWork
-from prosecution.adapters import cases, held_charges
+from prosecution.adapters import cases, held_charges, standing
 from prosecution.domain import commands
-from prosecution.domain.errors import CaseNotFound, HeldChargeNotFound, UnknownParticipant
+from prosecution.domain.errors import CaseNotFound, HeldChargeNotFound, ParticipantNotYetKnown
 from prosecution.domain.model import HeldCharge, ProsecutionCase
+from prosecution.domain.standing import local_date
+from prosecution.service_layer.people import People, sync_charge
 
 log = logging.getLogger("divert.prosecution")
 
@@ -29,6 +32,7 @@ class Handlers:
         self.clock = clock
         self.lapse_every_seconds = lapse_every_seconds
         self.sites = sites or Sites()
+        self.people = People(clock)
 
     def commands(self) -> dict[type, object]:
         return {
@@ -44,8 +48,15 @@ class Handlers:
                 "DiversionOffered": self.hold_diverted_charge,
                 "SocialContactReferralSubmitted": self.know_participant,
                 "DiversionDeclined": self.return_declined,
+                "ParticipantsLinked": self.people.link,
+                "EligibilityPolicyAmended": self.people.note_time_zone,
             },
-            "casemgmt": {"IntakeCompleted": self.close_by_intake, "IntakeDeadlineExtended": self.extend_deadline},
+            "casemgmt": {
+                "IntakeCompleted": self.close_by_intake,
+                "IntakeDeadlineExtended": self.extend_deadline,
+                "EnrolmentChanged": self.people.standing_changed,
+                "ParticipantStatusChanged": self.people.standing_changed,
+            },
         }
 
     async def _charge(self, uow: UnitOfWork, referral_id: str) -> HeldCharge:
@@ -55,7 +66,7 @@ class Handlers:
         return charge
 
     async def _sync(self, uow: UnitOfWork, charge: HeldCharge) -> None:
-        await held_charges.sync(uow.conn, charge.id, charge.status, charge.intake_deadline, self.clock.now())
+        await sync_charge(uow, charge, self.clock)
 
     async def decide_held_charge(self, cmd: commands.DecideHeldCharge, uow: UnitOfWork) -> str:
         charge = await self._charge(uow, cmd.referral_id)
@@ -66,6 +77,7 @@ class Handlers:
     async def hold_diverted_charge(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         offer = received.event
         assert isinstance(offer, DiversionOffered)
+        await standing.lock_site(uow.conn, received.jurisdiction)
         await held_charges.know_participant(uow.conn, offer.participant_id, received.jurisdiction)
         if offer.referral_type != "arrest_diversion":
             return  # a social-contact referral carries no charge at all
@@ -96,7 +108,9 @@ class Handlers:
         )
         if await held_charges.intake_done(uow.conn, offer.referral_id):
             charge.close_by_intake(now)
-            await self._sync(uow, charge)
+        elif await self.people.in_program(uow, received.jurisdiction, offer.participant_id):
+            charge.close_as_enrolled(now)  # already in the program: no new intake clock
+        await self._sync(uow, charge)
 
     def _office(self, jurisdiction: str) -> str | None:
         """The site's prosecutor office, which holds every charge diverted in the jurisdiction."""
@@ -125,35 +139,40 @@ class Handlers:
     async def close_by_intake(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         intake = received.event
         assert isinstance(intake, IntakeCompleted)
+        await standing.lock_site(uow.conn, received.jurisdiction)
         await held_charges.lock_referrals(uow.conn, intake.referral_ids)
         await held_charges.note_intake(uow.conn, intake.participant_id, intake.referral_ids, intake.completed_at)
-        for referral_id in await held_charges.held_for(
-            uow.conn, intake.participant_id, intake.referral_ids, received.jurisdiction
-        ):
+        _, person = await standing.person(uow.conn, received.jurisdiction, intake.participant_id)
+        for referral_id in await held_charges.held_for(uow.conn, person, intake.referral_ids, received.jurisdiction):
             charge = await self._charge(uow, referral_id)
             charge.close_by_intake(self.clock.now())
             await self._sync(uow, charge)
+        # Intake enrols the person: any other charge still held for them closes too.
+        await self.people.take_in(uow, received, intake.participant_id)
+        await self.people.close_if_in_program(uow, received.jurisdiction, intake.participant_id)
 
     async def extend_deadline(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         extension = received.event
         assert isinstance(extension, IntakeDeadlineExtended)
         await held_charges.lock_referrals(uow.conn, extension.referral_ids)
-        for referral_id in await held_charges.held_for(
-            uow.conn, extension.participant_id, extension.referral_ids, received.jurisdiction
-        ):
+        _, person = await standing.person(uow.conn, received.jurisdiction, extension.participant_id)
+        for referral_id in await held_charges.held_for(uow.conn, person, extension.referral_ids, received.jurisdiction):
             charge = await self._charge(uow, referral_id)
             charge.extend(extension.intake_deadline, self.clock.now())
             await self._sync(uow, charge)
 
     async def lapse_due(self, uow: UnitOfWork) -> int:
-        """Record IntakeDeadlineLapsed for every held charge whose window passed; safe beside other replicas."""
+        """Record IntakeDeadlineLapsed for every held charge whose window passed at its site (local midnight);
+        safe beside other replicas."""
         now = self.clock.now()
         lapsed = 0
-        for referral_id in await held_charges.due_for_lapse(uow.conn, now.date()):
-            charge = await self._charge(uow, referral_id)
-            if charge.lapse_if_due(now):
-                await self._sync(uow, charge)
-                lapsed += 1
+        for jurisdiction in await held_charges.jurisdictions_holding(uow.conn):
+            zone = await standing.site_zone(uow.conn, jurisdiction, self.sites)
+            for referral_id in await held_charges.due_for_lapse(uow.conn, jurisdiction, local_date(now, zone)):
+                charge = await self._charge(uow, referral_id)
+                if charge.lapse_if_due(now, zone):
+                    await self._sync(uow, charge)
+                    lapsed += 1
         return lapsed
 
     async def lapse_periodically(self, app: FastAPI) -> None:
@@ -169,7 +188,9 @@ class Handlers:
     async def register_case(self, cmd: commands.RegisterCase, uow: UnitOfWork) -> str:
         jurisdiction = await held_charges.participant_jurisdiction(uow.conn, cmd.participant_id)
         if jurisdiction != cmd.jurisdiction:
-            raise UnknownParticipant()
+            raise ParticipantNotYetKnown()
+        # A merged record's case is the survivor's: every reader then finds it under the one person.
+        cmd = replace(cmd, participant_id=await standing.survivor(uow.conn, jurisdiction, cmd.participant_id))
         case_id = str(uuid4())
         now = self.clock.now()
         uow.add(ProsecutionCase.register(case_id, cmd, now))
@@ -185,8 +206,9 @@ class Handlers:
     async def review_case(self, cmd: commands.ReviewCase, uow: UnitOfWork) -> None:
         case = await self._case(uow, cmd.case_id)
         now = self.clock.now()
-        case.review(cmd.decision, now)
-        await cases.add_review(uow.conn, str(uuid4()), cmd, now)
+        today = local_date(now, await standing.site_zone(uow.conn, case.jurisdiction, self.sites))
+        follow_up_on = case.review(cmd.decision, now, today=today, follow_up_on=cmd.follow_up_on)
+        await cases.add_review(uow.conn, str(uuid4()), replace(cmd, follow_up_on=follow_up_on), now)
 
     async def schedule_court_date(self, cmd: commands.ScheduleCourtDate, uow: UnitOfWork) -> str:
         case = await self._case(uow, cmd.case_id)

@@ -10,10 +10,12 @@ from uuid import uuid4
 import httpx
 import nats
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 
 from divert_devstack.testing import eventually, publish_as
 from divert_kernel.clock import FixedClock
+from divert_kernel.db import make_engine
 
 J = "seattle-king-county"
 
@@ -73,11 +75,13 @@ class TestCases:
         assert [r["decision"] for r in case["reviews"]] == ["dismiss_without_prejudice", "continue_to_monitor"]
         assert case["status"] == "dismissed"
 
-    async def test_an_unknown_participant_is_refused_naming_the_field(
+    async def test_a_participant_not_yet_heard_of_is_asked_to_retry_naming_the_field(
         self, service: httpx.AsyncClient, prosecutor: dict[str, str]
     ) -> None:
         reply = await service.post("/v1/cases", json=case_body(str(uuid4())), headers=prosecutor)
-        assert reply.status_code == 422 and reply.json()["field"] == "participant_id"
+        assert reply.status_code == 409 and reply.json()["field"] == "participant_id"
+        assert reply.headers["content-type"] == "application/problem+json"
+        assert int(reply.headers["Retry-After"]) > 0
 
     @pytest.mark.parametrize(
         ("change", "field"),
@@ -189,7 +193,128 @@ class TestTheQueue:
         ]
         assert [ranks.index(i["kind"]) for i in items] == sorted(ranks.index(i["kind"]) for i in items)
 
-        clock.at = datetime(2026, 12, 2, tzinfo=UTC)
+        clock.at = datetime(2026, 12, 2, 8, tzinfo=UTC)  # local midnight in Seattle: the window has passed
         await lapse(app)
         first = (await service.get("/v1/prosecution/queue", params={"jurisdiction": J}, headers=prosecutor)).json()
         assert first["items"][0]["kind"] == "lapsed_awaiting_decision"
+
+
+class TestAParticipantNotYetHeardOf:
+    async def test_reads_the_same_whether_known_elsewhere_or_nowhere_and_succeeds_once_heard_of(
+        self, service: httpx.AsyncClient, bus: nats.NATS, offer: Callable, prosecutor: dict[str, str]
+    ) -> None:
+        elsewhere = str(uuid4())
+        await publish_as(bus, "referral", offer(str(uuid4()), elsewhere), jurisdiction="santa-fe")
+        await known_participant(service, bus, offer, prosecutor)  # in order: the Santa Fe offer was taken in
+        replies = [
+            await service.post("/v1/cases", json=case_body(participant_id), headers=prosecutor)
+            for participant_id in (elsewhere, str(uuid4()))
+        ]
+        assert {r.status_code for r in replies} == {409}
+        assert replies[0].json() == replies[1].json()
+        assert replies[0].headers["Retry-After"] == replies[1].headers["Retry-After"]
+
+        later = str(uuid4())
+        early = await service.post("/v1/cases", json=case_body(later), headers=prosecutor)
+        assert early.status_code == 409
+        await publish_as(bus, "referral", offer(str(uuid4()), later))
+
+        async def registered() -> bool:
+            return (await service.post("/v1/cases", json=case_body(later), headers=prosecutor)).status_code == 201
+
+        await eventually(registered)
+
+
+class TestFollowUp:
+    async def review(
+        self, service: httpx.AsyncClient, auth: dict[str, str], case_id: str, **body: Any
+    ) -> httpx.Response:
+        payload = {"decision": "continue_to_monitor", "rationale": "Engaged; check back."} | body
+        return await service.post(f"/v1/cases/{case_id}/reviews", json=payload, headers=auth)
+
+    async def test_continue_to_monitor_comes_back_thirty_local_days_on_and_the_events_say_so(
+        self,
+        service: httpx.AsyncClient,
+        bus: nats.NATS,
+        offer: Callable,
+        prosecutor: dict[str, str],
+        clock: FixedClock,
+        database: str,
+    ) -> None:
+        clock.at = datetime(2026, 11, 21, 5, tzinfo=UTC)  # still 2026-11-20 in Seattle
+        _, participant_id = await known_participant(service, bus, offer, prosecutor)
+        case_id = (await service.post("/v1/cases", json=case_body(participant_id), headers=prosecutor)).json()[
+            "case_id"
+        ]
+        reviewed = await self.review(service, prosecutor, case_id)
+        assert reviewed.status_code == 201, reviewed.text
+        assert reviewed.json()["reviews"][0]["follow_up_on"] == "2026-12-20"
+        events = await stored_events(database, f"case-{case_id}")
+        assert events[0]["agency"] == "kc-prosecutor"
+        assert events[1]["follow_up_on"] == "2026-12-20"
+
+    async def test_the_queue_shows_a_follow_up_due_within_the_week_until_a_later_review(
+        self,
+        service: httpx.AsyncClient,
+        bus: nats.NATS,
+        offer: Callable,
+        prosecutor: dict[str, str],
+        clock: FixedClock,
+    ) -> None:
+        clock.at = datetime(2026, 11, 20, 18, tzinfo=UTC)
+        _, participant_id = await known_participant(service, bus, offer, prosecutor)
+        case_id = (await service.post("/v1/cases", json=case_body(participant_id), headers=prosecutor)).json()[
+            "case_id"
+        ]
+        assert (await self.review(service, prosecutor, case_id, follow_up_on="2026-12-10")).status_code == 201
+
+        async def follow_ups() -> set[str]:
+            page = await service.get(
+                "/v1/prosecution/queue", params={"jurisdiction": J, "limit": "200"}, headers=prosecutor
+            )
+            return {i["id"] for i in page.json()["items"] if i["kind"] == "follow_up_due"}
+
+        assert case_id not in await follow_ups()
+        clock.at = datetime(2026, 12, 3, 20, tzinfo=UTC)  # 12-03 in Seattle: due within 7 days
+        assert case_id in await follow_ups()
+        assert (await self.review(service, prosecutor, case_id, decision="decline_to_file")).status_code == 201
+        assert case_id not in await follow_ups()
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"decision": "decline_to_file", "follow_up_on": "2026-12-20"},
+            {"follow_up_on": "2026-11-20"},
+            {"follow_up_on": "2030-01-01"},
+            {"follow_up_on": "soon"},
+        ],
+    )
+    async def test_a_follow_up_date_out_of_place_is_refused_naming_it_and_changes_nothing(
+        self,
+        service: httpx.AsyncClient,
+        bus: nats.NATS,
+        offer: Callable,
+        prosecutor: dict[str, str],
+        clock: FixedClock,
+        body: dict[str, str],
+    ) -> None:
+        clock.at = datetime(2026, 11, 21, 5, tzinfo=UTC)
+        _, participant_id = await known_participant(service, bus, offer, prosecutor)
+        case_id = (await service.post("/v1/cases", json=case_body(participant_id), headers=prosecutor)).json()[
+            "case_id"
+        ]
+        reply = await self.review(service, prosecutor, case_id, **body)
+        assert reply.status_code == 422 and reply.json()["field"] == "follow_up_on", reply.text
+        assert (await service.get(f"/v1/cases/{case_id}", headers=prosecutor)).json()["reviews"] == []
+
+
+async def stored_events(database: str, stream_id: str) -> list[dict[str, Any]]:
+    engine = make_engine(database)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                sa.text("SELECT data FROM events WHERE stream_id = :s ORDER BY version"), {"s": stream_id}
+            )
+            return [r[0] for r in rows]
+    finally:
+        await engine.dispose()

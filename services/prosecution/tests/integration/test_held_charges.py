@@ -49,7 +49,8 @@ class TestTheIntakeWindow:
         assert charge["status"] == "held" and charge["intake_deadline"] == "2026-12-01"
         assert charge["charging_reference"] == "2026-000777"
 
-        clock.at = datetime(2026, 12, 1, 23, 59, tzinfo=UTC)
+        # 07:59 UTC on 12-02 is 23:59 on the deadline day in Seattle: the window is still open.
+        clock.at = datetime(2026, 12, 2, 7, 59, tzinfo=UTC)
         assert await lapse(app) == 0
         early = await service.post(
             f"/v1/held-charges/{referral_id}/filing", json={"meets_filing_standards": True}, headers=prosecutor
@@ -58,7 +59,7 @@ class TestTheIntakeWindow:
         assert early.headers["content-type"] == "application/problem+json"
         assert "2026-12-01" in early.json()["detail"]
 
-        clock.advance(timedelta(minutes=2))
+        clock.advance(timedelta(minutes=2))  # 00:01 local: lapsed
         assert await lapse(app) >= 1
         assert (await held_charge(service, prosecutor, referral_id))["status"] == "lapsed"
         lapsed = await service.post(

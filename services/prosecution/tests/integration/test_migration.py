@@ -58,3 +58,31 @@ async def test_a_case_registered_before_0003_is_owned_by_the_office_that_registe
     finally:
         await engine.dispose()
     assert agency == "kc-prosecutor"
+
+
+async def test_a_charge_closed_before_0004_was_closed_by_intake_and_says_so(postgres: PostgresServer) -> None:
+    name = f"prosecution_{uuid4().hex[:10]}"
+    await ensure_databases(postgres.url("postgres", driver="postgresql"), [name])
+    url = postgres.url(name)
+    await asyncio.to_thread(migrate, url, "0003")
+    closed, held = str(uuid4()), str(uuid4())
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for referral_id, status in ((closed, "closed_by_intake"), (held, "held")):
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO held_charges (referral_id, jurisdiction, participant_id, offense_codes, status, "
+                        "intake_deadline, held_at) VALUES (:id, 'seattle-king-county', :p, '{35A}', :status, "
+                        "'2026-12-01', now())"
+                    ),
+                    {"id": referral_id, "p": str(uuid4()), "status": status},
+                )
+        await asyncio.to_thread(migrate, url, "head")
+        async with engine.connect() as conn:
+            reasons = dict(
+                (await conn.execute(sa.text("SELECT referral_id::text, closed_reason FROM held_charges"))).all()
+            )
+    finally:
+        await engine.dispose()
+    assert reasons == {closed: "intake_completed", held: None}

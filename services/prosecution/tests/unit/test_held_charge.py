@@ -1,4 +1,5 @@
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -35,6 +36,7 @@ INTAKE_CLOSED = DivertedChargeClosed(
     referral_id="r1", participant_id="p1", reason="intake_completed", closed_at=datetime(2026, 11, 9, tzinfo=UTC)
 )
 LAPSED = IntakeDeadlineLapsed(referral_id="r1", participant_id="p1", intake_deadline=DEADLINE, lapsed_at=AFTER)
+SEATTLE = ZoneInfo("America/Los_Angeles")
 ROLES = ["police", "case_management", "prosecutor", "defender", "project_manager", "community", "evaluator", "auditor"]
 
 
@@ -90,16 +92,16 @@ class TestNonCoercion:
 class TestTheWindow:
     def test_lapses_only_after_the_deadline_day(self) -> None:
         charge = given(CHARGE_HELD)
-        assert not charge.lapse_if_due(datetime(2026, 12, 1, 23, 59, tzinfo=UTC))
-        assert charge.lapse_if_due(AFTER)
+        assert not charge.lapse_if_due(datetime(2026, 12, 1, 23, 59, tzinfo=UTC), SEATTLE)
+        assert charge.lapse_if_due(AFTER, SEATTLE)
         assert [type(e) for e in charge.pending] == [IntakeDeadlineLapsed]
-        assert not charge.lapse_if_due(AFTER)  # once
+        assert not charge.lapse_if_due(AFTER, SEATTLE)  # once
 
     def test_an_extension_moves_the_deadline(self) -> None:
         charge = given(CHARGE_HELD)
         charge.extend(date(2026, 12, 15), AFTER)
         assert [type(e) for e in charge.pending] == [HeldChargeDeadlineMoved]
-        assert not charge.lapse_if_due(AFTER)
+        assert not charge.lapse_if_due(AFTER, SEATTLE)
 
     def test_an_extension_after_a_lapse_holds_the_charge_again(self) -> None:
         charge = given(CHARGE_HELD, LAPSED)
