@@ -12,21 +12,26 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from divert_contracts.vocabulary import CATEGORIES, PURPOSES
+from divert_contracts.vocabulary import CATEGORIES, DEFAULT_PURPOSE, PURPOSES
 from divert_devstack import demo_site
 
 GRANTED = [p for p in PURPOSES if p != "BTG"]  # a consent never grants break-glass
 HOLDERS = {demo_site.SEATTLE: "lead-case-management", demo_site.SANTA_FE: "santa-fe-cm"}
+# The purposes each agency is granted: the one its kind of agency reads for, or every purpose a consent can name.
+PURPOSES_GRANTED: dict[str, Callable[[str], list[str]]] = {
+    "own": lambda agency_type: [DEFAULT_PURPOSE[agency_type]],
+    "every": lambda _: GRANTED,
+}
 
 
-def everything_to_everyone(participant_id: str, jurisdiction: str) -> dict[str, Any]:
-    """A consent naming every agency of the site, for every category and purpose."""
+def everything_to_everyone(participant_id: str, jurisdiction: str, purposes: str = "every") -> dict[str, Any]:
+    """A consent naming every agency of the site, for every category and its purposes."""
     return {
         "participant_id": participant_id,
         "jurisdiction": jurisdiction,
         "grants": [
-            {"recipient_agency": agency, "categories": list(CATEGORIES), "purposes": GRANTED}
-            for agency, _ in demo_site.AGENCIES[jurisdiction]
+            {"recipient_agency": agency, "categories": list(CATEGORIES), "purposes": PURPOSES_GRANTED[purposes](kind)}
+            for agency, kind in demo_site.AGENCIES[jurisdiction]
         ],
         "effective_at": "2026-01-01T00:00:00Z",
         "expires_at": "2030-01-01T00:00:00Z",
@@ -35,60 +40,79 @@ def everything_to_everyone(participant_id: str, jurisdiction: str) -> dict[str, 
 
 
 @pytest.fixture(scope="module")
-async def recorded(service: httpx.AsyncClient, relations: Any, tokens_for: Callable) -> dict[str, tuple[str, dict]]:
-    """Per jurisdiction: a participant held by the site's provider, its consent recorded, and the preview of it."""
+async def recorded(
+    service: httpx.AsyncClient, relations: Any, tokens_for: Callable
+) -> dict[tuple[str, str], tuple[str, dict]]:
+    """Per jurisdiction and purpose set: a participant held by the site's provider, its consent recorded, and the
+    preview of that consent."""
     out = {}
     for jurisdiction, holder in HOLDERS.items():
-        participant_id = str(uuid4())
-        await relations.hand_off(participant_id, holder, jurisdiction=jurisdiction)
-        auth = tokens_for("case_management", agency=holder, jurisdictions=[jurisdiction])
-        body = everything_to_everyone(participant_id, jurisdiction)
-        preview = await service.post("/v1/consents/preview", json=body, headers=auth)
-        assert preview.status_code == 200, preview.text
-        created = await service.post("/v1/consents", json=body, headers=auth)
-        assert created.status_code == 201, created.text
-        out[jurisdiction] = (participant_id, {r["recipient_agency"]: r for r in preview.json()["recipients"]})
+        for purposes in PURPOSES_GRANTED:
+            participant_id = str(uuid4())
+            await relations.hand_off(participant_id, holder, jurisdiction=jurisdiction)
+            auth = tokens_for("case_management", agency=holder, jurisdictions=[jurisdiction])
+            body = everything_to_everyone(participant_id, jurisdiction, purposes)
+            preview = await service.post("/v1/consents/preview", json=body, headers=auth)
+            assert preview.status_code == 200, preview.text
+            created = await service.post("/v1/consents", json=body, headers=auth)
+            assert created.status_code == 201, created.text
+            previews = {r["recipient_agency"]: r for r in preview.json()["recipients"]}
+            out[(jurisdiction, purposes)] = (participant_id, previews)
     return out
 
 
-DEMO_AGENCIES = [(j, a, t) for j, agencies in demo_site.AGENCIES.items() for a, t in agencies]
+async def permits(
+    service: httpx.AsyncClient,
+    auth: dict[str, str],
+    agency: str,
+    participant_id: str,
+    jurisdiction: str,
+    category: str,
+    purpose: str,
+) -> bool:
+    """What the gate decides when the agency itself asks to read this participant's category for a purpose."""
+    body = {
+        "participant_id": participant_id,
+        "jurisdiction": jurisdiction,
+        "requester_agency": agency,
+        "category": category,
+        "purpose": purpose,
+    }
+    reply = await service.post("/v1/access-decisions", json=body, headers=auth)
+    assert reply.status_code == 200, reply.text
+    return bool(reply.json()["decision"] == "permit")
+
+
+DEMO_AGENCIES = [
+    (j, a, t, p) for j, agencies in demo_site.AGENCIES.items() for a, t in agencies for p in PURPOSES_GRANTED
+]
 
 
 class TestPreviewMatchesTheGate:
-    @pytest.mark.parametrize(("jurisdiction", "agency", "agency_type"), DEMO_AGENCIES)
+    @pytest.mark.parametrize(("jurisdiction", "agency", "agency_type", "purposes"), DEMO_AGENCIES)
     async def test_each_category_reads_as_the_gate_decides(
         self,
         service: httpx.AsyncClient,
         tokens_for: Callable,
-        recorded: dict[str, tuple[str, dict]],
+        recorded: dict[tuple[str, str], tuple[str, dict]],
         jurisdiction: str,
         agency: str,
         agency_type: str,
+        purposes: str,
     ) -> None:
-        participant_id, previews = recorded[jurisdiction]
+        participant_id, previews = recorded[(jurisdiction, purposes)]
         statement = previews[agency]
-        assert statement["recipient_agency_type"] == agency_type
-        per_category = {c["category"]: c for c in statement["categories"]}
         auth = tokens_for(agency_type, agency=agency, jurisdictions=[jurisdiction])
+        granted = PURPOSES_GRANTED[purposes](agency_type)
         for category in CATEGORIES:
-            for purpose in GRANTED:
-                reply = await service.post(
-                    "/v1/access-decisions",
-                    json={
-                        "participant_id": participant_id,
-                        "jurisdiction": jurisdiction,
-                        "requester_agency": agency,
-                        "category": category,
-                        "purpose": purpose,
-                    },
-                    headers=auth,
-                )
-                assert reply.status_code == 200, reply.text
-                permitted = reply.json()["decision"] == "permit"
-                assert (purpose in per_category[category]["shared_for"]) == permitted, (category, purpose)
-                assert (purpose in per_category[category]["never_for"]) != permitted, (category, purpose)
-            assert (category in statement["shares"]) == bool(per_category[category]["shared_for"])
-            assert (category in statement["never_shared"]) == (not per_category[category]["shared_for"])
+            asked = [(agency, participant_id, jurisdiction, category, p) for p in granted]
+            permitted = {a[-1] for a in asked if await permits(service, auth, *a)}
+            assert (category in statement["shares"]) == bool(permitted), category
+            assert (category in statement["never_shared"]) == (not permitted), category
+            [told] = [c for c in statement["categories"] if c["category"] == category]
+            assert set(told["shared_for"]) == permitted, category
+            assert set(told["never_for"]) == set(granted) - permitted, category
+        assert statement["recipient_agency_type"] == agency_type
 
 
 class TestTheRegistrySaysTheType:
