@@ -104,14 +104,15 @@ class TestPreviewMatchesTheGate:
         statement = previews[agency]
         auth = tokens_for(agency_type, agency=agency, jurisdictions=[jurisdiction])
         granted = PURPOSES_GRANTED[purposes](agency_type)
-        for category in CATEGORIES:
-            asked = [(agency, participant_id, jurisdiction, category, p) for p in granted]
-            permitted = {a[-1] for a in asked if await permits(service, auth, *a)}
-            assert (category in statement["shares"]) == bool(permitted), category
-            assert (category in statement["never_shared"]) == (not permitted), category
-            [told] = [c for c in statement["categories"] if c["category"] == category]
-            assert set(told["shared_for"]) == permitted, category
-            assert set(told["never_for"]) == set(granted) - permitted, category
+        decided = {
+            c: {p for p in granted if await permits(service, auth, agency, participant_id, jurisdiction, c, p)}
+            for c in CATEGORIES
+        }
+        assert statement["shares"] == [c for c in CATEGORIES if decided[c]]
+        assert statement["never_shared"] == [c for c in CATEGORIES if not decided[c]]
+        told = {c["category"]: c for c in statement["categories"]}
+        assert {c: set(told[c]["shared_for"]) for c in CATEGORIES} == decided
+        assert {c: set(told[c]["never_for"]) for c in CATEGORIES} == {c: set(granted) - decided[c] for c in CATEGORIES}
         assert statement["recipient_agency_type"] == agency_type
 
 
