@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consent.domain.commands import RecordConsent
+from consent.domain.enrolment import HolderGrant
 
 _ADD_CONSENT = sa.text(
     """
@@ -67,10 +68,22 @@ _CONSENT_ROWS = """
     FROM consents c JOIN consent_grants g ON g.consent_id = c.consent_id
 """
 _GET_CONSENT = sa.text(_CONSENT_ROWS + " WHERE c.consent_id = CAST(:consent_id AS uuid) GROUP BY c.consent_id")
+# Newest first, a page at a time: the cursor names the last consent served (keyset on created_at, consent_id).
 _PARTICIPANT_CONSENTS = sa.text(
     _CONSENT_ROWS
     + " WHERE c.participant_id = CAST(:participant_id AS uuid) AND c.jurisdiction = :jurisdiction"
-    + " GROUP BY c.consent_id ORDER BY c.created_at DESC, c.consent_id LIMIT 500"
+    + " AND (CAST(:after AS uuid) IS NULL OR (c.created_at, c.consent_id) <"
+    + " (SELECT created_at, consent_id FROM consents WHERE consent_id = CAST(:after AS uuid)))"
+    + " GROUP BY c.consent_id ORDER BY c.created_at DESC, c.consent_id DESC LIMIT :limit"
+)
+# Every grant naming the holder (few per participant; the grants' (participant, recipient) index finds them).
+_HOLDER_GRANTS = sa.text(
+    """
+    SELECT c.consent_id::text, c.state, c.effective_at, c.expires_at, g.revoked_at, c.created_at
+    FROM consent_grants g JOIN consents c ON c.consent_id = g.consent_id
+    WHERE g.participant_id = CAST(:participant_id AS uuid) AND g.recipient_agency = :agency
+      AND c.jurisdiction = :jurisdiction
+    """
 )
 
 
@@ -169,7 +182,15 @@ async def get_consent(conn: AsyncConnection, consent_id: str) -> dict[str, Any] 
     return dict(row) if row else None
 
 
-async def consents_of(conn: AsyncConnection, participant_id: str, jurisdiction: str) -> list[dict[str, Any]]:
-    """A participant's consents in one jurisdiction, newest first."""
-    params = {"participant_id": participant_id, "jurisdiction": jurisdiction}
+async def consents_of(
+    conn: AsyncConnection, participant_id: str, jurisdiction: str, after: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Up to `limit` of a participant's consents in one jurisdiction, newest first, after the consent `after`."""
+    params = {"participant_id": participant_id, "jurisdiction": jurisdiction, "after": after, "limit": limit}
     return [dict(r) for r in (await conn.execute(_PARTICIPANT_CONSENTS, params)).mappings()]
+
+
+async def grants_to(conn: AsyncConnection, participant_id: str, jurisdiction: str, agency: str) -> list[HolderGrant]:
+    """The participant's consent grants naming `agency`, in any state."""
+    params = {"participant_id": participant_id, "jurisdiction": jurisdiction, "agency": agency}
+    return [HolderGrant(*r) for r in await conn.execute(_HOLDER_GRANTS, params)]

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from consent.domain.policy import ENFORCEMENT_AGENCY_TYPES, ENFORCEMENT_PURPOSES, PART2_CATEGORY
-from consent.domain.wording import CATEGORY_WORDS, GOLDEN_RULE, PURPOSE_WORDS
+from consent.domain.policy import NEVER_IDENTIFIED, PART2_CATEGORY, consent_would_permit
+from consent.domain.wording import CATEGORY_WORDS, GOLDEN_RULE, NEVER_IDENTIFIED_RULE, PURPOSE_NAMES, PURPOSE_WORDS
 
 AGENCY_SYSTEM = "urn:divert:agency"
 CATEGORY_SYSTEM = "urn:divert:data-category"
@@ -81,39 +81,75 @@ def fhir_consent(consent: Mapping[str, Any]) -> dict[str, Any]:
     return resource
 
 
-def preview(consent: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Per recipient, in plain words: what would be shared, why, for how long, and what never will be."""
-    recipients = []
-    for grant in consent["grants"]:
-        enforcement = grant.get("recipient_agency_type") in ENFORCEMENT_AGENCY_TYPES or bool(
-            set(grant["purposes"]) & ENFORCEMENT_PURPOSES
+def preview(consent: Mapping[str, Any], agency_types: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Per recipient, in plain words: what would be shared, why, for how long, and what never will be. Each
+    category's statement is what the gate decides for that recipient's agency type (from the site's registry)
+    once the consent is signed and in force."""
+    return [_recipient(consent, grant, agency_types[grant["recipient_agency"]]) for grant in consent["grants"]]
+
+
+def _recipient(consent: Mapping[str, Any], grant: Mapping[str, Any], agency_type: str) -> dict[str, Any]:
+    recipient, purposes = grant["recipient_agency"], list(grant["purposes"])
+    categories = [
+        {
+            "category": c,
+            "shared_for": [p for p in purposes if consent_would_permit(agency_type, c, p)],
+            "never_for": [p for p in purposes if not consent_would_permit(agency_type, c, p)],
+        }
+        for c in grant["categories"]
+    ]
+    shares = [c["category"] for c in categories if c["shared_for"]]
+    never = [c["category"] for c in categories if not c["shared_for"]]
+    lines = _what_is_shared(recipient, shares, categories)
+    lines.append(f"This lasts from {_day(consent['effective_at'])} until {_day(consent['expires_at'])}.")
+    if grant.get("irrevocable_until"):
+        lines.append(
+            f"You cannot take this part back before {_day(grant['irrevocable_until'])} (federal rule 42 CFR §2.35); "
+            "everything else you can take back at any time."
         )
-        never = [PART2_CATEGORY] if enforcement and PART2_CATEGORY in grant["categories"] else []
-        shares = [c for c in grant["categories"] if c not in never]
-        lines = [
-            f"{grant['recipient_agency']} will be able to see " + "; ".join(CATEGORY_WORDS[c] for c in shares) + "."
-        ]
-        lines.append("They may use it " + " and ".join(PURPOSE_WORDS[p] for p in grant["purposes"]) + ".")
-        lines.append(f"This lasts from {_day(consent['effective_at'])} until {_day(consent['expires_at'])}.")
-        if grant.get("irrevocable_until"):
+    else:
+        lines.append("You can take this back at any time; it stops the next time anyone asks.")
+    lines += _what_never_is(recipient, agency_type, never, categories)
+    return {
+        "recipient_agency": recipient,
+        "recipient_agency_type": agency_type,
+        "shares": shares,
+        "never_shared": never,
+        "purposes": purposes,
+        "categories": categories,
+        "text": " ".join(lines),
+    }
+
+
+def _what_is_shared(recipient: str, shares: list[str], categories: list[dict[str, Any]]) -> list[str]:
+    if not shares:
+        return [f"{recipient} will not see anything about you under this consent."]
+    used_for = sorted({p for c in categories for p in c["shared_for"]}, key=list(PURPOSE_WORDS).index)
+    lines = [
+        f"{recipient} will be able to see " + "; ".join(CATEGORY_WORDS[c] for c in shares) + ".",
+        "They may use it " + " and ".join(PURPOSE_WORDS[p] for p in used_for) + ".",
+    ]
+    for c in categories:
+        if c["shared_for"] and c["never_for"]:
             lines.append(
-                f"You cannot take this part back before {_day(grant['irrevocable_until'])} (federal rule 42 CFR §2.35); "
-                "everything else you can take back at any time."
+                f"They will never see {CATEGORY_WORDS[c['category']]} for "
+                + " or ".join(PURPOSE_NAMES[p] for p in c["never_for"])
+                + "."
             )
-        else:
-            lines.append("You can take this back at any time; it stops the next time anyone asks.")
-        if never:
-            lines.append(GOLDEN_RULE)
-        recipients.append(
-            {
-                "recipient_agency": grant["recipient_agency"],
-                "shares": shares,
-                "never_shared": never,
-                "purposes": list(grant["purposes"]),
-                "text": " ".join(lines),
-            }
+    return lines
+
+
+def _what_never_is(recipient: str, agency_type: str, never: list[str], categories: list[dict[str, Any]]) -> list[str]:
+    if agency_type in NEVER_IDENTIFIED:
+        return [NEVER_IDENTIFIED_RULE.format(recipient=recipient)]
+    lines = []
+    if never:
+        lines.append(
+            f"{recipient} will never see " + "; ".join(CATEGORY_WORDS[c] for c in never) + ", whatever this form says."
         )
-    return recipients
+    if any(c["category"] == PART2_CATEGORY and c["never_for"] for c in categories):
+        lines.append(GOLDEN_RULE)
+    return lines
 
 
 def _day(value: datetime) -> str:

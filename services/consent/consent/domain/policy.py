@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from divert_kernel.sites import ROI_ONLY_CATEGORIES  # only a participant's own ROI opens these (DESIGN §5)
 
@@ -125,3 +125,14 @@ def decide(request: AccessRequest, bases: Iterable[Basis], now: datetime) -> Ver
             flags = ["break_glass"] if request.purpose == BREAK_GLASS else []
             return Verdict("permit", basis.kind, basis.id, obligations(request.category), flags)
     return DENY
+
+
+_ALWAYS = datetime.min.replace(tzinfo=UTC)
+
+
+def consent_would_permit(requester_agency_type: str, category: str, purpose: str) -> bool:
+    """What `decide` answers for a read a live consent names: only the rules no consent overrides can refuse it.
+    The consent preview tells the participant this, so it says exactly what the gate will decide."""
+    basis = Basis("consent", "preview", frozenset({category}), frozenset({purpose}), _ALWAYS, None)
+    request = AccessRequest("", "", "", requester_agency_type, category, purpose)
+    return decide(request, [basis], _ALWAYS).permitted

@@ -30,3 +30,18 @@ GOLDEN_RULE = (
     "Information about alcohol or drug use is never shared with police or a prosecutor, and nothing you share "
     "through LEAD can be used to charge you, whatever this form says."
 )
+
+# The same purposes as short nouns, for saying what a recipient will never see for one of them.
+PURPOSE_NAMES = {
+    "care_coordination": "coordinating your care",
+    "diversion_monitoring": "monitoring the charge held for LEAD",
+    "defense": "your defense",
+    "program_operations": "running the program",
+    "evaluation": "evaluating LEAD",
+    "BTG": "an emergency",
+}
+
+NEVER_IDENTIFIED_RULE = (
+    "Evaluators only ever receive figures without anyone's name: {recipient} will never see your records, "
+    "whatever this form says."
+)

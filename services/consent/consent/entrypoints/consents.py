@@ -7,8 +7,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from consent.adapters import store
-from consent.domain import commands
+from consent.adapters import aliases, store
+from consent.domain import commands, enrolment
 from consent.entrypoints.reads import SelfGate, check_read, owner_of
 from consent.entrypoints.schemas import (
     ConsentCreated,
@@ -18,12 +18,16 @@ from consent.entrypoints.schemas import (
     ConsentVersion,
     RevocationIn,
     RevocationOut,
+    RoiOnFileIn,
+    RoiOnFileOut,
     SignatureIn,
 )
 from divert_contracts.vocabulary import Jurisdiction
+from divert_kernel.access import owns
 from divert_kernel.auth import Principal
-from divert_kernel.deps import AnyAgency, Bus, CaseManager, Engine
+from divert_kernel.deps import AnyAgency, Bus, CaseManager, CurrentClock, Engine
 from divert_kernel.gate import ConsentGate
+from divert_kernel.listing import decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/v1/consents", tags=["consents"])
 
@@ -77,15 +81,36 @@ async def participant_consents(
     gate: SelfGate,
     participant_id: Annotated[UUID, Query()],
     jurisdiction: Annotated[Jurisdiction, Query()],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> ConsentListOut:
-    """A participant's consents, newest first: for the provider holding the participant (and auditors); others
-    through the gate, and an unknown participant reads exactly like a withheld one."""
+    """A participant's consents, newest first, a page at a time: for the provider holding the participant (and
+    auditors); others through the gate, and an unknown participant reads exactly like a withheld one."""
+    after = decode_cursor(cursor)
     async with engine.connect() as conn:
-        rows = await store.consents_of(conn, str(participant_id), jurisdiction)
-        owner = await owner_of(conn, jurisdiction, str(participant_id))
+        survivor = await aliases.survivor(conn, jurisdiction, str(participant_id))
+        rows = await store.consents_of(conn, survivor, jurisdiction, after, limit + 1)
+        owner = await owner_of(conn, jurisdiction, survivor)
     known = owner if (rows or owner.agency is not None) else None
-    await check_read(gate, principal, known, str(participant_id))
-    return ConsentListOut(items=[ConsentOut(**r) for r in rows])
+    await check_read(gate, principal, known, survivor)
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1]["consent_id"]) if len(rows) > limit else None
+    return ConsentListOut(items=[ConsentOut(**r) for r in page], next_cursor=next_cursor)
+
+
+@router.post("/roi-on-file", response_model=RoiOnFileOut)
+async def roi_on_file(body: RoiOnFileIn, principal: CaseManager, engine: Engine, clock: CurrentClock) -> RoiOnFileOut:
+    """Whether a signed ROI in force names the provider holding the participant (the enrolment precondition).
+    Only that provider is told; anyone else reads what an unknown participant reads. Nothing is disclosed, so
+    nothing is recorded."""
+    principal.check_jurisdiction(body.jurisdiction)
+    async with engine.connect() as conn:
+        survivor = await aliases.survivor(conn, body.jurisdiction, str(body.participant_id))
+        if not owns(principal, await owner_of(conn, body.jurisdiction, survivor)):
+            return RoiOnFileOut(on_file=False, consent_id=None, holder_known=False)
+        grants = await store.grants_to(conn, survivor, body.jurisdiction, principal.agency)
+    consent_id = enrolment.roi_on_file(grants, clock.now())
+    return RoiOnFileOut(on_file=consent_id is not None, consent_id=consent_id, holder_known=True)
 
 
 @router.get("/{consent_id}", response_model=ConsentOut)

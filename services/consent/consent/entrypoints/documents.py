@@ -8,13 +8,13 @@ from uuid import UUID
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from consent.adapters import relations
+from consent.adapters import aliases, relations
 from consent.domain import documents
 from consent.domain.model import Consent
 from consent.entrypoints.consents import readable_consent, record_command
 from consent.entrypoints.reads import SelfGate
 from consent.entrypoints.schemas import ConsentIn, PreviewOut
-from consent.service_layer.site import check_recipients
+from consent.service_layer.site import agency_types
 from divert_kernel.deps import AnyAgency, CaseManager, Engine, SiteDirectory
 from divert_kernel.gate import not_permitted
 
@@ -32,13 +32,14 @@ async def consent_as_fhir(consent_id: UUID, principal: AnyAgency, engine: Engine
 
 @router.post("/preview", response_model=PreviewOut)
 async def preview_consent(body: ConsentIn, principal: CaseManager, engine: Engine, sites: SiteDirectory) -> PreviewOut:
-    """What a draft would share, per recipient, in plain language; checks the terms, stores nothing. Only the
-    provider holding the participant drafts its consents."""
+    """What a draft would share, per recipient and category, in plain language: exactly what the gate will decide
+    once it is signed, for the recipient's agency type in the site's registry. Checks the terms, stores nothing.
+    Only the provider holding the participant drafts its consents."""
     command = record_command(body, principal)
     Consent.check_terms(command)
-    check_recipients(sites, command.jurisdiction, [g.recipient_agency for g in command.grants])
+    types = agency_types(sites, command.jurisdiction, [g.recipient_agency for g in command.grants])
     async with engine.connect() as conn:
-        if await relations.holder(conn, command.jurisdiction, command.participant_id) != principal.agency:
+        survivor = await aliases.survivor(conn, command.jurisdiction, command.participant_id)
+        if await relations.holder(conn, command.jurisdiction, survivor) != principal.agency:
             raise not_permitted()
-    draft = body.model_dump()
-    return PreviewOut(recipients=documents.preview(draft))
+    return PreviewOut(recipients=documents.preview(body.model_dump(), types))

@@ -26,7 +26,9 @@ class GrantIn(_Strict):
         None, description="42 CFR §2.35: a diversion_monitoring grant may be irrevocable until this time"
     )
     recipient_agency_type: AgencyType | None = Field(
-        None, description="optional; lets the preview say what the golden rule will withhold from this recipient"
+        None,
+        json_schema_extra={"deprecated": True},
+        description="ignored: the site's agency registry says what kind of agency the recipient is",
     )
 
 
@@ -109,6 +111,18 @@ class ConsentOut(BaseModel):
 
 class ConsentListOut(BaseModel):
     items: list[ConsentOut] = Field(description="the participant's consents, newest first, drafts included")
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; null on the last page")
+
+
+class RoiOnFileIn(_Strict):
+    participant_id: UUID
+    jurisdiction: Jurisdiction
+
+
+class RoiOnFileOut(BaseModel):
+    on_file: bool = Field(description="a signed ROI in force names the provider holding the participant")
+    consent_id: str | None = Field(description="the newest such ROI")
+    holder_known: bool = Field(description="false until this service has seen the hand-off to the caller")
 
 
 class AccessRequestIn(_Strict):
@@ -189,11 +203,19 @@ class BreakGlassOut(BaseModel):
     expires_at: datetime
 
 
+class CategoryPreview(BaseModel):
+    category: str
+    shared_for: list[str] = Field(description="the grant's purposes the gate will permit this category for")
+    never_for: list[str] = Field(description="the grant's purposes the gate will always refuse it for")
+
+
 class RecipientPreview(BaseModel):
     recipient_agency: str
-    shares: list[str]
-    never_shared: list[str]
+    recipient_agency_type: str = Field(description="from the site's agency registry")
+    shares: list[str] = Field(description="categories the gate will permit for at least one of the purposes")
+    never_shared: list[str] = Field(description="categories the gate will refuse for every purpose named")
     purposes: list[str]
+    categories: list[CategoryPreview]
     text: str
 
 

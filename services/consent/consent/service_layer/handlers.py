@@ -4,10 +4,10 @@ leaves the program."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import uuid4
 
-from consent.adapters import decisions, store
+from consent.adapters import aliases, decisions, store
 from consent.domain import commands, policy
 from consent.domain.errors import OverlappingConsent
 from consent.domain.model import AccessDecision, BreakGlassAccess, Consent
@@ -15,6 +15,7 @@ from consent.domain.mou import Mou
 from consent.service_layer.site import SiteTerms
 from divert_contracts.casemgmt import ParticipantStatusChanged
 from divert_contracts.consent import ConsentDrafted, GrantTerms
+from divert_contracts.referral import ParticipantsLinked
 from divert_kernel.clock import Clock
 from divert_kernel.envelope import ReceivedEvent
 from divert_kernel.gate import not_permitted
@@ -56,13 +57,14 @@ class Handlers:
     def subscriptions(self) -> dict[str, dict[str, object]]:
         return {
             "casemgmt": {"ParticipantStatusChanged": self.expire_on_exit},
-            "referral": {"WarmHandoffCompleted": self.site.note_handoff},
+            "referral": {"WarmHandoffCompleted": self.site.note_handoff, "ParticipantsLinked": self.link_participants},
             "prosecution": {"ChargeHeld": self.site.note_charge},
         }
 
     async def record_consent(self, cmd: commands.RecordConsent, uow: UnitOfWork) -> str:
         """Only the provider holding the participant records its consents, naming agencies of the site."""
         consent_id = str(uuid4())
+        cmd = replace(cmd, participant_id=await aliases.resolve(uow.conn, cmd.jurisdiction, cmd.participant_id))
         consent = Consent.record(consent_id, cmd)
         self.site.check_recipients(cmd.jurisdiction, [g.recipient_agency for g in cmd.grants])
         await store.lock_participant(uow.conn, cmd.participant_id)
@@ -104,8 +106,9 @@ class Handlers:
         consent.sign(cmd.signed_document_sha256)
         terms = consent.terms
         assert terms is not None
-        await store.lock_participant(uow.conn, terms.participant_id)
-        await self._check_no_overlap(uow, consent.id, terms.participant_id, consent.jurisdiction, terms.grants, terms)
+        participant_id = await aliases.resolve(uow.conn, consent.jurisdiction, terms.participant_id)
+        await store.lock_participant(uow.conn, participant_id)
+        await self._check_no_overlap(uow, consent.id, participant_id, consent.jurisdiction, terms.grants, terms)
         await store.activate(uow.conn, consent.id, cmd.signed_document_sha256)
 
     async def revoke_consent(self, cmd: commands.RevokeConsent, uow: UnitOfWork) -> None:
@@ -120,7 +123,8 @@ class Handlers:
         if change.status != "exited":
             return
         now = self.clock.now()
-        for consent_id in await store.expiring_on_exit(uow.conn, change.participant_id):
+        participant_id = await aliases.resolve(uow.conn, received.jurisdiction, change.participant_id)
+        for consent_id in await store.expiring_on_exit(uow.conn, participant_id):
             consent = await self._consent(uow, consent_id)
             consent.expire_on_exit(now)
             await store.expire(uow.conn, consent_id, now)
@@ -131,6 +135,7 @@ class Handlers:
     async def break_glass(self, cmd: commands.BreakGlass, uow: UnitOfWork) -> dict[str, object]:
         access_id = str(uuid4())
         now = self.clock.now()
+        cmd = replace(cmd, participant_id=await aliases.resolve(uow.conn, cmd.jurisdiction, cmd.participant_id))
         access = BreakGlassAccess.invoke(access_id, cmd, now)
         await self.site.check_holder(uow, cmd.jurisdiction, cmd.participant_id, cmd.requester_agency)
         uow.add(access)
@@ -140,9 +145,10 @@ class Handlers:
     async def decide_many(self, cmd: commands.DecideMany, uow: UnitOfWork) -> list[Decided]:
         """Fail closed: permit only on a live consent, site grant or break-glass; every decision recorded."""
         now = self.clock.now()
-        mous = {j: await self.site.mou_in_force(uow, j) for j in sorted({r.jurisdiction for r in cmd.requests})}
+        jurisdictions = sorted({r.jurisdiction for r in cmd.requests})
+        mous = {j: await self.site.mou_in_force(uow, j) for j in jurisdictions}
         decided = []
-        for request in cmd.requests:
+        for request in await self._survivors_asked(uow, cmd.requests, jurisdictions):
             access = policy.AccessRequest(
                 request.participant_id,
                 request.jurisdiction,
@@ -162,6 +168,31 @@ class Handlers:
         await decisions.add_decisions(uow.conn, decided, now)
         return [Decided(decision_id, verdict) for decision_id, _, verdict in decided]
 
+    @staticmethod
+    async def _survivors_asked(
+        uow: UnitOfWork, requests: Sequence[commands.DecideAccess], jurisdictions: list[str]
+    ) -> list[commands.DecideAccess]:
+        """The requests, each about its participant's survivor: a merged id is decided and recorded as the one."""
+        survivors = {
+            j: await aliases.resolve_many(uow.conn, j, [r.participant_id for r in requests if r.jurisdiction == j])
+            for j in jurisdictions
+        }
+        return [replace(r, participant_id=survivors[r.jurisdiction][r.participant_id]) for r in requests]
+
+    async def link_participants(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        """A person match: the merged record's consents, relations and break-glass become the survivor's."""
+        linked = received.event
+        assert isinstance(linked, ParticipantsLinked)
+        await aliases.link(
+            uow.conn,
+            received.jurisdiction,
+            linked.survivor_participant_id,
+            linked.merged_participant_id,
+            linked.review_id,
+            linked.linked_at,
+            received.id,
+        )
+
     async def _consent(self, uow: UnitOfWork, consent_id: str) -> Consent:
         consent = await uow.get(Consent, consent_id)
         if consent is None:
@@ -173,5 +204,6 @@ class Handlers:
         consent = await self._consent(uow, consent_id)
         if consent.jurisdiction not in requester.jurisdictions:
             raise not_permitted()
-        await self.site.check_holder(uow, consent.jurisdiction, consent.participant_id, requester.agency)
+        participant_id = await aliases.resolve(uow.conn, consent.jurisdiction, consent.participant_id)
+        await self.site.check_holder(uow, consent.jurisdiction, participant_id, requester.agency)
         return consent

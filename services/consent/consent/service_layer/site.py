@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from consent.adapters import relations
+from consent.adapters import aliases, relations
 from consent.domain.errors import InvalidConsent
 from consent.domain.model import SiteMou
 from consent.domain.mou import CHARGE_HOLDER, Mou
@@ -38,6 +38,18 @@ def check_recipients(sites: Sites, jurisdiction: str, recipients: Sequence[str])
             )
 
 
+def agency_types(sites: Sites, jurisdiction: str, recipients: Sequence[str]) -> dict[str, str]:
+    """Each recipient's agency type from the site's registry; an agency the site does not list is refused."""
+    site = sites.get(jurisdiction)
+    registry = {a.agency_id: a.agency_type for a in site.agencies} if site else {}
+    for i, recipient in enumerate(recipients):
+        if recipient not in registry:
+            raise InvalidConsent(
+                f"{recipient} is not an agency of {jurisdiction}", field=f"grants.{i}.recipient_agency"
+            )
+    return {r: registry[r] for r in recipients}
+
+
 class SiteTerms:
     def __init__(self, clock: Clock, sites: Sites) -> None:
         self.clock = clock
@@ -54,8 +66,9 @@ class SiteTerms:
         if agency is None:  # recorded before hand-offs named the provider: nobody holds the participant
             return
         self._check_role(received.jurisdiction, agency, "case_management")
+        participant_id = await aliases.resolve(uow.conn, received.jurisdiction, handoff.participant_id)
         await relations.set_handoff_provider(
-            uow.conn, received.jurisdiction, handoff.participant_id, agency, handoff.completed_at, received.id
+            uow.conn, received.jurisdiction, participant_id, agency, handoff.completed_at, received.id
         )
 
     async def note_charge(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
@@ -67,7 +80,7 @@ class SiteTerms:
         await relations.add(
             uow.conn,
             received.jurisdiction,
-            held.participant_id,
+            await aliases.resolve(uow.conn, received.jurisdiction, held.participant_id),
             CHARGE_HOLDER,
             held.prosecutor_agency,
             held.held_at,
