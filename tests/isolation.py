@@ -48,7 +48,8 @@ class Subject:
     holder: str | None
     prosecutor: str
     manager: str
-    roi_recipients: set[str] = field(default_factory=set)
+    roi_recipients: set[str] = field(default_factory=set)  # named by a live ROI
+    named: set[str] = field(default_factory=set)  # named by any signed consent, revoked or not
     referral_id: str = ""
     participant_id: str = ""
     case_id: str = ""
@@ -172,6 +173,7 @@ def _grant_roi(system: System, provider: Partner, subject: Subject, *, revoke: b
         "signed_document_sha256": "cd" * 32,
     }
     consent_id = _until_ok(lambda: provider.post("/v1/consents", json=body))["consent_id"]
+    subject.named = {r.agency for r in recipients}
     if revoke:
         _ok(provider.post(f"/v1/consents/{consent_id}/revocation", json={}))
     else:

@@ -40,11 +40,13 @@ class Partner:
     def put_json(self, path: str, json: Any, headers: dict[str, str] | None = None) -> httpx.Response:
         return self.http.put(path, json=json, headers=self._headers(headers))
 
-    def wait_for(self, path: str, until: Any, timeout: float = 20.0) -> httpx.Response:
+    def wait_for(
+        self, path: str, until: Any, timeout: float = 20.0, params: dict[str, str] | None = None
+    ) -> httpx.Response:
         """GET `path` until `until(response)` holds (events reach other services asynchronously)."""
         deadline = time.monotonic() + timeout
         while True:
-            reply = self.get(path)
+            reply = self.get(path, params=params)
             if until(reply):
                 return reply
             if time.monotonic() > deadline:

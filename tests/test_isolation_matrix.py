@@ -87,6 +87,8 @@ def expected(read: One | Listing, reader: Reader, subject: Subject) -> bool:
         return True
     if reader.agency_type in getattr(read, "also", ()):
         return True
+    if read.name == "consents" and reader.agency not in subject.named:
+        return False  # a recipient sees the consents naming it (revoked ones too); a permit alone shows none
     return read.category is not None and subject.permits(reader, read.category)
 
 

@@ -228,7 +228,9 @@ class TestTheOperationsWorkGroup:
         as_police = mine(police.get("/v1/owg/agenda", params=params).json())
         assert as_police is not None  # the referring agency's own record
         assert as_police["last_name"] == "Doe P-OWG-1" and "date_of_birth" in as_police
-        # The site's MOU gives the project manager identity and referral, to run the OWG.
+        # The site's MOU gives the project manager identity and referral, to run the OWG (once the consent
+        # service has heard of the referral: events travel asynchronously).
+        pm.wait_for("/v1/owg/agenda", lambda r: mine(r.json()) is not None, params=params)
         pm_view = pm.get("/v1/owg/agenda", params=params).json()
         assert mine(pm_view) is not None and mine(pm_view)["last_name"] == "Doe P-OWG-1"
         assert mine(pm_view)["race"] == "white" and mine(pm_view)["referral_type"] == "social_contact"

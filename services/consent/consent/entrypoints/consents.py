@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from consent.adapters import aliases, store
 from consent.domain import commands, enrolment
-from consent.entrypoints.reads import SelfGate, check_read, owner_of
+from consent.entrypoints.reads import SelfGate, as_recipient, check_read, owner_of
 from consent.entrypoints.schemas import (
     ConsentCreated,
     ConsentIn,
@@ -26,7 +26,7 @@ from divert_contracts.vocabulary import Jurisdiction
 from divert_kernel.access import owns
 from divert_kernel.auth import Principal
 from divert_kernel.deps import AnyAgency, Bus, CaseManager, CurrentClock, Engine
-from divert_kernel.gate import ConsentGate
+from divert_kernel.gate import ConsentGate, not_permitted
 from divert_kernel.listing import decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/v1/consents", tags=["consents"])
@@ -55,14 +55,22 @@ def requester(principal: Principal) -> commands.Requester:
     return commands.Requester(principal.agency, principal.jurisdictions)
 
 
-async def readable_consent(engine: Engine, gate: ConsentGate, consent_id: UUID, principal: Principal) -> dict[str, Any]:
-    """The consent, for its holder, an auditor, or whom the gate permits; else refused as if unknown."""
+async def readable_consent(
+    engine: Engine, gate: ConsentGate, consent_id: UUID, principal: Principal, *, whole: bool = False
+) -> dict[str, Any]:
+    """The consent, in full for its holder or an auditor; for a recipient the gate permits, only its own grants
+    (and, with `whole`, nothing); else refused as if unknown."""
     async with engine.connect() as conn:
         row = await store.get_consent(conn, str(consent_id))
         owner = await owner_of(conn, row["jurisdiction"], row["participant_id"]) if row else None
-    await check_read(gate, principal, owner, row["participant_id"] if row else str(consent_id))
+    full = await check_read(gate, principal, owner, row["participant_id"] if row else str(consent_id))
     assert row is not None  # check_read refuses an unknown consent
-    return row
+    if full:
+        return row
+    seen = None if whole else as_recipient(row, principal.agency)
+    if seen is None:
+        raise not_permitted()
+    return seen
 
 
 @router.post("", status_code=201, response_model=ConsentCreated)
@@ -92,9 +100,14 @@ async def participant_consents(
         rows = await store.consents_of(conn, survivor, jurisdiction, after, limit + 1)
         owner = await owner_of(conn, jurisdiction, survivor)
     known = owner if (rows or owner.agency is not None) else None
-    await check_read(gate, principal, known, survivor)
+    full = await check_read(gate, principal, known, survivor)
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1]["consent_id"]) if len(rows) > limit else None
+    if not full:
+        # A recipient sees only the signed consents naming it, and of each only its own grants.
+        page = [seen for r in page if (seen := as_recipient(r, principal.agency)) is not None]
+        if not page and cursor is None:
+            raise not_permitted()
     return ConsentListOut(items=[ConsentOut(**r) for r in page], next_cursor=next_cursor)
 
 
@@ -123,8 +136,9 @@ async def get_consent(consent_id: UUID, principal: AnyAgency, engine: Engine, ga
 async def consent_versions(
     consent_id: UUID, principal: AnyAgency, engine: Engine, gate: SelfGate
 ) -> list[ConsentVersion]:
-    """Every version of the consent, oldest first: drafted, signed, revoked (per recipient), expired."""
-    await readable_consent(engine, gate, consent_id, principal)
+    """Every version of the consent, oldest first: drafted, signed, revoked (per recipient), expired. For the
+    holder and auditors: each version carries every recipient's terms."""
+    await readable_consent(engine, gate, consent_id, principal, whole=True)
     async with engine.connect() as conn:
         rows = await store.versions(conn, str(consent_id))
     return [

@@ -25,8 +25,9 @@ FHIR_JSON = "application/fhir+json"
 
 @router.get("/{consent_id}/fhir", responses={200: {"content": {FHIR_JSON: {}}}})
 async def consent_as_fhir(consent_id: UUID, principal: AnyAgency, engine: Engine, gate: SelfGate) -> JSONResponse:
-    """The consent as an HL7 FHIR R4 Consent resource."""
-    resource: dict[str, Any] = documents.fhir_consent(await readable_consent(engine, gate, consent_id, principal))
+    """The consent as an HL7 FHIR R4 Consent resource (the whole document: for the holder and auditors)."""
+    consent = await readable_consent(engine, gate, consent_id, principal, whole=True)
+    resource: dict[str, Any] = documents.fhir_consent(consent)
     return JSONResponse(resource, media_type=FHIR_JSON)
 
 

@@ -59,9 +59,22 @@ async def owner_of(conn: AsyncConnection, jurisdiction: str, participant_id: str
     return Owner(jurisdiction, await relations.holder(conn, jurisdiction, participant_id))
 
 
-async def check_read(gate: ConsentGate, principal: Principal, owner: Owner | None, participant_id: str) -> None:
-    """Returns when the caller may read; else Forbidden, alike for withheld and unknown (the gate asked either way)."""
+async def check_read(gate: ConsentGate, principal: Principal, owner: Owner | None, participant_id: str) -> bool:
+    """True for a full read (the holder, or an auditor of the jurisdiction); False for a recipient's read, which
+    sees only what names it. Else Forbidden, alike for withheld and unknown (the gate asked either way)."""
     if principal.agency_type == "auditor" and in_reach(principal, owner):
-        return  # oversight reads every consent of its jurisdictions
+        return True  # oversight reads every consent of its jurisdictions
     purpose = DEFAULT_PURPOSE[principal.agency_type]
-    await read_one(gate, principal, owner, participant_id=participant_id, category=CATEGORY, purpose=purpose)
+    read = await read_one(gate, principal, owner, participant_id=participant_id, category=CATEGORY, purpose=purpose)
+    return read.owner
+
+
+def as_recipient(consent: dict[str, Any], agency: str) -> dict[str, Any] | None:
+    """What a recipient may see of a consent: its own grants of a signed consent, or nothing at all.
+
+    The rest (other recipients, their categories, e.g. a Part 2 grant) says more about the person than the
+    recipient needs to know what it may receive."""
+    mine = [g for g in consent["grants"] if g["recipient_agency"] == agency]
+    if not mine or consent["state"] == "draft":
+        return None
+    return {**consent, "grants": mine}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from uuid import uuid4
 
-from consent.adapters import aliases, decisions, store
+from consent.adapters import aliases, decisions, participants, store
 from consent.domain import commands, policy
 from consent.domain.errors import OverlappingConsent
 from consent.domain.model import AccessDecision, BreakGlassAccess, Consent
@@ -57,7 +57,12 @@ class Handlers:
     def subscriptions(self) -> dict[str, dict[str, object]]:
         return {
             "casemgmt": {"ParticipantStatusChanged": self.expire_on_exit},
-            "referral": {"WarmHandoffCompleted": self.site.note_handoff, "ParticipantsLinked": self.link_participants},
+            "referral": {
+                "DiversionOffered": self.note_participant,
+                "SocialContactReferralSubmitted": self.note_participant,
+                "WarmHandoffCompleted": self.site.note_handoff,
+                "ParticipantsLinked": self.link_participants,
+            },
             "prosecution": {"ChargeHeld": self.site.note_charge},
         }
 
@@ -147,8 +152,13 @@ class Handlers:
         now = self.clock.now()
         jurisdictions = sorted({r.jurisdiction for r in cmd.requests})
         mous = {j: await self.site.mou_in_force(uow, j) for j in jurisdictions}
+        asked = await self._survivors_asked(uow, cmd.requests, jurisdictions)
+        known = {
+            j: await participants.known(uow.conn, j, [r.participant_id for r in asked if r.jurisdiction == j])
+            for j in jurisdictions
+        }
         decided = []
-        for request in await self._survivors_asked(uow, cmd.requests, jurisdictions):
+        for request in asked:
             access = policy.AccessRequest(
                 request.participant_id,
                 request.jurisdiction,
@@ -159,7 +169,8 @@ class Handlers:
             )
             bases, related = await decisions.bases(uow.conn, request)
             mou = mous[request.jurisdiction]
-            if mou is not None:
+            # The MOU covers the site's own participants only: an id from elsewhere, or none, gets no site grant.
+            if mou is not None and request.participant_id in known[request.jurisdiction]:
                 bases += mou.bases(request.requester_agency, related)
             verdict = policy.decide(access, bases, now)
             decision_id = str(uuid4())
@@ -178,6 +189,12 @@ class Handlers:
             for j in jurisdictions
         }
         return [replace(r, participant_id=survivors[r.jurisdiction][r.participant_id]) for r in requests]
+
+    async def note_participant(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        """A referral makes the person a participant of its jurisdiction."""
+        participant_id = getattr(received.event, "participant_id", None)
+        if participant_id is not None:
+            await participants.note(uow.conn, received.jurisdiction, participant_id, received.time)
 
     async def link_participants(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         """A person match: the merged record's consents, relations and break-glass become the survivor's."""

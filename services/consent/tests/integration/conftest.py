@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from consent.bootstrap import create
 from consent.config import ConsentSettings
 from divert_contracts.prosecution import ChargeHeld
-from divert_contracts.referral import WarmHandoffCompleted
+from divert_contracts.referral import DiversionOffered, WarmHandoffCompleted
 from divert_devstack import demo_site
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer
@@ -106,6 +106,27 @@ class Relations:
         if wait:
             await self.settled(event_id)
         return event_id
+
+    async def refer(self, participant_id: str, jurisdiction: str = J) -> None:
+        """The referral service's DiversionOffered: the person becomes a participant of the jurisdiction."""
+        now = datetime.now(UTC)
+        event = DiversionOffered(
+            referral_id=participant_id,
+            participant_id=participant_id,
+            referral_type="arrest_diversion",
+            referring_agency="seattle-pd",
+            officer_badge="B-1",
+            offense_codes=["35A"],
+            policy_version=1,
+            intake_window_days=30,
+            intake_deadline=date(2026, 12, 31),
+            offered_at=now,
+            race="unknown",
+            ethnicity="unknown",
+            gender="unknown",
+            age_band="unknown",
+        )
+        await self.settled(await self._publish("referral", event, jurisdiction))
 
     async def hold_charge(self, participant_id: str, agency: str, jurisdiction: str = J) -> None:
         """The prosecution service's ChargeHeld naming the office holding the charge."""

@@ -1,7 +1,8 @@
 """Every demo agency x category x purpose x consent state, decided by the running service: no unexpected permit.
 
 Each participant is held by `lead-case-management` (its hand-off) with a charge held by `kc-prosecutor`, except in
-the state `none_unrelated`, where no event relates any agency to it. The site's MOU is the demo default.
+the state `none_unrelated`, where only its referral is known, and `never_referred`, an id no referral of the site
+ever named. The site's MOU is the demo default.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ J = demo_site.SEATTLE
 HOLDER = "lead-case-management"
 AGENCIES = demo_site.AGENCIES[J]
 STATES = [
+    "never_referred",
     "none_unrelated",
     "none",
     "draft",
@@ -47,8 +49,8 @@ MOU_BY_NAME = {
 
 def expected(agency: str, agency_type: str, category: str, purpose: str, state: str) -> str:
     """The rules of DESIGN §3 and §5, written out independently of the service's code."""
-    if agency_type == "evaluator" or purpose == "BTG":
-        return "deny"
+    if agency_type == "evaluator" or purpose == "BTG" or state == "never_referred":
+        return "deny"  # an id no referral of the site named is no participant of it: no site grant reaches it
     if category == "substance_use" and (agency_type in ("police", "prosecutor") or purpose == "diversion_monitoring"):
         return "deny"
     if (agency, category, purpose) in MOU_BY_NAME:
@@ -97,7 +99,7 @@ async def arrange(
     service: httpx.AsyncClient, cm: dict[str, str], participant_id: str, state: str, requester: str
 ) -> None:
     """The participant's only consent is in `state` as seen by `requester`."""
-    if state.startswith("none"):
+    if state.startswith("none") or state == "never_referred":
         return
     other = someone_else(requester)
     created = await service.post(
@@ -120,7 +122,9 @@ async def test_the_decision_matrix_has_no_unexpected_permit(
 ) -> None:
     cm = tokens_for("case_management", agency=HOLDER)
     cells = {(state, agency): str(uuid4()) for state, (agency, _) in itertools.product(STATES, AGENCIES)}
-    related = [p for (state, _), p in cells.items() if state != "none_unrelated"]
+    referred = [p for (state, _), p in cells.items() if state != "never_referred"]
+    related = [p for (state, _), p in cells.items() if state not in ("never_referred", "none_unrelated")]
+    await asyncio.gather(*(relations.refer(p) for p in referred))
     await asyncio.gather(*(relations.hand_off(p, HOLDER) for p in related))
     await asyncio.gather(*(relations.hold_charge(p, "kc-prosecutor") for p in related))
     unexpected, checked = [], 0

@@ -201,3 +201,52 @@ class TestRecipientsAreAgenciesOfTheSite:
             "/v1/consents", params={"participant_id": participant_id, "jurisdiction": J}, headers=holder
         )
         assert listed.json()["items"] == []  # nothing recorded
+
+
+class TestARecipientSeesOnlyWhatNamesIt:
+    """Found from outside: agencies with a `referral` permit read whole consents, Part 2 grants included."""
+
+    async def test_a_named_recipient_reads_its_own_grant_and_nothing_else(
+        self, service: httpx.AsyncClient, holder: dict[str, str], relations: Any, tokens_for: Callable
+    ) -> None:
+        participant_id = str(uuid4())
+        await relations.refer(participant_id)
+        await relations.hand_off(participant_id, HOLDER)
+        body = roi(participant_id, "seattle-pd")
+        body["grants"] = [
+            {"recipient_agency": "seattle-pd", "categories": ["referral", "plan"], "purposes": ["care_coordination"]},
+            {"recipient_agency": "kc-public-defender", "categories": ["substance_use"], "purposes": ["defense"]},
+        ]
+        created = await service.post("/v1/consents", json=body, headers=holder)
+        assert created.status_code == 201, created.text
+        consent_id = created.json()["consent_id"]
+        police = tokens_for("police", agency="seattle-pd")
+        seen = await service.get(f"/v1/consents/{consent_id}", headers=police)
+        assert seen.status_code == 200, seen.text
+        assert [g["recipient_agency"] for g in seen.json()["grants"]] == ["seattle-pd"]
+        listed = await service.get(
+            "/v1/consents", params={"participant_id": participant_id, "jurisdiction": J}, headers=police
+        )
+        assert listed.status_code == 200 and "substance_use" not in listed.text
+        unknown = await service.get(f"/v1/consents/{uuid4()}/fhir", headers=police)
+        for whole in ("fhir", "versions"):
+            refused = await service.get(f"/v1/consents/{consent_id}/{whole}", headers=police)
+            assert refused.status_code == 403 and same(refused, unknown), whole
+        full = await service.get(f"/v1/consents/{consent_id}", headers=holder)
+        assert len(full.json()["grants"]) == 2
+
+    async def test_an_agency_permitted_by_the_mou_but_not_named_learns_nothing(
+        self, service: httpx.AsyncClient, holder: dict[str, str], relations: Any, tokens_for: Callable
+    ) -> None:
+        participant_id = str(uuid4())
+        await relations.refer(participant_id)
+        await relations.hand_off(participant_id, HOLDER)
+        created = await service.post("/v1/consents", json=roi(participant_id, "seattle-pd"), headers=holder)
+        assert created.status_code == 201, created.text
+        manager = tokens_for("project_manager", agency="lead-project-manager")  # the MOU gives it `referral`
+        params = {"participant_id": participant_id, "jurisdiction": J}
+        refused = await service.get("/v1/consents", params=params, headers=manager)
+        unknown = await service.get("/v1/consents", params={**params, "participant_id": str(uuid4())}, headers=manager)
+        assert refused.status_code == 403 and same(refused, unknown)
+        one = await service.get(f"/v1/consents/{created.json()['consent_id']}", headers=manager)
+        assert one.status_code == 403

@@ -131,12 +131,28 @@ class TestBoundToRelationsOrNamedAgencies:
                 decided = await decide(service, tokens_for, agency, agency_type, **ask)
                 assert decided["decision"] == "deny", (agency, purpose)
 
-    async def test_the_project_manager_is_named_for_every_participant(
-        self, service: httpx.AsyncClient, tokens_for: Callable
+    async def test_the_project_manager_is_named_for_every_participant_of_the_site_and_no_one_else(
+        self, service: httpx.AsyncClient, tokens_for: Callable, relations: Any
     ) -> None:
-        ask = {"participant_id": str(uuid4()), "category": "identity", "purpose": "program_operations"}
-        decided = await decide(service, tokens_for, "lead-project-manager", "project_manager", **ask)
+        participant, stranger = str(uuid4()), str(uuid4())
+        await relations.refer(participant)
+        ask = {"category": "identity", "purpose": "program_operations"}
+        decided = await decide(
+            service, tokens_for, "lead-project-manager", "project_manager", participant_id=participant, **ask
+        )
         assert decided["basis"] == {"kind": "site_grant", "id": TERM.format(3)}
+        # An id no referral of the site named (another site's participant, or nobody): no site grant reaches it.
+        refused = await decide(
+            service, tokens_for, "lead-project-manager", "project_manager", participant_id=stranger, **ask
+        )
+        assert refused["decision"] == "deny"
+        elsewhere = str(uuid4())
+        await relations.refer(elsewhere, jurisdiction="santa-fe")
+        assert (
+            await decide(
+                service, tokens_for, "lead-project-manager", "project_manager", participant_id=elsewhere, **ask
+            )
+        )["decision"] == "deny"
 
 
 class TestScope:
