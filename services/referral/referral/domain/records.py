@@ -56,8 +56,9 @@ class PolicyBook(Aggregate):
         self.current_version = event.policy_version
 
 
-def policy_from_document(document: dict) -> EligibilityPolicy:  # type: ignore[type-arg]
-    """The policy as stored in the read model (one row per version)."""
+def policy_from_document(document: dict, time_zone: str | None = None) -> EligibilityPolicy:  # type: ignore[type-arg]
+    """The policy as stored in the read model (one row per version); `time_zone` for versions stored before
+    settings were."""
     return EligibilityPolicy(
         version=document["policy_version"],
         intake_window_days=document["intake_window_days"],
@@ -65,7 +66,7 @@ def policy_from_document(document: dict) -> EligibilityPolicy:  # type: ignore[t
         exclusions=frozenset(document["exclusions"]),
         social_contact_referrers=frozenset(document["social_contact_referrers"]),
         victim_must_decline=document["victim_must_decline"],
-        settings=SiteSettings.from_document(document),
+        settings=SiteSettings.from_document(document, time_zone),
     )
 
 

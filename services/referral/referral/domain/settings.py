@@ -52,9 +52,11 @@ class SiteSettings:
         return asdict(self)
 
     @classmethod
-    def from_document(cls, document: dict[str, Any]) -> SiteSettings:
-        """The settings stored with a policy version; a version stored before settings existed has the defaults."""
-        return cls(**{f.name: document[f.name] for f in fields(cls) if f.name in document})
+    def from_document(cls, document: dict[str, Any], time_zone: str | None = None) -> SiteSettings:
+        """The settings stored with a policy version; a version stored before settings existed has the defaults
+        (and `time_zone`, the site directory's, where given)."""
+        defaults = {"time_zone": time_zone} if time_zone else {}
+        return cls(**defaults | {f.name: document[f.name] for f in fields(cls) if f.name in document})
 
 
 SETTING_NAMES = tuple(f.name for f in fields(SiteSettings))

@@ -160,6 +160,7 @@ async def get_policy(
     jurisdiction: Jurisdiction,
     principal: AnyAgency,
     engine: Engine,
+    sites: SiteDirectory,
     version: Annotated[int | None, Query(ge=1, description="a past version; the current one if omitted")] = None,
 ) -> PolicyOut:
     """The site's eligibility policy, current or as of a version."""
@@ -168,7 +169,9 @@ async def get_policy(
         stored = await records.policy(conn, jurisdiction, version)
     if stored is None:
         raise NotFound("this jurisdiction has no such policy version", field="version" if version else "jurisdiction")
-    document = {**stored["document"], **SiteSettings.from_document(stored["document"]).as_document()}
+    site = sites.get(jurisdiction)
+    settings = SiteSettings.from_document(stored["document"], site.time_zone if site else None)
+    document = {**stored["document"], **settings.as_document()}
     return PolicyOut(
         jurisdiction=jurisdiction, amended_by=stored["amended_by"], amended_at=stored["amended_at"], **document
     )

@@ -138,10 +138,11 @@ class Handlers:
 
     async def current_policy(self, uow: UnitOfWork, jurisdiction: str) -> EligibilityPolicy:
         stored = await records.policy(uow.conn, jurisdiction)
-        if stored:
-            return policy_from_document(stored["document"])
         site = self.sites.get(jurisdiction)
-        return default_policy(self.default_window_days, site.time_zone if site else None)
+        time_zone = site.time_zone if site else None
+        if stored:
+            return policy_from_document(stored["document"], time_zone)
+        return default_policy(self.default_window_days, time_zone)
 
     async def submit_referral(self, cmd: commands.SubmitReferral, uow: UnitOfWork) -> ReferralAccepted:
         now: datetime = self.clock.now()

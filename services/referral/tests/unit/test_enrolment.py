@@ -168,6 +168,7 @@ class TestSiteSettings:
             "victim_must_decline": False,
         }
         assert policy_from_document(old).settings == SiteSettings()
+        assert policy_from_document(old, "America/Denver").settings.time_zone == "America/Denver"
 
 
 class TestPersonMatchesResolve:
