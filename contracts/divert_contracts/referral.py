@@ -40,7 +40,8 @@ class SocialContactReferralSubmitted(_ReferralEvent):
     participant_id: str
     referral_type: ReferralType
     referring_agency: str
-    officer_badge: str
+    # None when a community referrer made it: community referrers have no badge and no RMS.
+    officer_badge: str | None = None
     policy_version: int
     submitted_at: datetime
     race: Race

@@ -13,6 +13,9 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"^/v1/(referrals|screenings|jurisdictions|discretion-records|eligibility-presets|person-matches|owg)(/|$)",
             "referral",
         ),
+        # Issue 10's daily views served by the referral service (before casemgmt's /v1/case-managers).
+        (rf"^/v1/case-managers/{_ID}/participants/?$", "referral"),
+        (r"^/v1/people/lookup/?$", "referral"),
         (rf"^/v1/participants/{_ID}/disclosures(/|$)", "audit"),
         (rf"^/v1/participants/{_ID}/court-dates(/|$)", "prosecution"),
         (r"^/v1/participants(/|$)", "casemgmt"),

@@ -41,7 +41,7 @@ _LIFECYCLE = {
     "handoff": "UPDATE referrals SET status = :status, handoff_case_manager = :case_manager_id, "
     "handoff_agency = :case_management_agency, handoff_location = :location, handoff_at = :at WHERE referral_id = CAST(:referral_id AS uuid)",
     "owg": "UPDATE referrals SET status = :status, owg_decided_by = :decided_by, owg_reason = :reason, "
-    "owg_decided_at = :at WHERE referral_id = CAST(:referral_id AS uuid)",
+    "owg_decided_at = :at, referred_to = :referred_to WHERE referral_id = CAST(:referral_id AS uuid)",
 }
 
 

@@ -15,6 +15,9 @@ _FIND_PERSON = sa.text(
     "UNION SELECT participant_id::text FROM person_rms_ids "
     "WHERE jurisdiction = :jurisdiction AND rms_person_id = :rms_person_id"
 )
+_SURVIVOR = sa.text(
+    "SELECT survivor_participant_id::text FROM participant_links WHERE merged_participant_id = CAST(:id AS uuid)"
+)
 # Exact: same first and last name (any case) and date of birth. Possible: same last name and date of birth, or
 # same names with another date of birth: a person for the project manager to look at, never a silent merge.
 _SAME_PERSON = sa.text(
@@ -24,6 +27,7 @@ _SAME_PERSON = sa.text(
     FROM persons
     WHERE jurisdiction = :jurisdiction AND lower(last_name) = lower(:last_name)
       AND (date_of_birth = :date_of_birth OR lower(first_name) = lower(:first_name))
+      AND participant_id NOT IN (SELECT merged_participant_id FROM participant_links)
     """
 )
 _ADD_RMS_ID = sa.text(
@@ -52,19 +56,23 @@ _ADD_REFERRAL = sa.text(
     """
     INSERT INTO referrals (referral_id, jurisdiction, participant_id, referral_type, status, referring_agency,
                            officer_badge, officer_name, rms_incident_number, offense_codes, occurred_at, location,
-                           intake_deadline, policy_version, created_at, exclusions_present, current_deadline)
+                           intake_deadline, policy_version, created_at, exclusions_present, current_deadline,
+                           rms_person_id)
     VALUES (:referral_id, :jurisdiction, :participant_id, :referral_type, :status, :referring_agency,
             :officer_badge, :officer_name, :rms_incident_number, :offense_codes, :occurred_at, :location,
-            :intake_deadline, :policy_version, :created_at, :exclusions_present, :intake_deadline)
+            :intake_deadline, :policy_version, :created_at, :exclusions_present, :intake_deadline,
+            :rms_person_id)
     """
 )
 _GET_REFERRAL = sa.text(
     """
-    SELECT r.referral_id::text, r.jurisdiction, r.participant_id::text, r.referral_type, r.status,
+    SELECT r.referral_id::text, r.jurisdiction,
+           COALESCE(l.survivor_participant_id, r.participant_id)::text AS participant_id, r.referral_type, r.status,
            r.referring_agency, r.officer_badge, r.officer_name, r.rms_incident_number, r.offense_codes,
            r.occurred_at, r.location, r.intake_deadline, r.policy_version, r.created_at,
            p.first_name, p.last_name, p.date_of_birth, p.race, p.ethnicity, p.gender, p.rms_person_id
     FROM referrals r JOIN persons p ON p.participant_id = r.participant_id
+    LEFT JOIN participant_links l ON l.merged_participant_id = r.participant_id
     WHERE r.referral_id = CAST(:referral_id AS uuid)
     """
 )
@@ -72,10 +80,22 @@ _GET_REFERRAL = sa.text(
 
 async def participant_for(conn: AsyncConnection, cmd: SubmitReferral) -> str:
     """The participant for this person in this jurisdiction: by RMS id, else by exact name and date of birth;
-    an ambiguous or partial match makes a new participant and a review item for the project manager."""
-    found = (await conn.execute(_FIND_PERSON, _person_key(cmd))).scalar()
-    if found:
-        return str(found)
+    an ambiguous or partial match makes a new participant and a review item for the project manager. A linked
+    participant answers as its survivor."""
+    return await survivor(conn, await _indexed(conn, cmd))
+
+
+async def survivor(conn: AsyncConnection, participant_id: str) -> str:
+    """The participant an id answers for: itself, or the survivor it was linked into (links are flattened)."""
+    linked = (await conn.execute(_SURVIVOR, {"id": participant_id})).scalar()
+    return str(linked or participant_id)
+
+
+async def _indexed(conn: AsyncConnection, cmd: SubmitReferral) -> str:
+    if cmd.person.rms_person_id is not None:
+        found = (await conn.execute(_FIND_PERSON, _person_key(cmd))).scalar()
+        if found:
+            return str(found)
     person = cmd.person
     names = {
         "jurisdiction": cmd.jurisdiction,
@@ -86,7 +106,8 @@ async def participant_for(conn: AsyncConnection, cmd: SubmitReferral) -> str:
     matches = (await conn.execute(_SAME_PERSON, names)).all()
     exact = [m.participant_id for m in matches if m.exact]
     if len(exact) == 1:
-        await conn.execute(_ADD_RMS_ID, {**_person_key(cmd), "participant_id": exact[0]})
+        if cmd.person.rms_person_id is not None:
+            await conn.execute(_ADD_RMS_ID, {**_person_key(cmd), "participant_id": exact[0]})
         return str(exact[0])
     participant_id = await _new_person(conn, cmd)
     if matches:
@@ -125,7 +146,7 @@ async def _new_person(conn: AsyncConnection, cmd: SubmitReferral) -> str:
     return str(created or (await conn.execute(_FIND_PERSON, _person_key(cmd))).scalar())
 
 
-def _person_key(cmd: SubmitReferral) -> dict[str, str]:
+def _person_key(cmd: SubmitReferral) -> dict[str, str | None]:
     return {"jurisdiction": cmd.jurisdiction, "rms_person_id": cmd.person.rms_person_id}
 
 
@@ -146,6 +167,7 @@ async def add_referral(
             "offense_codes": list(cmd.incident.offense_codes),
             "occurred_at": cmd.incident.occurred_at,
             "location": cmd.incident.location,
+            "rms_person_id": cmd.person.rms_person_id,
             **state,
         },
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+
+from referral.domain.settings import SiteSettings
 
 
 @dataclass(frozen=True)
@@ -14,12 +16,13 @@ class Person:
     race: str
     ethnicity: str
     gender: str
-    rms_person_id: str
+    # None for a community referrer: it has no RMS.
+    rms_person_id: str | None
 
 
 @dataclass(frozen=True)
 class Incident:
-    rms_incident_number: str
+    rms_incident_number: str | None
     offense_codes: tuple[str, ...]
     occurred_at: datetime
     location: str
@@ -27,8 +30,10 @@ class Incident:
 
 @dataclass(frozen=True)
 class Officer:
-    badge_number: str
-    name: str
+    """Who made the referral: a police officer (badge and name) or a community referrer (no badge)."""
+
+    badge_number: str | None
+    name: str | None
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class AmendPolicy:
     social_contact_referrers: tuple[str, ...]
     victim_must_decline: bool
     amended_by: str
+    settings: SiteSettings = field(default_factory=SiteSettings)
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,7 @@ class DecideSocialContact:
     approved: bool
     decided_by: str
     reason: str
+    referred_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,3 +111,14 @@ class RecordDiscretion:
     gender: str
     age_band: str
     recorded_by: str = ""
+
+
+@dataclass(frozen=True)
+class LinkParticipants:
+    """The project manager resolved a person-match review as one person: `same_as` is the candidate it names
+    (None: the review's only candidate)."""
+
+    review_id: str
+    jurisdictions: tuple[str, ...]  # the caller's: a review elsewhere reads as unknown
+    same_as: str | None
+    resolved_by: str

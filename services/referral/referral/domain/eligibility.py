@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from referral.domain.settings import SiteSettings
+
 # The toolkit's seven exclusions (sample policy, Examples 1 and 2).
 EXCLUSIONS = (
     "unable_to_consent",
@@ -43,6 +45,7 @@ class EligibilityPolicy:
     social_contact_referrers: frozenset[str] = frozenset({"police"})
     victim_must_decline: bool = False
     every_offense_divertible: bool = field(default=False)
+    settings: SiteSettings = field(default_factory=SiteSettings)
 
     @property
     def divertible_codes(self) -> frozenset[str]:
@@ -56,27 +59,41 @@ class EligibilityPolicy:
         victim_wants_prosecution: bool = False,
     ) -> list[str]:
         """Every reason the person is not eligible; an empty list means eligible."""
-        reasons = []
-        if referral_type == "arrest_diversion":
-            if self.victim_must_decline and victim_wants_prosecution:
-                reasons.append("the site requires the victim to decline prosecution, and the victim has not")
-            codes = list(offense_codes)
+        codes = list(offense_codes)
+        if referral_type != "arrest_diversion":
+            # Social contacts: the site's criteria other than the exclusions (nobody is in custody, no victim
+            # decides): the behaviour must be one the site diverts.
             if not codes:
-                reasons.append("an arrest diversion names the offense it diverts")
-            if not self.every_offense_divertible:
-                reasons += [
-                    f"offense {code} is not divertible under policy version {self.version}"
-                    for code in codes
-                    if code not in self.divertible_codes
-                ]
-            # Social-contact referrals are not subject to the exclusions: nobody is in custody.
-            reasons += [f"exclusion applies: {e}" for e in sorted(set(exclusions_present) & self.exclusions)]
+                return ["a social-contact referral names the behaviour (offense code) it concerns"]
+            return self._not_divertible(codes)
+        reasons = []
+        if self.victim_must_decline and victim_wants_prosecution:
+            reasons.append("the site requires the victim to decline prosecution, and the victim has not")
+        if not codes:
+            reasons.append("an arrest diversion names the offense it diverts")
+        reasons += self._not_divertible(codes)
+        reasons += [f"exclusion applies: {e}" for e in sorted(set(exclusions_present) & self.exclusions)]
         return reasons
 
-    def may_refer_social_contact(self, agency_type: str) -> bool:
-        return agency_type in self.social_contact_referrers
+    def _not_divertible(self, codes: list[str]) -> list[str]:
+        if self.every_offense_divertible:
+            return []
+        return [
+            f"offense {code} is not divertible under policy version {self.version}"
+            for code in codes
+            if code not in self.divertible_codes
+        ]
+
+    def may_refer_social_contact(self, agency_type: str, agency_id: str) -> bool:
+        """Who may refer socially is named by agency type (every agency of it in the site) or by agency id (that
+        one partner): a site may trust all its police but only one community organisation."""
+        return agency_type in self.social_contact_referrers or agency_id in self.social_contact_referrers
 
 
-def default_policy(intake_window_days: int) -> EligibilityPolicy:
-    """Before a site loads its policy: every offense divertible, all seven exclusions, police refer socially."""
-    return EligibilityPolicy(version=0, intake_window_days=intake_window_days, every_offense_divertible=True)
+def default_policy(intake_window_days: int, time_zone: str | None = None) -> EligibilityPolicy:
+    """Before a site loads its policy: every offense divertible, all seven exclusions, police refer socially,
+    the default settings in the site directory's time zone."""
+    settings = SiteSettings(time_zone=time_zone) if time_zone else SiteSettings()
+    return EligibilityPolicy(
+        version=0, intake_window_days=intake_window_days, every_offense_divertible=True, settings=settings
+    )

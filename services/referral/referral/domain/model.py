@@ -16,11 +16,14 @@ from divert_contracts.referral import (
     SocialContactReferralSubmitted,
     WarmHandoffCompleted,
 )
+from divert_contracts.vocabulary import ReferredTo
 from divert_kernel.aggregate import Aggregate
 from divert_kernel.events import Event
 from referral.domain.commands import SubmitReferral
 from referral.domain.eligibility import EligibilityPolicy
 from referral.domain.errors import IneligibleReferral, NotAReferrer, WrongState
+
+REFERRED_TO: tuple[str, ...] = ReferredTo.__args__  # type: ignore[attr-defined]
 
 
 def age_band(born: date, on: date) -> str:
@@ -58,6 +61,7 @@ class Referral(Aggregate):
         cls, referral_id: str, participant_id: str, cmd: SubmitReferral, policy: EligibilityPolicy, now: datetime
     ) -> Referral:
         referral = cls(referral_id, cmd.jurisdiction)
+        referral.check_police_fields(cmd)
         referral.check_not_in_future(cmd.incident.occurred_at, now)
         referral.check_eligible(cmd, policy)
         demographics = {
@@ -81,7 +85,7 @@ class Referral(Aggregate):
                     **common,
                     offense_codes=list(cmd.incident.offense_codes),
                     intake_window_days=policy.intake_window_days,
-                    intake_deadline=now.date() + timedelta(days=policy.intake_window_days),
+                    intake_deadline=policy.settings.local_date(now) + timedelta(days=policy.intake_window_days),
                     offered_at=now,
                     rms_incident_number=cmd.incident.rms_incident_number,
                 )
@@ -91,6 +95,21 @@ class Referral(Aggregate):
         return referral
 
     @staticmethod
+    def check_police_fields(cmd: SubmitReferral) -> None:
+        """A police referral carries the RMS ids and the badge; a community referrer has none of them."""
+        police_fields = {
+            "person.rms_person_id": cmd.person.rms_person_id,
+            "incident.rms_incident_number": cmd.incident.rms_incident_number,
+            "officer.badge_number": cmd.officer.badge_number,
+        }
+        community = cmd.referring_agency_type == "community"
+        for name, value in police_fields.items():
+            if community and value is not None:
+                raise IneligibleReferral("a community referrer has no RMS ids or badge: leave this out", field=name)
+            if not community and value is None:
+                raise IneligibleReferral("a police referral carries this", field=name)
+
+    @staticmethod
     def check_not_in_future(occurred_at: datetime, now: datetime) -> None:
         if occurred_at > now:
             raise IneligibleReferral("the incident cannot have occurred in the future", field="incident.occurred_at")
@@ -98,15 +117,15 @@ class Referral(Aggregate):
     @staticmethod
     def check_eligible(cmd: SubmitReferral, policy: EligibilityPolicy) -> None:
         """An offer to an ineligible person is refused with every reason; who may refer socially is site policy."""
-        if cmd.referral_type == "social_contact" and not policy.may_refer_social_contact(cmd.referring_agency_type):
+        social = cmd.referral_type == "social_contact"
+        if social and not policy.may_refer_social_contact(cmd.referring_agency_type, cmd.referring_agency):
             raise NotAReferrer(cmd.referring_agency_type)
         reasons = policy.screen(
             cmd.referral_type, cmd.incident.offense_codes, cmd.exclusions_present, cmd.victim_wants_prosecution
         )
         if reasons:
-            field = (
-                "exclusions_present" if all(r.startswith("exclusion") for r in reasons) else "incident.offense_codes"
-            )
+            exclusions_only = all(r.startswith("exclusion") for r in reasons)
+            field = "exclusions_present" if exclusions_only and not social else "incident.offense_codes"
             raise IneligibleReferral("not eligible for diversion: " + "; ".join(reasons), field=field)
 
     def accept(self, now: datetime) -> None:
@@ -132,11 +151,28 @@ class Referral(Aggregate):
             )
         )
 
-    def owg_decide(self, approved: bool, decided_by: str, now: datetime, *, program_full: bool = False) -> None:
-        """Approve (waitlisted while the program is full: queued, never lost) or deny a social-contact referral."""
+    def owg_decide(
+        self,
+        approved: bool,
+        decided_by: str,
+        now: datetime,
+        *,
+        program_full: bool = False,
+        referred_to: str | None = None,
+    ) -> None:
+        """Approve (waitlisted while the program is full: queued, never lost) or deny a social-contact referral;
+        a denial says where the person was referred instead."""
         if self.referral_type != "social_contact":
             raise WrongState("the Operations Work Group decides social-contact referrals only", field="referral_id")
         self.check_status("submitted", "decide on")
+        if approved and referred_to is not None:
+            raise IneligibleReferral(
+                "an approval refers the person to LEAD: leave referred_to out", field="referred_to"
+            )
+        if not approved and referred_to not in REFERRED_TO:
+            raise IneligibleReferral(
+                "a denial says where the person was referred instead: " + ", ".join(REFERRED_TO), field="referred_to"
+            )
         common = {
             "referral_id": self.id,
             "participant_id": self.participant_id,
@@ -146,7 +182,7 @@ class Referral(Aggregate):
         if approved:
             self._record(SocialContactReferralApproved(**common, waitlisted=program_full))
         else:
-            self._record(SocialContactReferralDenied(**common))
+            self._record(SocialContactReferralDenied(**common, referred_to=referred_to))
 
     def release(self, now: datetime) -> None:
         self.check_status("waitlisted", "release")

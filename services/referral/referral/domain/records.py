@@ -11,6 +11,7 @@ from divert_kernel.events import Event
 from referral.domain import commands
 from referral.domain.eligibility import DISCRETION_REASONS, EXCLUSIONS, DivertibleOffense, EligibilityPolicy
 from referral.domain.errors import IneligibleReferral
+from referral.domain.settings import SiteSettings
 
 
 class PolicyBook(Aggregate):
@@ -28,6 +29,7 @@ class PolicyBook(Aggregate):
             raise IneligibleReferral(f"unknown exclusion: {', '.join(unknown)}", field="exclusions")
         if not 1 <= cmd.intake_window_days <= 365:
             raise IneligibleReferral("the intake window is 1 to 365 days", field="intake_window_days")
+        cmd.settings.check()
         codes = [code for code, _, _ in cmd.divertible_offenses]
         if len(set(codes)) != len(codes):
             raise IneligibleReferral("each divertible offense code appears once", field="divertible_offenses")
@@ -40,6 +42,7 @@ class PolicyBook(Aggregate):
             victim_must_decline=cmd.victim_must_decline,
             amended_by=cmd.amended_by,
             amended_at=now,
+            **cmd.settings.as_document(),
         )
         self._record(amended)
         return amended
@@ -53,8 +56,9 @@ class PolicyBook(Aggregate):
         self.current_version = event.policy_version
 
 
-def policy_from_document(document: dict) -> EligibilityPolicy:  # type: ignore[type-arg]
-    """The policy as stored in the read model (one row per version)."""
+def policy_from_document(document: dict, time_zone: str | None = None) -> EligibilityPolicy:  # type: ignore[type-arg]
+    """The policy as stored in the read model (one row per version); `time_zone` for versions stored before
+    settings were."""
     return EligibilityPolicy(
         version=document["policy_version"],
         intake_window_days=document["intake_window_days"],
@@ -62,6 +66,7 @@ def policy_from_document(document: dict) -> EligibilityPolicy:  # type: ignore[t
         exclusions=frozenset(document["exclusions"]),
         social_contact_referrers=frozenset(document["social_contact_referrers"]),
         victim_must_decline=document["victim_must_decline"],
+        settings=SiteSettings.from_document(document, time_zone),
     )
 
 

@@ -33,7 +33,7 @@ from referral.entrypoints.schemas import (
     DeclineIn,
     HandoffIn,
     LifecycleOut,
-    OfficerIn,
+    OfficerOut,
     OwgDecisionIn,
     PersonOut,
     ReferralCreated,
@@ -57,7 +57,7 @@ async def submit_referral(body: ReferralIn, principal: Referrer, bus: Bus) -> Re
         incident=commands.Incident(
             **{**body.incident.model_dump(), "offense_codes": tuple(body.incident.offense_codes)}
         ),
-        officer=commands.Officer(**body.officer.model_dump()),
+        officer=commands.Officer(**body.officer.model_dump()) if body.officer else commands.Officer(None, None),
         referring_agency_type=principal.agency_type,
         exclusions_present=tuple(body.exclusions_present),
         victim_wants_prosecution=body.victim_wants_prosecution,
@@ -104,7 +104,7 @@ def _referral_out(row: dict[str, Any], parts: set[str]) -> ReferralOut:
     if "person" in parts:
         fields["person"] = PersonOut(**{k: row[k] for k in PersonOut.model_fields})
     if "officer" in parts:
-        fields["officer"] = OfficerIn(badge_number=row["officer_badge"], name=row["officer_name"])
+        fields["officer"] = OfficerOut(badge_number=row["officer_badge"], name=row["officer_name"])
     for part in parts & {"location", "rms_incident_number"}:
         fields[part] = row[part]
     return ReferralOut(**fields)
@@ -164,5 +164,7 @@ async def owg_decision(
 ) -> LifecycleOut:
     """The Operations Work Group approved or denied a social-contact referral, with who and why."""
     await _referral(engine, referral_id, principal, owner_only=False)
-    command = commands.DecideSocialContact(str(referral_id), body.decision == "approved", body.decided_by, body.reason)
+    command = commands.DecideSocialContact(
+        str(referral_id), body.decision == "approved", body.decided_by, body.reason, body.referred_to
+    )
     return LifecycleOut(referral_id=str(referral_id), status=await bus.handle(command))

@@ -18,9 +18,10 @@ from divert_contracts.vocabulary import DEFAULT_PURPOSE, Jurisdiction
 from divert_kernel import access
 from divert_kernel.access import Owner
 from divert_kernel.auth import Principal
-from divert_kernel.deps import CurrentClock, Engine, Gate, ProjectManager
-from divert_kernel.errors import Conflict, NotFound
+from divert_kernel.deps import Bus, CurrentClock, Engine, Gate, ProjectManager
+from divert_kernel.errors import Conflict, NotFound, RuleViolated
 from divert_kernel.gate import ConsentGate
+from referral.domain.commands import LinkParticipants
 from referral.domain.disclosure import BASE, MATCH_COLUMNS, categories_of
 
 router = APIRouter(prefix="/v1/person-matches", tags=["person index"])
@@ -69,6 +70,17 @@ class ResolutionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["same_person", "different_people"]
+    same_as: UUID | None = Field(
+        None, description="same_person: which candidate (required where the review has more than one)"
+    )
+
+
+class ResolutionOut(BaseModel):
+    review_id: str
+    resolution: str
+    survivor_participant_id: str | None = Field(
+        None, description="same_person: the participant both ids now answer for (the one indexed first)"
+    )
 
 
 @router.get("", response_model=list[MatchReview], response_model_exclude_none=True)
@@ -122,11 +134,23 @@ async def _readable(
     }
 
 
-@router.post("/{review_id}/resolution", response_model=dict[str, str])
+@router.post("/{review_id}/resolution", response_model=ResolutionOut, response_model_exclude_none=True)
 async def resolve(
-    review_id: UUID, body: ResolutionIn, principal: ProjectManager, engine: Engine, clock: CurrentClock
-) -> dict[str, str]:
-    """Record the project manager's decision. Nothing is merged automatically, ever."""
+    review_id: UUID, body: ResolutionIn, principal: ProjectManager, engine: Engine, clock: CurrentClock, bus: Bus
+) -> ResolutionOut:
+    """Record the project manager's decision. Nothing is merged automatically, ever: `same_person` links the two
+    records for every service (ParticipantsLinked)."""
+    if body.decision == "same_person":
+        command = LinkParticipants(
+            review_id=str(review_id),
+            jurisdictions=tuple(sorted(principal.jurisdictions)),
+            same_as=str(body.same_as) if body.same_as else None,
+            resolved_by=principal.person or principal.agency,
+        )
+        survivor = await bus.handle(command)
+        return ResolutionOut(review_id=str(review_id), resolution=body.decision, survivor_participant_id=survivor)
+    if body.same_as is not None:
+        raise RuleViolated("same_as names the candidate of a same_person decision only", field="same_as")
     params = {"review_id": str(review_id), "jurisdictions": sorted(principal.jurisdictions)}
     async with engine.begin() as conn:
         done = (
@@ -140,4 +164,4 @@ async def resolve(
             if status is None:
                 raise NotFound("no such review", field="review_id")
             raise Conflict("this review was already resolved", field="review_id")
-    return {"review_id": str(review_id), "resolution": body.decision}
+    return ResolutionOut(review_id=str(review_id), resolution=body.decision)

@@ -11,7 +11,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from divert_contracts.vocabulary import (
+    AGENCY_TYPES,
     AgeBand,
+    AgencyId,
     AgencyType,
     Ethnicity,
     Gender,
@@ -20,11 +22,13 @@ from divert_contracts.vocabulary import (
     Race,
     ReferralType,
 )
-from divert_kernel.deps import AnyAgency, Bus, Engine, Police, ProjectManager
-from divert_kernel.errors import NotFound
+from divert_kernel.deps import AnyAgency, Bus, Engine, Police, ProjectManager, SiteDirectory
+from divert_kernel.errors import NotFound, RuleViolated
+from divert_kernel.sites import Sites
 from referral.adapters import records
 from referral.domain import commands
 from referral.domain.eligibility import DISCRETION_REASONS, EXCLUSIONS
+from referral.domain.settings import DEFAULT_TIME_ZONE, SETTING_NAMES, SiteSettings
 
 router = APIRouter(tags=["eligibility"])
 
@@ -43,11 +47,32 @@ class OffenseIn(_Strict):
     description: Text
 
 
-class PolicyIn(_Strict):
+class SettingsIn(_Strict):
+    """The site's settings, versioned with the policy (defaults: the toolkit's)."""
+
+    caseload_cap: int = Field(25, ge=1, le=200, description="most participants one case manager carries")
+    caseload_preferred: int = Field(15, ge=1, le=200)
+    program_capacity: int = Field(200, ge=1, le=100_000)
+    time_zone: str | None = Field(
+        None, max_length=64, description="IANA name; deadlines are its calendar dates (default: the site directory's)"
+    )
+    intake_extension_max_days: int = Field(30, ge=1, le=365)
+    intake_extensions_total_max_days: int = Field(90, ge=1, le=730)
+    social_contact_intake_target_days: int = Field(30, ge=1, le=365)
+    owg_lookback_days: int = Field(14, ge=1, le=90, description="the OWG agenda's look-back: biweekly by default")
+    drug_quantity_threshold: Text | None = Field(None, description="shown to officers as written")
+
+
+class PolicyIn(SettingsIn):
     divertible_offenses: list[OffenseIn] = Field(min_length=1, max_length=500)
     exclusions: list[Exclusion] = Field(description="which of the toolkit's seven exclusions the site applies")
     intake_window_days: int = Field(ge=1, le=365)
-    social_contact_referrers: list[AgencyType] = Field(min_length=1)
+    social_contact_referrers: list[AgencyType | AgencyId] = Field(
+        min_length=1,
+        max_length=50,
+        description="who may make social-contact referrals: an agency type (every agency of it in the site) or one "
+        "agency's id (that partner only)",
+    )
     victim_must_decline: bool = False
 
 
@@ -61,6 +86,15 @@ class PolicyOut(BaseModel):
     victim_must_decline: bool
     amended_by: str | None = None
     amended_at: datetime | None = None
+    caseload_cap: int
+    caseload_preferred: int
+    program_capacity: int
+    time_zone: str
+    intake_extension_max_days: int
+    intake_extensions_total_max_days: int
+    social_contact_intake_target_days: int
+    owg_lookback_days: int
+    drug_quantity_threshold: str | None
 
 
 class ScreeningIn(_Strict):
@@ -76,6 +110,9 @@ class ScreeningOut(BaseModel):
     eligible: bool
     reasons: list[str]
     policy_version: int
+    drug_quantity_threshold: str | None = Field(
+        None, description="the site's threshold for the drug-quantity exclusion, for the officer to judge against"
+    )
 
 
 class DiscretionIn(_Strict):
@@ -94,9 +131,16 @@ class DiscretionOut(BaseModel):
 
 
 @router.put("/v1/jurisdictions/{jurisdiction}/eligibility-policy", response_model=PolicyOut)
-async def amend_policy(jurisdiction: Jurisdiction, body: PolicyIn, principal: ProjectManager, bus: Bus) -> PolicyOut:
-    """Set a new version of the site's eligibility policy (EligibilityPolicyAmended); history is never rewritten."""
+async def amend_policy(
+    jurisdiction: Jurisdiction, body: PolicyIn, principal: ProjectManager, bus: Bus, sites: SiteDirectory
+) -> PolicyOut:
+    """Set a new version of the site's eligibility policy and settings (EligibilityPolicyAmended); history is never
+    rewritten."""
     principal.check_jurisdiction(jurisdiction)
+    _check_referrers(body.social_contact_referrers, sites, jurisdiction)
+    site = sites.get(jurisdiction)
+    settings = {name: getattr(body, name) for name in SETTING_NAMES}
+    settings["time_zone"] = body.time_zone or (site.time_zone if site else DEFAULT_TIME_ZONE)
     command = commands.AmendPolicy(
         jurisdiction=jurisdiction,
         divertible_offenses=tuple((o.code, o.statute, o.description) for o in body.divertible_offenses),
@@ -105,6 +149,7 @@ async def amend_policy(jurisdiction: Jurisdiction, body: PolicyIn, principal: Pr
         social_contact_referrers=tuple(body.social_contact_referrers),
         victim_must_decline=body.victim_must_decline,
         amended_by=principal.agency,
+        settings=SiteSettings(**settings),
     )
     document: dict[str, Any] = await bus.handle(command)
     return PolicyOut(jurisdiction=jurisdiction, amended_by=principal.agency, **document)
@@ -115,6 +160,7 @@ async def get_policy(
     jurisdiction: Jurisdiction,
     principal: AnyAgency,
     engine: Engine,
+    sites: SiteDirectory,
     version: Annotated[int | None, Query(ge=1, description="a past version; the current one if omitted")] = None,
 ) -> PolicyOut:
     """The site's eligibility policy, current or as of a version."""
@@ -123,12 +169,23 @@ async def get_policy(
         stored = await records.policy(conn, jurisdiction, version)
     if stored is None:
         raise NotFound("this jurisdiction has no such policy version", field="version" if version else "jurisdiction")
+    site = sites.get(jurisdiction)
+    settings = SiteSettings.from_document(stored["document"], site.time_zone if site else None)
+    document = {**stored["document"], **settings.as_document()}
     return PolicyOut(
-        jurisdiction=jurisdiction,
-        amended_by=stored["amended_by"],
-        amended_at=stored["amended_at"],
-        **stored["document"],
+        jurisdiction=jurisdiction, amended_by=stored["amended_by"], amended_at=stored["amended_at"], **document
     )
+
+
+def _check_referrers(referrers: list[str], sites: Sites, jurisdiction: str) -> None:
+    """An agency id must be one of the site's agencies (where the directory knows the site)."""
+    site = sites.get(jurisdiction)
+    known = {a.agency_id for a in site.agencies} if site else None
+    for referrer in referrers:
+        if referrer not in AGENCY_TYPES and known is not None and referrer not in known:
+            raise RuleViolated(
+                f"{referrer} is neither an agency type nor an agency of this site", field="social_contact_referrers"
+            )
 
 
 @router.get("/v1/eligibility-presets", response_model=dict[str, dict[str, Any]])

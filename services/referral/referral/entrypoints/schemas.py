@@ -7,7 +7,16 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from divert_contracts.vocabulary import AgencyId, Ethnicity, Gender, Jurisdiction, OffenseCode, Race, ReferralType
+from divert_contracts.vocabulary import (
+    AgencyId,
+    Ethnicity,
+    Gender,
+    Jurisdiction,
+    OffenseCode,
+    Race,
+    ReferralType,
+    ReferredTo,
+)
 from referral.domain.eligibility import EXCLUSIONS
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -25,19 +34,26 @@ class PersonIn(_Strict):
     race: Race
     ethnicity: Ethnicity
     gender: Gender
-    rms_person_id: ShortId
+    rms_person_id: ShortId | None = Field(None, description="police only: required from police, refused from community")
 
 
 class IncidentIn(_Strict):
-    rms_incident_number: ShortId
+    rms_incident_number: ShortId | None = Field(None, description="police only, like rms_person_id")
     offense_codes: list[OffenseCode] = Field(max_length=20)
     occurred_at: AwareDatetime
     location: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class OfficerIn(_Strict):
-    badge_number: ShortId
+    """Who made the referral: an officer (badge required), or a community referrer's worker (no badge)."""
+
+    badge_number: ShortId | None = None
     name: Name
+
+
+class OfficerOut(BaseModel):
+    badge_number: str | None
+    name: str | None
 
 
 class ReferralIn(_Strict):
@@ -45,7 +61,7 @@ class ReferralIn(_Strict):
     referral_type: ReferralType
     person: PersonIn
     incident: IncidentIn
-    officer: OfficerIn
+    officer: OfficerIn | None = Field(None, description="required from police; a community referrer may leave it out")
     exclusions_present: list[Literal[EXCLUSIONS]] = Field(  # type: ignore[valid-type]
         default_factory=list,
         description="exclusions the officer found; any of them makes an arrest diversion ineligible",
@@ -96,7 +112,7 @@ class PersonOut(BaseModel):
     race: str
     ethnicity: str
     gender: str
-    rms_person_id: str
+    rms_person_id: str | None
 
 
 class ReferralOut(BaseModel):
@@ -112,7 +128,7 @@ class ReferralOut(BaseModel):
     policy_version: int
     created_at: datetime
     person: PersonOut | None = Field(None, description="present only when the caller may read identity")
-    officer: OfficerIn | None = None
+    officer: OfficerOut | None = None
     rms_incident_number: str | None = None
     location: str | None = None
 
@@ -137,7 +153,12 @@ class HandoffIn(_Strict):
 class OwgDecisionIn(_Strict):
     decision: Literal["approved", "denied"]
     decided_by: ShortId = Field(description="who decided for the Operations Work Group (an opaque staff id)")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)] = Field(
+        description="free text: kept in the referral service, never published"
+    )
+    referred_to: ReferredTo | None = Field(
+        None, description="where the person was referred instead: required on a denial, refused on an approval"
+    )
 
 
 class LifecycleOut(BaseModel):

@@ -9,6 +9,7 @@ from uuid import uuid4
 
 from divert_contracts.casemgmt import (
     CaseManagerAssigned,
+    EnrolmentChanged,
     IntakeCompleted,
     IntakeDeadlineExtended,
     ProgramCapacityChanged,
@@ -16,11 +17,14 @@ from divert_contracts.casemgmt import (
 from divert_contracts.prosecution import LegacyCaseReviewed
 from divert_kernel.clock import Clock
 from divert_kernel.envelope import ReceivedEvent
+from divert_kernel.errors import Conflict, NotFound
+from divert_kernel.sites import Sites
 from divert_kernel.uow import UnitOfWork
-from referral.adapters import owg, records, store
+from referral.adapters import owg, people, records, store
 from referral.domain import commands
 from referral.domain.eligibility import EligibilityPolicy, default_policy
-from referral.domain.errors import ReferralNotFound
+from referral.domain.errors import IneligibleReferral, ReferralNotFound
+from referral.domain.linking import PersonLink
 from referral.domain.model import Referral
 from referral.domain.records import DiscretionRecord, PolicyBook, Screening, policy_from_document
 
@@ -35,9 +39,10 @@ class ReferralAccepted:
 
 
 class Handlers:
-    def __init__(self, clock: Clock, default_window_days: int) -> None:
+    def __init__(self, clock: Clock, default_window_days: int, sites: Sites | None = None) -> None:
         self.clock = clock
         self.default_window_days = default_window_days
+        self.sites = sites or Sites()
 
     def table(self) -> dict[type, object]:
         return {
@@ -49,6 +54,7 @@ class Handlers:
             commands.CompleteHandoff: self.hand_off,
             commands.DecideSocialContact: self.owg_decide,
             commands.RecordDiscretion: self.record_discretion,
+            commands.LinkParticipants: self.link_participants,
         }
 
     def subscriptions(self) -> dict[str, dict[str, object]]:
@@ -59,6 +65,7 @@ class Handlers:
                 "IntakeDeadlineExtended": self.note_extension,
                 "CaseManagerAssigned": self.note_case_manager,
                 "ProgramCapacityChanged": self.note_capacity,
+                "EnrolmentChanged": self.note_enrolment,
             },
             "prosecution": {"LegacyCaseReviewed": self.note_case_review},
         }
@@ -86,6 +93,15 @@ class Handlers:
             detail,
             extension.extended_at,
             owner_agency=received.actor.agency,
+        )
+
+    async def note_enrolment(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        """Where the person stands, for the officer's field lookup and the caseload."""
+        change = received.event
+        assert isinstance(change, EnrolmentChanged)
+        participant_id = await store.survivor(uow.conn, change.participant_id)
+        await people.enrolment(
+            uow.conn, participant_id, change.enrolment, change.not_enrolled_reason, change.changed_at
         )
 
     async def note_case_manager(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
@@ -122,7 +138,11 @@ class Handlers:
 
     async def current_policy(self, uow: UnitOfWork, jurisdiction: str) -> EligibilityPolicy:
         stored = await records.policy(uow.conn, jurisdiction)
-        return policy_from_document(stored["document"]) if stored else default_policy(self.default_window_days)
+        site = self.sites.get(jurisdiction)
+        time_zone = site.time_zone if site else None
+        if stored:
+            return policy_from_document(stored["document"], time_zone)
+        return default_policy(self.default_window_days, time_zone)
 
     async def submit_referral(self, cmd: commands.SubmitReferral, uow: UnitOfWork) -> ReferralAccepted:
         now: datetime = self.clock.now()
@@ -156,6 +176,7 @@ class Handlers:
             "intake_window_days": amended.intake_window_days,
             "social_contact_referrers": amended.social_contact_referrers,
             "victim_must_decline": amended.victim_must_decline,
+            **cmd.settings.as_document(),
         }
         await records.add_policy(uow.conn, cmd.jurisdiction, document, cmd.amended_by, now)
         return document
@@ -175,7 +196,11 @@ class Handlers:
             "screened_at": now,
         }
         await records.add_screening(uow.conn, screening_id, cmd, outcome)
-        return {"screening_id": screening_id, **outcome}
+        return {
+            "screening_id": screening_id,
+            **outcome,
+            "drug_quantity_threshold": policy.settings.drug_quantity_threshold,
+        }
 
     async def _referral(self, uow: UnitOfWork, referral_id: str) -> Referral:
         referral = await uow.get(Referral, referral_id)
@@ -216,7 +241,7 @@ class Handlers:
         referral = await self._referral(uow, cmd.referral_id)
         now = self.clock.now()
         full = await owg.program_full(uow.conn, referral.jurisdiction)
-        referral.owg_decide(cmd.approved, cmd.decided_by, now, program_full=full)
+        referral.owg_decide(cmd.approved, cmd.decided_by, now, program_full=full, referred_to=cmd.referred_to)
         await records.update_referral(
             uow.conn,
             "owg",
@@ -225,6 +250,7 @@ class Handlers:
             decided_by=cmd.decided_by,
             reason=cmd.reason,
             at=now,
+            referred_to=cmd.referred_to,
         )
         return referral.status
 
@@ -234,3 +260,21 @@ class Handlers:
         uow.add(DiscretionRecord.record(record_id, cmd, now))
         await records.add_discretion(uow.conn, record_id, cmd, cmd.recorded_by or cmd.officer_badge, now)
         return record_id
+
+    async def link_participants(self, cmd: commands.LinkParticipants, uow: UnitOfWork) -> str:
+        """Resolve a review as one person (ParticipantsLinked); the earlier-indexed participant survives."""
+        review = await people.review(uow.conn, cmd.review_id, sorted(cmd.jurisdictions))
+        if review is None:
+            raise NotFound("no such review", field="review_id")
+        same_as = cmd.same_as or (review["candidates"][0] if len(review["candidates"]) == 1 else None)
+        if same_as not in review["candidates"]:
+            raise IneligibleReferral("name which of the review's candidates this person is", field="same_as")
+        now = self.clock.now()
+        if not await people.resolve_review(uow.conn, cmd.review_id, "same_person", cmd.resolved_by, now):
+            raise Conflict("this review was already resolved", field="review_id")
+        first, second = [await store.survivor(uow.conn, p) for p in (review["participant_id"], same_as)]
+        link = await uow.get(PersonLink, cmd.review_id) or PersonLink(cmd.review_id, review["jurisdiction"])
+        uow.add(link)
+        linked = link.link(await people.indexed(uow.conn, first), await people.indexed(uow.conn, second), now)
+        await people.link(uow.conn, review["jurisdiction"], linked)
+        return linked.survivor_participant_id

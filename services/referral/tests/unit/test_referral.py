@@ -96,7 +96,14 @@ class TestEligibility:
         assert Referral.submit("r1", "p1", social, POLICY, NOW).status == "submitted"
 
     def test_who_may_refer_socially_is_site_policy(self) -> None:
-        community = replace(SUBMISSION, referral_type="social_contact", referring_agency_type="community")
+        community = replace(
+            SUBMISSION,
+            referral_type="social_contact",
+            referring_agency_type="community",
+            person=replace(SUBMISSION.person, rms_person_id=None),
+            incident=replace(SUBMISSION.incident, rms_incident_number=None),
+            officer=Officer(None, "Outreach worker"),
+        )
         with pytest.raises(NotAReferrer):
             Referral.submit("r1", "p1", community, POLICY, NOW)
         open_site = replace(POLICY, social_contact_referrers=frozenset({"police", "community"}))
