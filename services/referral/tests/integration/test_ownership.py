@@ -239,8 +239,13 @@ async def views(service: httpx.AsyncClient, auth: dict[str, str]) -> tuple[dict[
     return agenda.json(), roster.json()
 
 
+def agenda_rows(agenda: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every participant row of every section (the sections are the keys `counts` names)."""
+    return [r for section in agenda["counts"] for r in agenda[section]]
+
+
 def agenda_ids(agenda: dict[str, Any]) -> set[str]:
-    return ids(agenda["referral_review"] + agenda["new_referrals"] + agenda["upcoming_deadlines"])
+    return ids(agenda_rows(agenda))
 
 
 class TestTheMeetingViewsGoThroughTheGate:
@@ -289,12 +294,7 @@ class TestTheMeetingViewsGoThroughTheGate:
 
         agenda, roster = await views(service, prosecutor)
         served = [
-            r
-            for r in agenda["new_referrals"]
-            + agenda["upcoming_deadlines"]
-            + agenda["referral_review"]
-            + roster["participants"]
-            if r["participant_id"] == created["participant_id"]
+            r for r in agenda_rows(agenda) + roster["participants"] if r["participant_id"] == created["participant_id"]
         ]
         assert served, "the row the ROI permits is served"
         for row in served:
