@@ -27,6 +27,7 @@ from referral.domain.errors import IneligibleReferral, ReferralNotFound
 from referral.domain.linking import PersonLink
 from referral.domain.model import Referral
 from referral.domain.records import DiscretionRecord, PolicyBook, Screening, policy_from_document
+from referral.service_layer import owg_handlers
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,25 @@ class Handlers:
         return {
             "casemgmt": {
                 "IntakeCompleted": self.note_intake,
-                "IntakeDeadlineExtended": self.note_extension,
+                "IntakeDeadlineExtended": owg_handlers.chain(self.note_extension, owg_handlers.intake_extended),
                 "CaseManagerAssigned": self.note_case_manager,
                 "ProgramCapacityChanged": self.note_capacity,
-                "EnrolmentChanged": self.note_enrolment,
+                "EnrolmentChanged": owg_handlers.chain(self.note_enrolment, owg_handlers.enrolment_changed),
+                "InterventionPlanUpdated": owg_handlers.plan_updated,
+                "ContactLogged": owg_handlers.contact_logged,
             },
-            "prosecution": {"LegacyCaseReviewed": self.note_case_review},
+            "prosecution": {
+                "LegacyCaseReviewed": owg_handlers.chain(self.note_case_review, owg_handlers.case_reviewed),
+                "LegacyCaseRegistered": owg_handlers.case_registered,
+                "ChargeHeld": owg_handlers.charge_held,
+                "IntakeDeadlineLapsed": owg_handlers.intake_lapsed,
+                "HeldChargeFiled": owg_handlers.charge_filed,
+                "HeldChargeNotFiled": owg_handlers.charge_not_filed,
+                "HeldChargeDeadlineMoved": owg_handlers.deadline_moved,
+                "DivertedChargeClosed": owg_handlers.charge_closed,
+            },
+            # The site's own settings, as the policy amendment published them (the OWG's look-back, time zone).
+            "referral": {"EligibilityPolicyAmended": owg_handlers.site_settings},
         }
 
     async def note_intake(self, uow: UnitOfWork, received: ReceivedEvent) -> None:

@@ -20,6 +20,7 @@ from divert_devstack.testing import create_database, eventually, running, servic
 from divert_kernel.clock import FixedClock
 from referral.bootstrap import create
 from referral.config import ReferralSettings
+from services.referral.tests.integration.conftest import referrals_reach_consent
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 SEA = "seattle-king-county"
@@ -33,7 +34,12 @@ HANDOFF = {
 
 @pytest.fixture(scope="module")
 async def service(
-    postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path, consent_url: str, sites_file: Path
+    consent_database: str,
+    postgres: PostgresServer,
+    module_nats: NatsServer,
+    jwks_file: Path,
+    consent_url: str,
+    sites_file: Path,
 ) -> AsyncIterator[httpx.AsyncClient]:
     url = await create_database(postgres, "referral")
     settings = ReferralSettings(
@@ -41,6 +47,7 @@ async def service(
         sites_file=str(sites_file),
     )
     async with running(create(settings, FixedClock(NOW))) as client:
+        client.event_hooks["response"].append(referrals_reach_consent(consent_database))
         yield client
 
 
