@@ -105,3 +105,20 @@ async def add_discretion(
 
 async def update_referral(conn: AsyncConnection, change: str, **values: Any) -> None:
     await conn.execute(sa.text(_LIFECYCLE[change]), values)
+
+
+# The provider holding a person: the one named in the latest hand-off of any of their referrals (links followed).
+_CURRENT_PROVIDER = sa.text(
+    """
+    SELECT r.handoff_agency FROM referrals r
+    LEFT JOIN participant_links l ON l.merged_participant_id = r.participant_id
+    WHERE COALESCE(l.survivor_participant_id, r.participant_id) = CAST(:participant_id AS uuid)
+      AND r.handoff_agency IS NOT NULL
+    ORDER BY r.handoff_at DESC NULLS LAST
+    LIMIT 1
+    """
+)
+
+
+async def current_provider(conn: AsyncConnection, participant_id: str) -> str | None:
+    return (await conn.execute(_CURRENT_PROVIDER, {"participant_id": participant_id})).scalar()

@@ -10,20 +10,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from referral.domain.commands import SubmitReferral
 
+# The person index is each referring agency's own: its RMS ids, and the people it referred.
 _FIND_PERSON = sa.text(
-    "SELECT participant_id::text FROM persons WHERE jurisdiction = :jurisdiction AND rms_person_id = :rms_person_id "
+    "SELECT participant_id::text FROM persons "
+    "WHERE jurisdiction = :jurisdiction AND indexed_by = :agency AND rms_person_id = :rms_person_id "
     "UNION SELECT participant_id::text FROM person_rms_ids "
-    "WHERE jurisdiction = :jurisdiction AND rms_person_id = :rms_person_id"
+    "WHERE jurisdiction = :jurisdiction AND agency = :agency AND rms_person_id = :rms_person_id"
 )
 _SURVIVOR = sa.text(
     "SELECT survivor_participant_id::text FROM participant_links WHERE merged_participant_id = CAST(:id AS uuid)"
 )
-# Exact: same first and last name (any case) and date of birth. Possible: same last name and date of birth, or
-# same names with another date of birth: a person for the project manager to look at, never a silent merge.
+# Exact: same first and last name (any case) and date of birth, among the referring agency's own people. Possible:
+# same last name and date of birth, or same names with another date of birth, or any match among another agency's
+# people: a person for the project manager to look at, never a silent merge (nor a tell to the referrer).
 _SAME_PERSON = sa.text(
     """
     SELECT participant_id::text,
-           (lower(first_name) = lower(:first_name) AND date_of_birth = :date_of_birth) AS exact
+           (lower(first_name) = lower(:first_name) AND date_of_birth = :date_of_birth
+            AND indexed_by = :agency) AS exact
     FROM persons
     WHERE jurisdiction = :jurisdiction AND lower(last_name) = lower(:last_name)
       AND (date_of_birth = :date_of_birth OR lower(first_name) = lower(:first_name))
@@ -31,8 +35,8 @@ _SAME_PERSON = sa.text(
     """
 )
 _ADD_RMS_ID = sa.text(
-    "INSERT INTO person_rms_ids (jurisdiction, rms_person_id, participant_id) "
-    "VALUES (:jurisdiction, :rms_person_id, CAST(:participant_id AS uuid)) ON CONFLICT DO NOTHING"
+    "INSERT INTO person_rms_ids (jurisdiction, agency, rms_person_id, participant_id) "
+    "VALUES (:jurisdiction, :agency, :rms_person_id, CAST(:participant_id AS uuid)) ON CONFLICT DO NOTHING"
 )
 _ADD_REVIEW = sa.text(
     """
@@ -44,9 +48,9 @@ _ADD_REVIEW = sa.text(
 )
 _ADD_PERSON = sa.text(
     """
-    INSERT INTO persons (participant_id, jurisdiction, rms_person_id, first_name, last_name, date_of_birth,
-                         race, ethnicity, gender)
-    VALUES (:participant_id, :jurisdiction, :rms_person_id, :first_name, :last_name, :date_of_birth,
+    INSERT INTO persons (participant_id, jurisdiction, indexed_by, rms_person_id, first_name, last_name,
+                         date_of_birth, race, ethnicity, gender)
+    VALUES (:participant_id, :jurisdiction, :agency, :rms_person_id, :first_name, :last_name, :date_of_birth,
             :race, :ethnicity, :gender)
     ON CONFLICT ON CONSTRAINT persons_rms_id DO NOTHING
     RETURNING participant_id::text
@@ -99,6 +103,7 @@ async def _indexed(conn: AsyncConnection, cmd: SubmitReferral) -> str:
     person = cmd.person
     names = {
         "jurisdiction": cmd.jurisdiction,
+        "agency": cmd.referring_agency,
         "first_name": person.first_name,
         "last_name": person.last_name,
         "date_of_birth": person.date_of_birth,
@@ -147,7 +152,7 @@ async def _new_person(conn: AsyncConnection, cmd: SubmitReferral) -> str:
 
 
 def _person_key(cmd: SubmitReferral) -> dict[str, str | None]:
-    return {"jurisdiction": cmd.jurisdiction, "rms_person_id": cmd.person.rms_person_id}
+    return {"jurisdiction": cmd.jurisdiction, "agency": cmd.referring_agency, "rms_person_id": cmd.person.rms_person_id}
 
 
 async def add_referral(

@@ -62,7 +62,7 @@ class Referral(Aggregate):
     ) -> Referral:
         referral = cls(referral_id, cmd.jurisdiction)
         referral.check_police_fields(cmd)
-        referral.check_not_in_future(cmd.incident.occurred_at, now)
+        referral.check_not_in_future(cmd.incident.occurred_at, now, cmd.person.date_of_birth)
         referral.check_eligible(cmd, policy)
         demographics = {
             "race": cmd.person.race,
@@ -110,9 +110,11 @@ class Referral(Aggregate):
                 raise IneligibleReferral("a police referral carries this", field=name)
 
     @staticmethod
-    def check_not_in_future(occurred_at: datetime, now: datetime) -> None:
+    def check_not_in_future(occurred_at: datetime, now: datetime, born_on: date | None = None) -> None:
         if occurred_at > now:
             raise IneligibleReferral("the incident cannot have occurred in the future", field="incident.occurred_at")
+        if born_on is not None and born_on > occurred_at.date():
+            raise IneligibleReferral("the person cannot be born after the incident", field="person.date_of_birth")
 
     @staticmethod
     def check_eligible(cmd: SubmitReferral, policy: EligibilityPolicy) -> None:

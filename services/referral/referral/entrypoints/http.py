@@ -16,7 +16,6 @@ from divert_kernel.deps import (
     Bus,
     Engine,
     Gate,
-    HandoffRecorder,
     Police,
     ProjectManager,
     Referrer,
@@ -140,15 +139,12 @@ async def decline(referral_id: UUID, body: DeclineIn, principal: Police, bus: Bu
 
 @router.post("/{referral_id}/handoff", response_model=LifecycleOut)
 async def hand_off(
-    referral_id: UUID, body: HandoffIn, principal: HandoffRecorder, bus: Bus, engine: Engine, sites: SiteDirectory
+    referral_id: UUID, body: HandoffIn, principal: Referrer, bus: Bus, engine: Engine, sites: SiteDirectory
 ) -> LifecycleOut:
     """The warm hand-off to a named provider's case manager happened (WarmHandoffCompleted); recorded by the
-    referring agency, or by the receiving provider itself. The place stays in this service."""
-    police = principal.agency_type != "case_management"
-    row = await _referral(engine, referral_id, principal, owner_only=police)
+    referring agency only (the hand-off decides who holds the person's records). The place stays here."""
+    row = await _referral(engine, referral_id, principal, owner_only=True)
     provider = _receiving_provider(body.case_management_agency, sites, row["jurisdiction"])
-    if not police and provider != principal.agency:
-        raise Forbidden("a provider records only its own hand-offs", field="case_management_agency")
     command = commands.CompleteHandoff(str(referral_id), body.case_manager_id, body.location, body.at, provider)
     return LifecycleOut(referral_id=str(referral_id), status=await bus.handle(command))
 

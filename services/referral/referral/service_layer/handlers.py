@@ -23,7 +23,7 @@ from divert_kernel.uow import UnitOfWork
 from referral.adapters import owg, people, records, store
 from referral.domain import commands
 from referral.domain.eligibility import EligibilityPolicy, default_policy
-from referral.domain.errors import IneligibleReferral, ReferralNotFound
+from referral.domain.errors import IneligibleReferral, ReferralNotFound, WrongState
 from referral.domain.linking import PersonLink
 from referral.domain.model import Referral
 from referral.domain.records import DiscretionRecord, PolicyBook, Screening, policy_from_document
@@ -238,6 +238,13 @@ class Handlers:
 
     async def hand_off(self, cmd: commands.CompleteHandoff, uow: UnitOfWork) -> str:
         referral = await self._referral(uow, cmd.referral_id)
+        holder = await records.current_provider(uow.conn, await store.survivor(uow.conn, referral.participant_id))
+        if holder is not None and holder != cmd.case_management_agency:
+            # The records follow the person: a new referral cannot move them to another provider.
+            raise WrongState(
+                "the person is already held by another case-management provider; hand off to that provider",
+                field="case_management_agency",
+            )
         referral.hand_off(cmd.case_manager_id, cmd.case_management_agency, cmd.at, self.clock.now())
         await records.update_referral(
             uow.conn,

@@ -224,15 +224,88 @@ class TestTheHandoffNamesTheProvider:
         finally:
             await nc.close()
 
-    async def test_a_provider_records_only_its_own_hand_off(self, service: httpx.AsyncClient, agency: Callable) -> None:
-        police, lead = agency("seattle-pd", "police"), agency("lead-case-management", "case_management")
+    async def test_only_the_referring_agency_records_a_hand_off(
+        self, service: httpx.AsyncClient, agency: Callable
+    ) -> None:
+        """Found from outside: a provider recorded a hand-off to itself on another agency's referral, and so took
+        the person's records; and its refusals told it which referrals exist and in what state."""
+        police, evergreen = agency("seattle-pd", "police"), agency("evergreen-cm", "case_management")
         path = f"/v1/referrals/{(await accepted(service, police, 'Ferreira'))['referral_id']}/handoff"
-        other = await service.post(path, json=HANDOFF | {"case_management_agency": "evergreen-cm"}, headers=lead)
-        assert other.status_code == 403 and other.json()["field"] == "case_management_agency"
-        itself = await service.post(
-            path, json=HANDOFF | {"case_management_agency": "lead-case-management"}, headers=lead
+        unknown_path = f"/v1/referrals/{uuid4()}/handoff"
+        for provider in ("evergreen-cm", "lead-case-management"):
+            body = HANDOFF | {"case_management_agency": provider}
+            taken = await service.post(path, json=body, headers=evergreen)
+            unknown = await service.post(unknown_path, json=body, headers=evergreen)
+            assert taken.status_code == 403 and (taken.status_code, taken.json()) == (
+                unknown.status_code,
+                unknown.json(),
+            )
+        done = await service.post(path, json=HANDOFF | {"case_management_agency": "evergreen-cm"}, headers=police)
+        assert done.status_code == 200, done.text
+
+    async def test_a_new_referral_cannot_move_a_held_person_to_another_provider(
+        self, service: httpx.AsyncClient, agency: Callable
+    ) -> None:
+        police = agency("seattle-pd", "police")
+        first = await accepted(service, police, "Okafor")
+        handoff = HANDOFF | {"case_management_agency": "lead-case-management"}
+        assert (
+            await service.post(f"/v1/referrals/{first['referral_id']}/handoff", json=handoff, headers=police)
+        ).status_code == 200
+        again = referral_body("Okafor")
+        again["person"]["rms_person_id"] = (
+            await service.get(f"/v1/referrals/{first['referral_id']}", headers=police)
+        ).json()["person"]["rms_person_id"]
+        second = (await service.post("/v1/referrals", json=again, headers=police)).json()
+        assert second["participant_id"] == first["participant_id"]  # the same agency's own person
+        await service.post(f"/v1/referrals/{second['referral_id']}/acceptance", headers=police)
+        moved = await service.post(
+            f"/v1/referrals/{second['referral_id']}/handoff",
+            json=HANDOFF | {"case_management_agency": "evergreen-cm"},
+            headers=police,
         )
-        assert itself.status_code == 200, itself.text
+        assert moved.status_code == 409 and moved.json()["field"] == "case_management_agency"
+        kept = await service.post(f"/v1/referrals/{second['referral_id']}/handoff", json=handoff, headers=police)
+        assert kept.status_code == 200, kept.text
+
+
+class TestThePersonIndexIsEachAgencysOwn:
+    """Found from outside: another police agency referring the same name and birth date got the existing
+    participant's id (and with it, a hand-off, the person's records)."""
+
+    async def test_another_agency_gets_a_new_participant_and_the_project_manager_a_review(
+        self, service: httpx.AsyncClient, agency: Callable
+    ) -> None:
+        first = await refer(service, agency("seattle-pd", "police"), "Quimby")
+        body = referral_body("Quimby")  # same names and birth date, the sheriff's own RMS id
+        second = await service.post("/v1/referrals", json=body, headers=agency("kc-sheriff", "police"))
+        assert second.status_code == 201, second.text
+        assert second.json()["participant_id"] != first["participant_id"]
+        queue = await service.get(
+            "/v1/person-matches",
+            params={"jurisdiction": SEA},
+            headers=agency("lead-project-manager", "project_manager"),
+        )
+        assert second.json()["participant_id"] in queue.text
+
+    async def test_the_same_rms_id_from_two_agencies_is_two_people(
+        self, service: httpx.AsyncClient, agency: Callable
+    ) -> None:
+        body = referral_body("Nakamura")
+        one = await service.post("/v1/referrals", json=body, headers=agency("seattle-pd", "police"))
+        other = referral_body("Lindqvist")
+        other["person"]["rms_person_id"] = body["person"]["rms_person_id"]
+        two = await service.post("/v1/referrals", json=other, headers=agency("kc-sheriff", "police"))
+        assert one.status_code == two.status_code == 201
+        assert one.json()["participant_id"] != two.json()["participant_id"]
+
+    async def test_a_birth_date_after_the_incident_is_refused(
+        self, service: httpx.AsyncClient, agency: Callable
+    ) -> None:
+        body = referral_body("Future")
+        body["person"]["date_of_birth"] = "2030-01-01"
+        refused = await service.post("/v1/referrals", json=body, headers=agency("seattle-pd", "police"))
+        assert refused.status_code == 422 and refused.json()["field"] == "person.date_of_birth"
 
 
 def ids(rows: list[dict[str, Any]]) -> set[str]:
