@@ -6,6 +6,7 @@ PostgreSQL database and NATS server, so it sees the same referral events case ma
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -70,3 +71,85 @@ async def bus(module_nats: NatsServer) -> AsyncIterator[nats.NATS]:
     nc = await nats.connect(module_nats.url)
     yield nc
     await nc.close()
+
+
+class RoiOnFileStand:
+    """A tiny real HTTP app answering exactly the consent service's `POST /v1/consents/roi-on-file` contract
+    (body {participant_id, jurisdiction} -> 200 {on_file, consent_id, holder_known}), until that endpoint lands
+    in the consent service. Every other path is forwarded to the real consent service (`upstream`), or answered
+    503 when there is none. `answers` sets the answer per participant; `down` makes it answer 503 to everything.
+    """
+
+    def __init__(self, upstream: str | None) -> None:
+        self.upstream = upstream
+        self.url = ""
+        self.answers: dict[str, dict[str, object]] = {}
+        self.asked: list[tuple[dict[str, object], str]] = []
+        self.down = False
+
+    def on_file(self, participant_id: str, *, consent_id: str = "roi-1") -> None:
+        self.answers[participant_id] = {"on_file": True, "consent_id": consent_id, "holder_known": True}
+
+    def answer(self, participant_id: str, **answer: object) -> None:
+        self.answers[participant_id] = {"on_file": False, "consent_id": None, "holder_known": True} | answer
+
+    async def __call__(self, scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse, Response
+
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)  # type: ignore[arg-type]
+        body = await request.body()
+        if self.down:
+            reply: Response = JSONResponse({"detail": "down"}, status_code=503)
+        elif request.url.path == "/v1/consents/roi-on-file" and request.method == "POST":
+            asked = json.loads(body)
+            self.asked.append((asked, request.headers.get("authorization", "")))
+            default = {"on_file": False, "consent_id": None, "holder_known": True}
+            reply = JSONResponse(self.answers.get(str(asked.get("participant_id")), default))
+        elif self.upstream is None:
+            reply = JSONResponse({"detail": "no consent service"}, status_code=503)
+        else:
+            headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+            async with httpx.AsyncClient(base_url=self.upstream, timeout=10) as client:
+                forwarded = await client.request(
+                    request.method, request.url.path, params=request.query_params, content=body, headers=headers
+                )
+            reply = Response(forwarded.content, forwarded.status_code, media_type=forwarded.headers.get("content-type"))
+        await reply(scope, receive, send)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def standing(upstream: str | None) -> AsyncIterator[RoiOnFileStand]:
+    """The stand on a real port of its own."""
+    import asyncio
+
+    import uvicorn
+
+    stand = RoiOnFileStand(upstream)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(stand, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    stand.url = f"http://127.0.0.1:{port}"
+    try:
+        yield stand
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="module")
+async def roi_stand() -> AsyncIterator[RoiOnFileStand]:
+    """The roi-on-file stand alone: every other consent question goes unanswered (the gate fails closed)."""
+    async with standing(None) as stand:
+        yield stand
+
+
+@pytest.fixture(scope="module")
+async def roi_stand_over_consent(consent_url: str) -> AsyncIterator[RoiOnFileStand]:
+    """The roi-on-file stand in front of the real consent service, which answers everything else."""
+    async with standing(consent_url) as stand:
+        yield stand

@@ -1,4 +1,8 @@
-"""The case-management service on real PostgreSQL and NATS; the consent service is deliberately absent."""
+"""The case-management service on real PostgreSQL and NATS. The consent service is deliberately absent: only the
+stand answering `roi-on-file` (see conftest) is there, so every cross-agency read fails closed.
+
+Issue 10, item 1: intake enrols only with consent to take part and a signed ROI naming the holding provider.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,14 @@ import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import httpx
 import nats
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from casemgmt.bootstrap import create
 from casemgmt.config import CaseMgmtSettings
@@ -28,6 +35,11 @@ from divert_devstack.testing import (
 from divert_kernel.clock import FixedClock
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+INTAKE = {
+    "completed_at": "2026-11-23T10:00:00Z",
+    "consent_to_participate": {"signed_at": "2026-11-23T09:30:00Z", "signed_document_sha256": SHA},
+}
 
 
 def offer(referral_id: str, participant_id: str) -> DiversionOffered:
@@ -52,12 +64,22 @@ async def bus(module_nats: NatsServer) -> AsyncIterator[nats.NATS]:
 
 
 @pytest.fixture(scope="module")
+def roi(roi_stand: Any) -> Any:
+    return roi_stand
+
+
+@pytest.fixture(scope="module")
+async def database(postgres: PostgresServer) -> str:
+    return await create_database(postgres, "casemgmt")
+
+
+@pytest.fixture(scope="module")
 async def service(
-    postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path
+    database: str, module_nats: NatsServer, jwks_file: Path, roi: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
-    url = await create_database(postgres, "casemgmt")
-    # Nothing listens on port 9: the consent service is down.
-    settings = CaseMgmtSettings(**service_settings(database_url=url, nats_url=module_nats.url, jwks_file=jwks_file))
+    settings = CaseMgmtSettings(
+        **service_settings(database_url=database, nats_url=module_nats.url, jwks_file=jwks_file, consent_url=roi.url)
+    )
     async with running(create(settings, FixedClock(NOW))) as client:
         yield client
 
@@ -75,6 +97,18 @@ async def participant(service: httpx.AsyncClient, bus: nats.NATS, auth: dict[str
     return participant_id
 
 
+async def next_about(sub: Any, participant_id: str) -> dict[str, Any]:
+    while True:
+        envelope = json.loads((await sub.next_msg(timeout=10)).data)
+        if envelope["data"]["participant_id"] == participant_id:
+            return envelope
+
+
+async def enrolment_of(service: httpx.AsyncClient, participant_id: str, auth: dict[str, str]) -> tuple[Any, ...]:
+    got = (await service.get(f"/v1/participants/{participant_id}", headers=auth)).json()
+    return got["enrolment"], got["not_enrolled_reason"], got["status"]
+
+
 class TestIntake:
     async def test_a_referral_opens_a_case_awaiting_intake(
         self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable
@@ -84,32 +118,52 @@ class TestIntake:
         intake = (await service.get(f"/v1/participants/{participant_id}/intake", headers=cm)).json()
         assert intake["intake_status"] == "pending" and intake["intake_deadline"] == "2026-12-20"
 
-    async def test_completing_intake_publishes_intake_completed(
-        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable
+    async def test_completing_intake_enrols_and_publishes_intake_completed(
+        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any, database: str
     ) -> None:
         cm = tokens_for("case_management")
         participant_id = await participant(service, bus, cm)
-        sub = await bus.jetstream().subscribe(
-            "lead.seattle-king-county.casemgmt.IntakeCompleted", ordered_consumer=True
-        )
-        reply = await service.post(
-            f"/v1/participants/{participant_id}/intake", json={"completed_at": "2026-11-23T10:00:00Z"}, headers=cm
-        )
+        roi.on_file(participant_id)
+        js = bus.jetstream()
+        intakes = await js.subscribe("lead.seattle-king-county.casemgmt.IntakeCompleted", ordered_consumer=True)
+        enrolments = await js.subscribe("lead.seattle-king-county.casemgmt.EnrolmentChanged", ordered_consumer=True)
+        reply = await service.post(f"/v1/participants/{participant_id}/intake", json=INTAKE, headers=cm)
         assert reply.status_code == 200, reply.text
-        assert reply.json()["intake_status"] == "completed"
-        while True:
-            envelope = json.loads((await sub.next_msg(timeout=10)).data)
-            if envelope["data"]["participant_id"] == participant_id:
-                break
+        assert reply.json()["intake_status"] == "completed" and reply.json()["enrolment"] == "enrolled"
+        assert reply.json()["consent_to_participate"]["signed_document_sha256"] == SHA
+        envelope = await next_about(intakes, participant_id)
         assert envelope["type"] == "org.divert.casemgmt.IntakeCompleted.v1"
-        await sub.unsubscribe()
+        assert (await next_about(enrolments, participant_id))["data"]["enrolment"] == "referred"
+        assert (await next_about(enrolments, participant_id))["data"]["enrolment"] == "enrolled"
+        assert SHA not in json.dumps(envelope)
+        await intakes.unsubscribe()
+        await enrolments.unsubscribe()
+        assert await enrolment_of(service, participant_id, cm) == ("enrolled", None, "active")
+        # The consent service was asked as the caller, about this participant in its jurisdiction.
+        asked, authorization = roi.asked[-1]
+        assert asked == {"participant_id": participant_id, "jurisdiction": "seattle-king-county"}
+        assert authorization == cm["Authorization"]
+        engine = create_async_engine(database)
+        try:
+            async with engine.connect() as conn:
+                stored = await conn.execute(
+                    sa.text(
+                        "SELECT signed_document_sha256, roi_consent_id FROM consent_to_participate "
+                        "WHERE participant_id = CAST(:p AS uuid)"
+                    ),
+                    {"p": participant_id},
+                )
+                assert [tuple(r) for r in stored] == [(SHA, "roi-1")]
+        finally:
+            await engine.dispose()
 
     async def test_a_second_intake_is_a_conflict(
-        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable
+        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any
     ) -> None:
         cm = tokens_for("case_management")
         participant_id = await participant(service, bus, cm)
-        body = {"completed_at": "2026-11-23T10:00:00Z"}
+        roi.on_file(participant_id)
+        body = INTAKE
         assert (
             await service.post(f"/v1/participants/{participant_id}/intake", json=body, headers=cm)
         ).status_code == 200
@@ -121,9 +175,7 @@ class TestIntake:
         self, service: httpx.AsyncClient, tokens_for: Callable
     ) -> None:
         reply = await service.post(
-            f"/v1/participants/{uuid4()}/intake",
-            json={"completed_at": "2026-11-23T10:00:00Z"},
-            headers=tokens_for("case_management"),
+            f"/v1/participants/{uuid4()}/intake", json=INTAKE, headers=tokens_for("case_management")
         )
         assert reply.status_code == 404
         assert reply.json()["field"] == "participant_id"
@@ -140,13 +192,83 @@ class TestTheGateFailsClosed:
         assert "consent" in reply.json()["detail"]
 
 
-class TestNoFailure:
-    @pytest.mark.parametrize("status", ["failed", "terminated", "graduated"])
-    async def test_failure_statuses_are_refused_and_change_nothing(
-        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, status: str
+class TestEnrolmentPreconditions:
+    async def test_without_consent_to_take_part_it_is_refused_naming_it(
+        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any
     ) -> None:
         cm = tokens_for("case_management")
         participant_id = await participant(service, bus, cm)
+        roi.on_file(participant_id)
+        path = f"/v1/participants/{participant_id}/intake"
+        missing = await service.post(path, json={"completed_at": INTAKE["completed_at"]}, headers=cm)
+        assert missing.status_code == 422 and missing.json()["field"] == "consent_to_participate", missing.text
+        not_a_hash = INTAKE | {
+            "consent_to_participate": {"signed_at": "2026-11-23T09:30:00Z", "signed_document_sha256": "x"}
+        }
+        bad = await service.post(path, json=not_a_hash, headers=cm)
+        assert bad.status_code == 422 and bad.json()["field"] == "consent_to_participate.signed_document_sha256"
+        assert await enrolment_of(service, participant_id, cm) == ("referred", None, None)
+
+    async def test_without_an_roi_on_file_it_is_refused_naming_roi_and_changes_nothing(
+        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any
+    ) -> None:
+        cm = tokens_for("case_management")
+        participant_id = await participant(service, bus, cm)
+        roi.answer(participant_id, on_file=False)
+        refused = await service.post(f"/v1/participants/{participant_id}/intake", json=INTAKE, headers=cm)
+        assert refused.status_code == 422 and refused.json()["field"] == "roi", refused.text
+        assert await enrolment_of(service, participant_id, cm) == ("referred", None, None)
+        roi.on_file(participant_id)
+        done = await service.post(f"/v1/participants/{participant_id}/intake", json=INTAKE, headers=cm)
+        assert done.status_code == 200, done.text
+
+    async def test_before_the_consent_service_saw_the_handoff_it_is_409_with_retry_after(
+        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any
+    ) -> None:
+        cm = tokens_for("case_management")
+        participant_id = await participant(service, bus, cm)
+        roi.answer(participant_id, holder_known=False)
+        reply = await service.post(f"/v1/participants/{participant_id}/intake", json=INTAKE, headers=cm)
+        assert reply.status_code == 409 and int(reply.headers["Retry-After"]) > 0, reply.text
+        assert reply.headers["content-type"] == "application/problem+json" and reply.json()["rule"] == "roi_on_file"
+        assert await enrolment_of(service, participant_id, cm) == ("referred", None, None)
+
+    async def test_when_the_consent_service_cannot_answer_it_is_503_and_changes_nothing(
+        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any
+    ) -> None:
+        cm = tokens_for("case_management")
+        participant_id = await participant(service, bus, cm)
+        roi.on_file(participant_id)
+        roi.down = True
+        try:
+            reply = await service.post(f"/v1/participants/{participant_id}/intake", json=INTAKE, headers=cm)
+        finally:
+            roi.down = False
+        assert reply.status_code == 503 and "consent" in reply.json()["detail"], reply.text
+        assert await enrolment_of(service, participant_id, cm) == ("referred", None, None)
+
+
+class TestNoFailure:
+    async def test_status_is_refused_before_enrolment(
+        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable
+    ) -> None:
+        cm = tokens_for("case_management")
+        participant_id = await participant(service, bus, cm)
+        reply = await service.post(
+            f"/v1/participants/{participant_id}/status", json={"status": "active", "reason": "engaged"}, headers=cm
+        )
+        assert reply.status_code == 409 and reply.json()["rule"] == "enrolment_required", reply.text
+        assert await enrolment_of(service, participant_id, cm) == ("referred", None, None)
+
+    @pytest.mark.parametrize("status", ["failed", "terminated", "graduated"])
+    async def test_failure_statuses_are_refused_and_change_nothing(
+        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, status: str, roi: Any
+    ) -> None:
+        cm = tokens_for("case_management")
+        participant_id = await participant(service, bus, cm)
+        roi.on_file(participant_id)
+        enrolled = await service.post(f"/v1/participants/{participant_id}/intake", json=INTAKE, headers=cm)
+        assert enrolled.status_code == 200, enrolled.text
         reply = await service.post(
             f"/v1/participants/{participant_id}/status",
             json={"status": status, "reason": "missed_appointments"},
