@@ -10,7 +10,8 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -21,7 +22,7 @@ from divert_devstack import demo_site, tokens
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer
 from divert_devstack.procs import free_port, spawn, stop, wait_for_port
-from divert_devstack.testing import create_database
+from divert_devstack.testing import JURISDICTION, create_database, eventually
 
 
 @pytest.fixture(scope="module")
@@ -73,25 +74,20 @@ async def bus(module_nats: NatsServer) -> AsyncIterator[nats.NATS]:
     await nc.close()
 
 
-class RoiOnFileStand:
-    """A tiny real HTTP app answering exactly the consent service's `POST /v1/consents/roi-on-file` contract
-    (body {participant_id, jurisdiction} -> 200 {on_file, consent_id, holder_known}), until that endpoint lands
-    in the consent service. Every other path is forwarded to the real consent service (`upstream`), or answered
-    503 when there is none. `answers` sets the answer per participant; `down` makes it answer 503 to everything.
-    """
+class ConsentFront:
+    """A tiny real HTTP front of the real consent service (`upstream`): it forwards every request, except that it
+    can be taken `down` (503 to everything: the consent service cannot answer), and can answer one participant's
+    `POST /v1/consents/roi-on-file` as the consent service does before it has seen the hand-off
+    (`{"on_file": false, "consent_id": null, "holder_known": false}`), a moment no real timing makes certain.
+    Without an upstream, every other question is answered 503. `asked` keeps each roi-on-file question and the
+    authorization it came with."""
 
     def __init__(self, upstream: str | None) -> None:
         self.upstream = upstream
         self.url = ""
-        self.answers: dict[str, dict[str, object]] = {}
+        self.handoff_unseen: set[str] = set()
         self.asked: list[tuple[dict[str, object], str]] = []
         self.down = False
-
-    def on_file(self, participant_id: str, *, consent_id: str = "roi-1") -> None:
-        self.answers[participant_id] = {"on_file": True, "consent_id": consent_id, "holder_known": True}
-
-    def answer(self, participant_id: str, **answer: object) -> None:
-        self.answers[participant_id] = {"on_file": False, "consent_id": None, "holder_known": True} | answer
 
     async def __call__(self, scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
         from starlette.requests import Request
@@ -101,15 +97,13 @@ class RoiOnFileStand:
             return
         request = Request(scope, receive)  # type: ignore[arg-type]
         body = await request.body()
-        if self.down:
-            reply: Response = JSONResponse({"detail": "down"}, status_code=503)
-        elif request.url.path == "/v1/consents/roi-on-file" and request.method == "POST":
+        if request.url.path == "/v1/consents/roi-on-file":
             asked = json.loads(body)
             self.asked.append((asked, request.headers.get("authorization", "")))
-            default = {"on_file": False, "consent_id": None, "holder_known": True}
-            reply = JSONResponse(self.answers.get(str(asked.get("participant_id")), default))
-        elif self.upstream is None:
-            reply = JSONResponse({"detail": "no consent service"}, status_code=503)
+        if self.down or self.upstream is None:
+            reply: Response = JSONResponse({"detail": "down"}, status_code=503)
+        elif request.url.path == "/v1/consents/roi-on-file" and asked.get("participant_id") in self.handoff_unseen:
+            reply = JSONResponse({"on_file": False, "consent_id": None, "holder_known": False})
         else:
             headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
             async with httpx.AsyncClient(base_url=self.upstream, timeout=10) as client:
@@ -121,35 +115,55 @@ class RoiOnFileStand:
 
 
 @contextlib.asynccontextmanager
-async def standing(upstream: str | None) -> AsyncIterator[RoiOnFileStand]:
-    """The stand on a real port of its own."""
+async def fronting(upstream: str | None) -> AsyncIterator[ConsentFront]:
+    """The front on a real port of its own."""
     import asyncio
 
     import uvicorn
 
-    stand = RoiOnFileStand(upstream)
+    front = ConsentFront(upstream)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(stand, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(front, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.02)
-    stand.url = f"http://127.0.0.1:{port}"
+    front.url = f"http://127.0.0.1:{port}"
     try:
-        yield stand
+        yield front
     finally:
         server.should_exit = True
         await task
 
 
 @pytest.fixture(scope="module")
-async def roi_stand() -> AsyncIterator[RoiOnFileStand]:
-    """The roi-on-file stand alone: every other consent question goes unanswered (the gate fails closed)."""
-    async with standing(None) as stand:
-        yield stand
+async def consent_front(consent_url: str) -> AsyncIterator[ConsentFront]:
+    """The real consent service, behind a front that can take it down (see ConsentFront)."""
+    async with fronting(consent_url) as front:
+        yield front
 
 
 @pytest.fixture(scope="module")
-async def roi_stand_over_consent(consent_url: str) -> AsyncIterator[RoiOnFileStand]:
-    """The roi-on-file stand in front of the real consent service, which answers everything else."""
-    async with standing(consent_url) as stand:
-        yield stand
+def roi_naming(consent: httpx.AsyncClient) -> Callable[..., Awaitable[str]]:
+    """Record, as the holding provider, a signed ROI naming that provider (the enrolment precondition)."""
+
+    async def record(
+        participant_id: str, holder: str, headers: dict[str, str], jurisdiction: str = JURISDICTION
+    ) -> str:
+        now = datetime.now(UTC)
+        body = {
+            "participant_id": participant_id,
+            "jurisdiction": jurisdiction,
+            "grants": [{"recipient_agency": holder, "categories": ["contacts"], "purposes": ["care_coordination"]}],
+            "effective_at": (now - timedelta(days=1)).isoformat(),
+            "expires_at": (now + timedelta(days=365)).isoformat(),
+            "signed_document_sha256": "ab" * 32,
+        }
+
+        async def recorded() -> str | None:
+            # Refused until the consent service has seen the hand-off that makes `holder` the holder.
+            reply = await consent.post("/v1/consents", json=body, headers=headers)
+            return str(reply.json()["consent_id"]) if reply.status_code == 201 else None
+
+        return await eventually(recorded)  # type: ignore[no-any-return]
+
+    return record

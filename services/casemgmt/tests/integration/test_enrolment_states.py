@@ -1,6 +1,6 @@
 """Issue 10, item 2: referred until intake, then enrolled; not enrolled with its reason, and not for ever.
 
-Real PostgreSQL, NATS and consent service (the roi-on-file stand in front of it answers intake's ROI question).
+Real PostgreSQL, NATS and consent service (which answers intake's ROI question).
 """
 
 from __future__ import annotations
@@ -44,12 +44,12 @@ INTAKE = {
 
 @pytest.fixture(scope="module")
 async def service(
-    postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path, roi_stand_over_consent: Any, sites_file: Path
+    postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path, consent_front: Any, sites_file: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     database = await create_database(postgres, "casemgmt")
     settings = CaseMgmtSettings(
         **service_settings(
-            database_url=database, nats_url=module_nats.url, jwks_file=jwks_file, consent_url=roi_stand_over_consent.url
+            database_url=database, nats_url=module_nats.url, jwks_file=jwks_file, consent_url=consent_front.url
         ),
         sites_file=str(sites_file),
     )
@@ -100,8 +100,8 @@ class Person:
         await publish_as(self.bus, "prosecution", lapsed)
         await self.becomes("not_enrolled", "intake_lapsed")
 
-    async def intake(self, roi: Any) -> httpx.Response:
-        roi.on_file(self.id)
+    async def intake(self, roi_naming: Callable[..., Any]) -> httpx.Response:
+        await roi_naming(self.id, LEAD, self.lead)
         return await self.service.post(f"/v1/participants/{self.id}/intake", json=INTAKE, headers=self.lead)
 
 
@@ -125,12 +125,12 @@ class TestReferredUntilIntake:
         assert published == [("referred", None), ("not_enrolled", "declined")]
 
     async def test_a_late_intake_after_a_lapse_enrols_and_covers_the_lapsed_referral(
-        self, service: httpx.AsyncClient, bus: nats.NATS, lead: dict[str, str], roi_stand_over_consent: Any
+        self, service: httpx.AsyncClient, bus: nats.NATS, lead: dict[str, str], roi_naming: Callable
     ) -> None:
         person = await Person(service, bus, lead).offered()
         await person.lapse()
         sub = await bus.jetstream().subscribe(f"lead.{J}.casemgmt.IntakeCompleted", ordered_consumer=True)
-        reply = await person.intake(roi_stand_over_consent)
+        reply = await person.intake(roi_naming)
         assert reply.status_code == 200, reply.text
         while (envelope := json.loads((await sub.next_msg(timeout=10)).data))["data"]["participant_id"] != person.id:
             pass
@@ -179,10 +179,10 @@ class TestReferredUntilIntake:
         await person.offered(referral_id=str(uuid4()))
 
     async def test_withdrawal_after_intake_is_refused(
-        self, service: httpx.AsyncClient, bus: nats.NATS, lead: dict[str, str], roi_stand_over_consent: Any
+        self, service: httpx.AsyncClient, bus: nats.NATS, lead: dict[str, str], roi_naming: Callable
     ) -> None:
         person = await Person(service, bus, lead).offered()
-        assert (await person.intake(roi_stand_over_consent)).status_code == 200
+        assert (await person.intake(roi_naming)).status_code == 200
         refused = await service.post(f"/v1/participants/{person.id}/withdrawal", headers=lead)
         assert refused.status_code == 409 and (await person.stands())["enrolment"] == "enrolled"
 
@@ -203,7 +203,7 @@ class TestWhoSeesWhereAPersonStands:
 
 class TestListsAndCaseloadsUseEnrolment:
     async def test_a_case_manager_carries_enrolled_active_or_inactive_and_referred_people_only(
-        self, service: httpx.AsyncClient, bus: nats.NATS, lead: dict[str, str], roi_stand_over_consent: Any
+        self, service: httpx.AsyncClient, bus: nats.NATS, lead: dict[str, str], roi_naming: Callable
     ) -> None:
         cm = f"cm-{uuid4().hex[:8]}"
         referred = await Person(service, bus, lead).offered(cm)
@@ -215,7 +215,7 @@ class TestListsAndCaseloadsUseEnrolment:
         )
         await declined.becomes("not_enrolled", "declined")
         inactive = await Person(service, bus, lead).offered(cm)
-        assert (await inactive.intake(roi_stand_over_consent)).status_code == 200
+        assert (await inactive.intake(roi_naming)).status_code == 200
         status = {"status": "inactive", "reason": "not_seen_90_days"}
         assert (await service.post(f"/v1/participants/{inactive.id}/status", json=status, headers=lead)).is_success
         loads = (await service.get("/v1/caseloads", params={"jurisdiction": J}, headers=lead)).json()

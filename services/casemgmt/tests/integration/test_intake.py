@@ -1,5 +1,5 @@
-"""The case-management service on real PostgreSQL and NATS. The consent service is deliberately absent: only the
-stand answering `roi-on-file` (see conftest) is there, so every cross-agency read fails closed.
+"""The case-management service on real PostgreSQL, NATS and consent service (behind a front that can take it
+down, see conftest).
 
 Issue 10, item 1: intake enrols only with consent to take part and a signed ROI naming the holding provider.
 """
@@ -35,6 +35,7 @@ from divert_devstack.testing import (
 from divert_kernel.clock import FixedClock
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+LEAD = "lead-case-management"
 SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 INTAKE = {
     "completed_at": "2026-11-23T10:00:00Z",
@@ -64,8 +65,8 @@ async def bus(module_nats: NatsServer) -> AsyncIterator[nats.NATS]:
 
 
 @pytest.fixture(scope="module")
-def roi(roi_stand: Any) -> Any:
-    return roi_stand
+def roi(consent_front: Any) -> Any:
+    return consent_front
 
 
 @pytest.fixture(scope="module")
@@ -75,20 +76,21 @@ async def database(postgres: PostgresServer) -> str:
 
 @pytest.fixture(scope="module")
 async def service(
-    database: str, module_nats: NatsServer, jwks_file: Path, roi: Any
+    database: str, module_nats: NatsServer, jwks_file: Path, roi: Any, sites_file: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = CaseMgmtSettings(
-        **service_settings(database_url=database, nats_url=module_nats.url, jwks_file=jwks_file, consent_url=roi.url)
+        **service_settings(database_url=database, nats_url=module_nats.url, jwks_file=jwks_file, consent_url=roi.url),
+        sites_file=str(sites_file),
     )
     async with running(create(settings, FixedClock(NOW))) as client:
         yield client
 
 
 async def participant(service: httpx.AsyncClient, bus: nats.NATS, auth: dict[str, str]) -> str:
-    """A referred participant whose hand-off named the default test provider (`demo-case_management`)."""
+    """A referred participant whose hand-off named the provider `lead-case-management`."""
     participant_id, referral_id = str(uuid4()), str(uuid4())
     await publish_as(bus, "referral", offer(referral_id, participant_id))
-    await publish_as(bus, "referral", handoff(referral_id, participant_id, "demo-case_management"))
+    await publish_as(bus, "referral", handoff(referral_id, participant_id, LEAD))
 
     async def opened() -> bool:
         return (await service.get(f"/v1/participants/{participant_id}/intake", headers=auth)).status_code == 200
@@ -113,17 +115,23 @@ class TestIntake:
     async def test_a_referral_opens_a_case_awaiting_intake(
         self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable
     ) -> None:
-        cm = tokens_for("case_management")
+        cm = tokens_for("case_management", agency=LEAD)
         participant_id = await participant(service, bus, cm)
         intake = (await service.get(f"/v1/participants/{participant_id}/intake", headers=cm)).json()
         assert intake["intake_status"] == "pending" and intake["intake_deadline"] == "2026-12-20"
 
     async def test_completing_intake_enrols_and_publishes_intake_completed(
-        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any, database: str
+        self,
+        service: httpx.AsyncClient,
+        bus: nats.NATS,
+        tokens_for: Callable,
+        roi: Any,
+        roi_naming: Callable,
+        database: str,
     ) -> None:
-        cm = tokens_for("case_management")
+        cm = tokens_for("case_management", agency=LEAD)
         participant_id = await participant(service, bus, cm)
-        roi.on_file(participant_id)
+        roi_id = await roi_naming(participant_id, LEAD, cm)
         js = bus.jetstream()
         intakes = await js.subscribe("lead.seattle-king-county.casemgmt.IntakeCompleted", ordered_consumer=True)
         enrolments = await js.subscribe("lead.seattle-king-county.casemgmt.EnrolmentChanged", ordered_consumer=True)
@@ -153,16 +161,16 @@ class TestIntake:
                     ),
                     {"p": participant_id},
                 )
-                assert [tuple(r) for r in stored] == [(SHA, "roi-1")]
+                assert [tuple(r) for r in stored] == [(SHA, roi_id)]
         finally:
             await engine.dispose()
 
     async def test_a_second_intake_is_a_conflict(
-        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any
+        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any, roi_naming: Callable
     ) -> None:
-        cm = tokens_for("case_management")
+        cm = tokens_for("case_management", agency=LEAD)
         participant_id = await participant(service, bus, cm)
-        roi.on_file(participant_id)
+        await roi_naming(participant_id, LEAD, cm)
         body = INTAKE
         assert (
             await service.post(f"/v1/participants/{participant_id}/intake", json=body, headers=cm)
@@ -175,7 +183,7 @@ class TestIntake:
         self, service: httpx.AsyncClient, tokens_for: Callable
     ) -> None:
         reply = await service.post(
-            f"/v1/participants/{uuid4()}/intake", json=INTAKE, headers=tokens_for("case_management")
+            f"/v1/participants/{uuid4()}/intake", json=INTAKE, headers=tokens_for("case_management", agency=LEAD)
         )
         assert reply.status_code == 404
         assert reply.json()["field"] == "participant_id"
@@ -183,10 +191,14 @@ class TestIntake:
 
 class TestTheGateFailsClosed:
     async def test_a_cross_agency_read_is_refused_when_consent_cannot_answer(
-        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable
+        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any
     ) -> None:
-        participant_id = await participant(service, bus, tokens_for("case_management"))
-        reply = await service.get(f"/v1/participants/{participant_id}/intake", headers=tokens_for("prosecutor"))
+        participant_id = await participant(service, bus, tokens_for("case_management", agency=LEAD))
+        roi.down = True
+        try:
+            reply = await service.get(f"/v1/participants/{participant_id}/intake", headers=tokens_for("prosecutor"))
+        finally:
+            roi.down = False
         assert reply.status_code == 503
         assert reply.headers["content-type"] == "application/problem+json"
         assert "consent" in reply.json()["detail"]
@@ -194,11 +206,11 @@ class TestTheGateFailsClosed:
 
 class TestEnrolmentPreconditions:
     async def test_without_consent_to_take_part_it_is_refused_naming_it(
-        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any
+        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any, roi_naming: Callable
     ) -> None:
-        cm = tokens_for("case_management")
+        cm = tokens_for("case_management", agency=LEAD)
         participant_id = await participant(service, bus, cm)
-        roi.on_file(participant_id)
+        await roi_naming(participant_id, LEAD, cm)
         path = f"/v1/participants/{participant_id}/intake"
         missing = await service.post(path, json={"completed_at": INTAKE["completed_at"]}, headers=cm)
         assert missing.status_code == 422 and missing.json()["field"] == "consent_to_participate", missing.text
@@ -210,35 +222,40 @@ class TestEnrolmentPreconditions:
         assert await enrolment_of(service, participant_id, cm) == ("referred", None, None)
 
     async def test_without_an_roi_on_file_it_is_refused_naming_roi_and_changes_nothing(
-        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any
+        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any, roi_naming: Callable
     ) -> None:
-        cm = tokens_for("case_management")
+        cm = tokens_for("case_management", agency=LEAD)
         participant_id = await participant(service, bus, cm)
-        roi.answer(participant_id, on_file=False)
         refused = await service.post(f"/v1/participants/{participant_id}/intake", json=INTAKE, headers=cm)
         assert refused.status_code == 422 and refused.json()["field"] == "roi", refused.text
         assert await enrolment_of(service, participant_id, cm) == ("referred", None, None)
-        roi.on_file(participant_id)
+        await roi_naming(participant_id, LEAD, cm)
         done = await service.post(f"/v1/participants/{participant_id}/intake", json=INTAKE, headers=cm)
         assert done.status_code == 200, done.text
 
     async def test_before_the_consent_service_saw_the_handoff_it_is_409_with_retry_after(
-        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any
+        self,
+        service: httpx.AsyncClient,
+        bus: nats.NATS,
+        tokens_for: Callable,
+        roi: Any,
+        roi_naming: Callable,
     ) -> None:
-        cm = tokens_for("case_management")
+        cm = tokens_for("case_management", agency=LEAD)
         participant_id = await participant(service, bus, cm)
-        roi.answer(participant_id, holder_known=False)
+        # The front answers as the consent service does before it has consumed the hand-off.
+        roi.handoff_unseen.add(participant_id)
         reply = await service.post(f"/v1/participants/{participant_id}/intake", json=INTAKE, headers=cm)
         assert reply.status_code == 409 and int(reply.headers["Retry-After"]) > 0, reply.text
         assert reply.headers["content-type"] == "application/problem+json" and reply.json()["rule"] == "roi_on_file"
         assert await enrolment_of(service, participant_id, cm) == ("referred", None, None)
 
     async def test_when_the_consent_service_cannot_answer_it_is_503_and_changes_nothing(
-        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any
+        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any, roi_naming: Callable
     ) -> None:
-        cm = tokens_for("case_management")
+        cm = tokens_for("case_management", agency=LEAD)
         participant_id = await participant(service, bus, cm)
-        roi.on_file(participant_id)
+        await roi_naming(participant_id, LEAD, cm)
         roi.down = True
         try:
             reply = await service.post(f"/v1/participants/{participant_id}/intake", json=INTAKE, headers=cm)
@@ -252,7 +269,7 @@ class TestNoFailure:
     async def test_status_is_refused_before_enrolment(
         self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable
     ) -> None:
-        cm = tokens_for("case_management")
+        cm = tokens_for("case_management", agency=LEAD)
         participant_id = await participant(service, bus, cm)
         reply = await service.post(
             f"/v1/participants/{participant_id}/status", json={"status": "active", "reason": "engaged"}, headers=cm
@@ -262,11 +279,17 @@ class TestNoFailure:
 
     @pytest.mark.parametrize("status", ["failed", "terminated", "graduated"])
     async def test_failure_statuses_are_refused_and_change_nothing(
-        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, status: str, roi: Any
+        self,
+        service: httpx.AsyncClient,
+        bus: nats.NATS,
+        tokens_for: Callable,
+        status: str,
+        roi: Any,
+        roi_naming: Callable,
     ) -> None:
-        cm = tokens_for("case_management")
+        cm = tokens_for("case_management", agency=LEAD)
         participant_id = await participant(service, bus, cm)
-        roi.on_file(participant_id)
+        await roi_naming(participant_id, LEAD, cm)
         enrolled = await service.post(f"/v1/participants/{participant_id}/intake", json=INTAKE, headers=cm)
         assert enrolled.status_code == 200, enrolled.text
         reply = await service.post(
@@ -318,7 +341,7 @@ class TestExtensionsWhereTheSiteIsUnknown:
         self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable
     ) -> None:
         # This module runs without a site directory: 30 days per extension, 90 in all.
-        participant_id = await participant(service, bus, tokens_for("case_management"))
+        participant_id = await participant(service, bus, tokens_for("case_management", agency=LEAD))
         path, pm = f"/v1/participants/{participant_id}/intake-extension", tokens_for("project_manager")
         body = {"law_enforcement_agency": "seattle-pd", "law_enforcement_agreed": True, "reason": "Hospitalised."}
         too_far = await service.post(path, json=body | {"intake_deadline": "2027-01-20"}, headers=pm)

@@ -1,6 +1,6 @@
 """Issue 10, items 9 and 10: a person match makes either id answer for the one participant; inside the screening
 form another agency gets only the fields of the categories it may read. Real PostgreSQL, NATS and consent
-service (with the roi-on-file stand in front of it for intake's ROI question)."""
+service (behind a front that records intake's ROI question)."""
 
 from __future__ import annotations
 
@@ -64,12 +64,12 @@ SCREENING = {
 
 @pytest.fixture(scope="module")
 async def service(
-    postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path, roi_stand_over_consent: Any, sites_file: Path
+    postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path, consent_front: Any, sites_file: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     database = await create_database(postgres, "casemgmt")
     settings = CaseMgmtSettings(
         **service_settings(
-            database_url=database, nats_url=module_nats.url, jwks_file=jwks_file, consent_url=roi_stand_over_consent.url
+            database_url=database, nats_url=module_nats.url, jwks_file=jwks_file, consent_url=consent_front.url
         ),
         sites_file=str(sites_file),
     )
@@ -103,7 +103,7 @@ async def referred(service: httpx.AsyncClient, bus: nats.NATS, lead: dict[str, s
 
 class TestPersonMatchesResolve:
     async def test_either_id_answers_for_the_survivor_and_its_intake_covers_both_referrals(
-        self, service: httpx.AsyncClient, bus: nats.NATS, as_: Callable, roi_stand_over_consent: Any
+        self, service: httpx.AsyncClient, bus: nats.NATS, as_: Callable, consent_front: Any, roi_naming: Callable
     ) -> None:
         lead = as_("case_management", LEAD)
         survivor, first = await referred(service, bus, lead, date(2026, 12, 20))
@@ -131,10 +131,10 @@ class TestPersonMatchesResolve:
         assert contacts["participant_id"] == survivor and contacts["counts"] == {"street": 2}
         pm = as_("project_manager", "lead-project-manager")
         assert (await service.get(f"/v1/participants/{merged}", headers=pm)).json()["participant_id"] == survivor
-        roi_stand_over_consent.on_file(survivor)
+        await roi_naming(survivor, LEAD, lead)
         enrolled = await service.post(f"/v1/participants/{merged}/intake", json=INTAKE, headers=lead)
         assert enrolled.status_code == 200 and enrolled.json()["participant_id"] == survivor, enrolled.text
-        assert roi_stand_over_consent.asked[-1][0]["participant_id"] == survivor
+        assert consent_front.asked[-1][0]["participant_id"] == survivor
         while (envelope := json.loads((await sub.next_msg(timeout=10)).data))["data"]["participant_id"] != survivor:
             pass
         await sub.unsubscribe()

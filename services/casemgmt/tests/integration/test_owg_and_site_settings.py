@@ -1,6 +1,5 @@
 """Issue 10, items 3, 5 and 7: the OWG's approval binds case management; social contacts have an intake target;
-the site's settings come from its newest eligibility policy. Real PostgreSQL and NATS; the roi-on-file stand
-answers intake's ROI question (no other consent question is asked here)."""
+the site's settings come from its newest eligibility policy. Real PostgreSQL, NATS and consent service."""
 
 from __future__ import annotations
 
@@ -63,13 +62,14 @@ SCREENING = {
 
 @pytest.fixture(scope="module")
 async def service(
-    postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path, roi_stand: Any
+    postgres: PostgresServer, module_nats: NatsServer, jwks_file: Path, consent_front: Any, sites_file: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     database = await create_database(postgres, "casemgmt")
     settings = CaseMgmtSettings(
         **service_settings(
-            database_url=database, nats_url=module_nats.url, jwks_file=jwks_file, consent_url=roi_stand.url
-        )
+            database_url=database, nats_url=module_nats.url, jwks_file=jwks_file, consent_url=consent_front.url
+        ),
+        sites_file=str(sites_file),
     )
     async with running(create(settings, FixedClock(NOW))) as client:
         yield client
@@ -131,11 +131,11 @@ async def attempts(service: httpx.AsyncClient, participant_id: str, headers: dic
 
 class TestOwgApprovalBindsCaseManagement:
     async def test_nothing_starts_until_the_owg_approves_and_a_waitlisted_approval_waits_for_release(
-        self, service: httpx.AsyncClient, bus: nats.NATS, as_provider: Callable, roi_stand: Any
+        self, service: httpx.AsyncClient, bus: nats.NATS, as_provider: Callable, roi_naming: Callable
     ) -> None:
         provider = as_provider(SEATTLE)
         participant_id, referral_id = await social_contact(bus)
-        roi_stand.on_file(participant_id)
+        await roi_naming(participant_id, PROVIDER, provider)
         got = await standing(service, participant_id, provider, enrolment="referred")
         # Handed off before approval: held by the provider, but not assigned.
         assert (got["case_manager_id"], got["intake_deadline"], got["intake_target"]) == (None, None, "2026-12-23")
@@ -166,11 +166,11 @@ class TestOwgApprovalBindsCaseManagement:
         await standing(service, participant_id, provider, enrolment="enrolled", status="active")
 
     async def test_a_denial_is_not_enrolled_owg_denied_and_stays_refused(
-        self, service: httpx.AsyncClient, bus: nats.NATS, as_provider: Callable, roi_stand: Any
+        self, service: httpx.AsyncClient, bus: nats.NATS, as_provider: Callable, roi_naming: Callable
     ) -> None:
         provider = as_provider(SEATTLE)
         participant_id, referral_id = await social_contact(bus)
-        roi_stand.on_file(participant_id)
+        await roi_naming(participant_id, PROVIDER, provider)
         denied = SocialContactReferralDenied(
             referral_id=referral_id,
             participant_id=participant_id,
