@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from casemgmt.domain.errors import InvalidStatus, RoiNotYetSeen
 from divert_contracts.casemgmt import MergedReferral
 
+STATUSES = ("active", "inactive", "exited")
+# The toolkit's "no failure" rule: these words describe other programs, never a LEAD participant.
+REFUSED_STATUSES = {
+    "failed": "LEAD has no failure status: a participant is active or inactive",
+    "terminated": "participants are never terminated for non-compliance; the only exit is a Code of Conduct violation",
+    "graduated": "LEAD is long-term case management with no graduation; use active or inactive",
+    "noncompliant": "non-compliance has no consequence in LEAD; use active or inactive",
+}
 # What closes a referral, and the reason a person with nothing else open is then not enrolled.
 NOT_ENROLLED_BY = {"declined": "declined", "owg_denied": "owg_denied", "lapsed": "intake_lapsed"}
 
@@ -84,3 +93,29 @@ def check_preconditions(consent: ConsentToParticipate | None, roi: RoiOnFile, co
             "enrolment needs a signed, unexpired, unrevoked ROI naming the provider that holds the participant",
             field="roi",
         )
+
+
+def check_status(status: str, reason: str) -> None:
+    """An enrolled participant is active or inactive; the only exit is a Code of Conduct violation."""
+    if status in REFUSED_STATUSES:
+        raise InvalidStatus(REFUSED_STATUSES[status], field="status")
+    if status not in STATUSES:
+        raise InvalidStatus(f"status must be one of {', '.join(STATUSES)}", field="status")
+    if status == "exited" and reason != "code_of_conduct":
+        raise InvalidStatus("the only exit is a Code of Conduct violation: reason 'code_of_conduct'", field="reason")
+
+
+def changes(referral: OpenReferral, state: str, deadline: date | None) -> bool:
+    """Whether what was learned about an open referral changes it (events may arrive again)."""
+    if state == "owg_approved":
+        return not referral.owg_cleared
+    if state == "lapsed":
+        return not referral.lapsed
+    if state == "deadline_moved":
+        return deadline is not None and (referral.lapsed or deadline != referral.deadline)
+    return True
+
+
+def earliest(dates: Iterable[date | None]) -> date | None:
+    known = [d for d in dates if d is not None]
+    return min(known) if known else None

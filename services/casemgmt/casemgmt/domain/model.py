@@ -10,17 +10,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import singledispatchmethod
 
+from casemgmt.domain.care import CareRecords
 from casemgmt.domain.enrolment import (
     NOT_ENROLLED_BY,
     ConsentToParticipate,
     OpenReferral,
     RoiOnFile,
+    changes,
     check_preconditions,
+    check_status,
+    earliest,
 )
 from casemgmt.domain.errors import (
     AwaitingOwgApproval,
     CannotWithdraw,
-    CaseloadFull,
     IntakeAlreadyCompleted,
     InvalidStatus,
     NoOpenReferral,
@@ -45,17 +48,8 @@ from divert_kernel.events import Event
 
 __all__ = ["ExtensionBounds", "ParticipantCase", "ProgramCapacity"]
 
-STATUSES = ("active", "inactive", "exited")
-# The toolkit's "no failure" rule: these words describe other programs, never a LEAD participant.
-REFUSED_STATUSES = {
-    "failed": "LEAD has no failure status: a participant is active or inactive",
-    "terminated": "participants are never terminated for non-compliance; the only exit is a Code of Conduct violation",
-    "graduated": "LEAD is long-term case management with no graduation; use active or inactive",
-    "noncompliant": "non-compliance has no consequence in LEAD; use active or inactive",
-}
 
-
-class ParticipantCase(Aggregate):
+class ParticipantCase(CareRecords, Aggregate):
     stream_prefix = "participant"
 
     def __init__(self, participant_id: str, jurisdiction: str) -> None:
@@ -93,7 +87,7 @@ class ParticipantCase(Aggregate):
     def note_referral(self, referral_id: str, state: str, now: datetime, intake_deadline: date | None = None) -> None:
         """What police, the OWG or the prosecutor decided about one open referral (repeats change nothing)."""
         referral = self.referrals.get(referral_id)
-        if referral is None or not _changes(referral, state, intake_deadline):
+        if referral is None or not changes(referral, state, intake_deadline):
             return
         was = self.enrolment
         self._record(
@@ -189,14 +183,7 @@ class ParticipantCase(Aggregate):
     # Status, extensions and care
 
     def change_status(self, status: str, reason: str, now: datetime) -> None:
-        if status in REFUSED_STATUSES:
-            raise InvalidStatus(REFUSED_STATUSES[status], field="status")
-        if status not in STATUSES:
-            raise InvalidStatus(f"status must be one of {', '.join(STATUSES)}", field="status")
-        if status == "exited" and reason != "code_of_conduct":
-            raise InvalidStatus(
-                "the only exit is a Code of Conduct violation: reason 'code_of_conduct'", field="reason"
-            )
+        check_status(status, reason)
         if self.enrolment != "enrolled":
             raise NotEnrolled()
         self._record(ParticipantStatusChanged(participant_id=self.id, status=status, reason=reason, changed_at=now))  # type: ignore[arg-type]
@@ -226,53 +213,18 @@ class ParticipantCase(Aggregate):
         )
         self._referred_again(was, now)
 
-    def assign(self, case_manager_id: str, caseload: int, cap: int, now: datetime) -> None:
-        """Assign a case manager whose caseload is below the site's cap."""
-        if case_manager_id == self.case_manager_id:
-            return
-        self.check_owg_approval("assignment of a case manager")
-        if caseload >= cap:
-            raise CaseloadFull(case_manager_id, caseload, cap)
-        self._record(CaseManagerAssigned(participant_id=self.id, case_manager_id=case_manager_id, assigned_at=now))
-
-    def complete_screening(self, screened_by: str, completed_at: datetime, now: datetime) -> None:
-        if completed_at > now:
-            raise InvalidStatus("a screening is recorded once it happened", field="screened_at")
-        self.check_owg_approval("the initial screening")
-        self._record(
-            InitialScreeningCompleted(participant_id=self.id, screened_by=screened_by, completed_at=completed_at)
-        )
-
-    def update_plan(self, goal_count: int, now: datetime) -> int:
-        if goal_count < 1:
-            raise InvalidStatus("a plan has at least one participant-identified goal", field="goals")
-        self._record(
-            InterventionPlanUpdated(
-                participant_id=self.id, plan_version=self.plan_version + 1, goal_count=goal_count, updated_at=now
-            )
-        )
-        return self.plan_version
-
-    def log_contact(self, contact_id: str, kind: str, occurred_on: date, now: datetime) -> None:
-        if occurred_on > now.date():
-            raise InvalidStatus("a contact is logged once it happened", field="occurred_on")
-        self._record(ContactLogged(participant_id=self.id, contact_id=contact_id, kind=kind, occurred_on=occurred_on))  # type: ignore[arg-type]
-
     @property
     def intake_deadline(self) -> date | None:
-        deadlines = [r.deadline for r in self.referrals.values() if r.deadline is not None]
-        return min(deadlines) if deadlines else None
+        return earliest(r.deadline for r in self.referrals.values())
 
     @property
     def intake_target(self) -> date | None:
-        targets = [r.intake_target for r in self.referrals.values() if r.intake_target is not None]
-        return min(targets) if targets else None
+        return earliest(r.intake_target for r in self.referrals.values())
 
     @property
     def original_deadline(self) -> date | None:
         """The earliest open deadline as the referral set it, before any extension."""
-        deadlines = [r.original_deadline for r in self.referrals.values() if r.original_deadline is not None]
-        return min(deadlines) if deadlines else None
+        return earliest(r.original_deadline for r in self.referrals.values())
 
     @singledispatchmethod
     def apply(self, event: Event) -> None:
@@ -332,8 +284,9 @@ class ParticipantCase(Aggregate):
     def _(self, event: CaseManagerAssigned) -> None:
         self.case_manager_id = event.case_manager_id
 
-    @apply.register
-    def _(self, event: InitialScreeningCompleted) -> None:
+    @apply.register(InitialScreeningCompleted)
+    @apply.register(ContactLogged)
+    def _(self, event: Event) -> None:
         pass
 
     @apply.register
@@ -341,19 +294,5 @@ class ParticipantCase(Aggregate):
         self.plan_version = event.plan_version
 
     @apply.register
-    def _(self, event: ContactLogged) -> None:
-        pass
-
-    @apply.register
     def _(self, event: ParticipantStatusChanged) -> None:
         self.status = event.status
-
-
-def _changes(referral: OpenReferral, state: str, deadline: date | None) -> bool:
-    if state == "owg_approved":
-        return not referral.owg_cleared
-    if state == "lapsed":
-        return not referral.lapsed
-    if state == "deadline_moved":
-        return deadline is not None and (referral.lapsed or deadline != referral.deadline)
-    return True

@@ -76,11 +76,11 @@ async def database(postgres: PostgresServer) -> str:
 
 @pytest.fixture(scope="module")
 async def service(
-    database: str, module_nats: NatsServer, jwks_file: Path, roi: Any, sites_file: Path
+    database: str, module_nats: NatsServer, jwks_file: Path, roi: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
+    # No site directory: the default extension bounds apply (see the last test).
     settings = CaseMgmtSettings(
-        **service_settings(database_url=database, nats_url=module_nats.url, jwks_file=jwks_file, consent_url=roi.url),
-        sites_file=str(sites_file),
+        **service_settings(database_url=database, nats_url=module_nats.url, jwks_file=jwks_file, consent_url=roi.url)
     )
     async with running(create(settings, FixedClock(NOW))) as client:
         yield client
@@ -202,67 +202,6 @@ class TestTheGateFailsClosed:
         assert reply.status_code == 503
         assert reply.headers["content-type"] == "application/problem+json"
         assert "consent" in reply.json()["detail"]
-
-
-class TestEnrolmentPreconditions:
-    async def test_without_consent_to_take_part_it_is_refused_naming_it(
-        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any, roi_naming: Callable
-    ) -> None:
-        cm = tokens_for("case_management", agency=LEAD)
-        participant_id = await participant(service, bus, cm)
-        await roi_naming(participant_id, LEAD, cm)
-        path = f"/v1/participants/{participant_id}/intake"
-        missing = await service.post(path, json={"completed_at": INTAKE["completed_at"]}, headers=cm)
-        assert missing.status_code == 422 and missing.json()["field"] == "consent_to_participate", missing.text
-        not_a_hash = INTAKE | {
-            "consent_to_participate": {"signed_at": "2026-11-23T09:30:00Z", "signed_document_sha256": "x"}
-        }
-        bad = await service.post(path, json=not_a_hash, headers=cm)
-        assert bad.status_code == 422 and bad.json()["field"] == "consent_to_participate.signed_document_sha256"
-        assert await enrolment_of(service, participant_id, cm) == ("referred", None, None)
-
-    async def test_without_an_roi_on_file_it_is_refused_naming_roi_and_changes_nothing(
-        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any, roi_naming: Callable
-    ) -> None:
-        cm = tokens_for("case_management", agency=LEAD)
-        participant_id = await participant(service, bus, cm)
-        refused = await service.post(f"/v1/participants/{participant_id}/intake", json=INTAKE, headers=cm)
-        assert refused.status_code == 422 and refused.json()["field"] == "roi", refused.text
-        assert await enrolment_of(service, participant_id, cm) == ("referred", None, None)
-        await roi_naming(participant_id, LEAD, cm)
-        done = await service.post(f"/v1/participants/{participant_id}/intake", json=INTAKE, headers=cm)
-        assert done.status_code == 200, done.text
-
-    async def test_before_the_consent_service_saw_the_handoff_it_is_409_with_retry_after(
-        self,
-        service: httpx.AsyncClient,
-        bus: nats.NATS,
-        tokens_for: Callable,
-        roi: Any,
-        roi_naming: Callable,
-    ) -> None:
-        cm = tokens_for("case_management", agency=LEAD)
-        participant_id = await participant(service, bus, cm)
-        # The front answers as the consent service does before it has consumed the hand-off.
-        roi.handoff_unseen.add(participant_id)
-        reply = await service.post(f"/v1/participants/{participant_id}/intake", json=INTAKE, headers=cm)
-        assert reply.status_code == 409 and int(reply.headers["Retry-After"]) > 0, reply.text
-        assert reply.headers["content-type"] == "application/problem+json" and reply.json()["rule"] == "roi_on_file"
-        assert await enrolment_of(service, participant_id, cm) == ("referred", None, None)
-
-    async def test_when_the_consent_service_cannot_answer_it_is_503_and_changes_nothing(
-        self, service: httpx.AsyncClient, bus: nats.NATS, tokens_for: Callable, roi: Any, roi_naming: Callable
-    ) -> None:
-        cm = tokens_for("case_management", agency=LEAD)
-        participant_id = await participant(service, bus, cm)
-        await roi_naming(participant_id, LEAD, cm)
-        roi.down = True
-        try:
-            reply = await service.post(f"/v1/participants/{participant_id}/intake", json=INTAKE, headers=cm)
-        finally:
-            roi.down = False
-        assert reply.status_code == 503 and "consent" in reply.json()["detail"], reply.text
-        assert await enrolment_of(service, participant_id, cm) == ("referred", None, None)
 
 
 class TestNoFailure:
