@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict
+
 from divert_kernel.events import Event
 
 
@@ -19,6 +21,44 @@ class CaseOpened(_CaseEvent):
     referral_id: str
     referral_type: str
     intake_deadline: date | None
+    # Social contacts: the site's intake target (a local date; tracked and shown, no consequence).
+    intake_target: date | None = None
+
+
+class ReferralStateChanged(_CaseEvent):
+    """What case management learned about one open referral from police, the OWG or the prosecutor."""
+
+    participant_id: str
+    referral_id: str
+    # declined / owg_denied close it; owg_approved clears a social contact for case management (a waitlisted
+    # approval only once released); lapsed marks its window passed; deadline_moved reopens that window.
+    state: Literal["declined", "owg_denied", "owg_approved", "lapsed", "deadline_moved"]
+    intake_deadline: date | None = None
+    changed_at: datetime
+
+
+class MergedReferral(BaseModel):
+    """An open referral carried over from a merged record: ids, codes and dates only."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    referral_id: str
+    referral_type: str
+    intake_deadline: date | None
+    original_deadline: date | None
+    intake_target: date | None = None
+    lapsed: bool = False
+    owg_cleared: bool = True
+
+
+class CaseMerged(_CaseEvent):
+    """A person match: the merged record's open referrals now belong to this (the surviving) participant."""
+
+    participant_id: str
+    merged_participant_id: str
+    referrals: list[MergedReferral]
+    merged_was_enrolled: bool
+    merged_at: datetime
 
 
 class IntakeCompleted(_CaseEvent):

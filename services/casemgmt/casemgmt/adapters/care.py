@@ -11,21 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from casemgmt.domain import commands
 
+# Who a case manager carries (and who the program carries): enrolled participants who are active or inactive, and
+# referred people already assigned. Not enrolled, exited, and merged records are not carried.
+CARRIED = (
+    "((enrolment = 'enrolled' AND status IN ('active', 'inactive')) OR (enrolment = 'referred' AND case_manager_id "
+    "IS NOT NULL)) AND NOT EXISTS (SELECT 1 FROM participant_aliases a WHERE a.merged_participant_id = participants.participant_id)"
+)
 _CASELOAD = sa.text(
     "SELECT count(*) FROM participants WHERE jurisdiction = :jurisdiction AND case_manager_id = :case_manager_id "
-    "AND holder IS NOT DISTINCT FROM CAST(:holder AS text) AND status = 'active'"
+    f"AND holder IS NOT DISTINCT FROM CAST(:holder AS text) AND {CARRIED}"
 )
 _LOCK_CASE_MANAGER = sa.text(
     "SELECT pg_advisory_xact_lock(hashtextextended('caseload:' || coalesce(CAST(:holder AS text), '') || ':' || :case_manager_id, 0))"
 )
-_ASSIGN = sa.text(
-    "UPDATE participants SET case_manager_id = :case_manager_id, updated_at = :now "
-    "WHERE participant_id = CAST(:participant_id AS uuid)"
-)
-_CARRIED = sa.text(
-    "SELECT count(*) FROM participants WHERE jurisdiction = :jurisdiction AND case_manager_id IS NOT NULL "
-    "AND status = 'active'"
-)
+_CARRIED = sa.text(f"SELECT count(*) FROM participants WHERE jurisdiction = :jurisdiction AND {CARRIED}")
 _SAVE_SCREENING = sa.text(
     """
     INSERT INTO initial_screenings (participant_id, form, screened_by, completed_at)
@@ -58,14 +57,10 @@ _CONTACTS = sa.text(
 async def lock_and_count_caseload(
     conn: AsyncConnection, jurisdiction: str, holder: str | None, case_manager_id: str
 ) -> int:
-    """The case manager's active caseload at their provider, with assignments serialised so two cannot pass the cap."""
+    """The case manager's caseload (see CARRIED) at their provider, with assignments serialised so two cannot pass the cap."""
     await conn.execute(_LOCK_CASE_MANAGER, {"holder": holder, "case_manager_id": case_manager_id})
     params = {"jurisdiction": jurisdiction, "holder": holder, "case_manager_id": case_manager_id}
     return int((await conn.execute(_CASELOAD, params)).scalar() or 0)
-
-
-async def assign(conn: AsyncConnection, participant_id: str, case_manager_id: str, now: datetime) -> None:
-    await conn.execute(_ASSIGN, {"participant_id": participant_id, "case_manager_id": case_manager_id, "now": now})
 
 
 async def save_screening(conn: AsyncConnection, cmd: commands.RecordScreening) -> None:

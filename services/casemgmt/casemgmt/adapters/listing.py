@@ -15,10 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 _CANDIDATES = sa.text(
     """
-    SELECT participant_id::text, jurisdiction, holder, status, intake_status, intake_deadline, intake_completed_at,
-        case_manager_id
+    SELECT participant_id::text, jurisdiction, holder, enrolment, not_enrolled_reason, status, intake_status,
+        intake_deadline, intake_target, intake_completed_at, case_manager_id
     FROM participants
     WHERE jurisdiction = :jurisdiction
+      AND NOT EXISTS (SELECT 1 FROM participant_aliases a WHERE a.merged_participant_id = participants.participant_id)
+      AND (CAST(:enrolment AS text) IS NULL OR enrolment = :enrolment)
       AND (CAST(:status AS text) IS NULL OR status = :status)
       AND (CAST(:intake_status AS text) IS NULL OR intake_status = :intake_status)
       AND (holder = :agency OR :everyone OR participant_id = ANY(CAST(:ids AS uuid[])))
@@ -30,6 +32,7 @@ _CANDIDATES = sa.text(
 @dataclass(frozen=True)
 class Filters:
     jurisdiction: str
+    enrolment: str | None
     status: str | None
     intake_status: str | None
     agency: str
@@ -39,6 +42,7 @@ class Filters:
     def params(self) -> dict[str, Any]:
         return {
             "jurisdiction": self.jurisdiction,
+            "enrolment": self.enrolment,
             "status": self.status,
             "intake_status": self.intake_status,
             "agency": self.agency,

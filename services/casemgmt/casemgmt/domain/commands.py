@@ -5,13 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from casemgmt.domain.model import ExtensionBounds
+from casemgmt.domain.enrolment import ConsentToParticipate, RoiOnFile
 
 
 @dataclass(frozen=True)
 class CompleteIntake:
     participant_id: str
     completed_at: datetime
+    consent_to_participate: ConsentToParticipate | None
+    # The consent service's answer, asked at the moment of intake with the caller's token.
+    roi: RoiOnFile
+    recorded_by: str
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    """The person withdraws before intake."""
+
+    participant_id: str
 
 
 @dataclass(frozen=True)
@@ -30,7 +41,6 @@ class ExtendIntakeDeadline:
     granted_by: str
     law_enforcement_agency: str
     reason: str
-    bounds: ExtensionBounds
 
 
 @dataclass(frozen=True)

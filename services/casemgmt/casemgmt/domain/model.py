@@ -1,166 +1,230 @@
-"""The participant's case: referrals received, intake, and status. There is no failure status."""
+"""The participant's case: referrals, enrolment, and status. There is no failure status.
+
+A person is referred while a referral is open, enrolled once intake is completed with its two preconditions, or
+not enrolled (declined, denied by the OWG, lapsed, withdrew) until a new offer or an extension. `status`
+(active / inactive / exited) describes enrolled participants only.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from functools import singledispatchmethod
 
-from casemgmt.domain.errors import CaseloadFull, IntakeAlreadyCompleted, InvalidStatus
+from casemgmt.domain.care import CareRecords
+from casemgmt.domain.enrolment import (
+    NOT_ENROLLED_BY,
+    ConsentToParticipate,
+    OpenReferral,
+    RoiOnFile,
+    changes,
+    check_preconditions,
+    check_status,
+    earliest,
+)
+from casemgmt.domain.errors import (
+    AwaitingOwgApproval,
+    CannotWithdraw,
+    IntakeAlreadyCompleted,
+    InvalidStatus,
+    NoOpenReferral,
+    NotEnrolled,
+)
+from casemgmt.domain.site import ExtensionBounds, ProgramCapacity
 from divert_contracts.casemgmt import (
     CaseManagerAssigned,
+    CaseMerged,
     CaseOpened,
     ContactLogged,
+    EnrolmentChanged,
     InitialScreeningCompleted,
     IntakeCompleted,
     IntakeDeadlineExtended,
     InterventionPlanUpdated,
     ParticipantStatusChanged,
-    ProgramCapacityChanged,
+    ReferralStateChanged,
 )
 from divert_kernel.aggregate import Aggregate
 from divert_kernel.events import Event
 
-STATUSES = ("active", "inactive", "exited")
-# The toolkit's "no failure" rule: these words describe other programs, never a LEAD participant.
-REFUSED_STATUSES = {
-    "failed": "LEAD has no failure status: a participant is active or inactive",
-    "terminated": "participants are never terminated for non-compliance; the only exit is a Code of Conduct violation",
-    "graduated": "LEAD is long-term case management with no graduation; use active or inactive",
-    "noncompliant": "non-compliance has no consequence in LEAD; use active or inactive",
-}
+__all__ = ["ExtensionBounds", "ParticipantCase", "ProgramCapacity"]
 
 
-@dataclass(frozen=True)
-class ExtensionBounds:
-    """The site's limits on intake extensions: days per extension, and days in all past the original deadline."""
-
-    per_extension_days: int = 30
-    total_days: int = 90
-
-    def check(self, current: date, original: date, new_deadline: date) -> None:
-        # Differences of dates only: adding days to a far-future date could overflow.
-        if (new_deadline - current).days > self.per_extension_days:
-            raise InvalidStatus(
-                f"one extension adds at most {self.per_extension_days} days to the current deadline",
-                field="intake_deadline",
-            )
-        if (new_deadline - original).days > self.total_days:
-            raise InvalidStatus(
-                f"extensions add at most {self.total_days} days in all to the original deadline {original.isoformat()}",
-                field="intake_deadline",
-            )
-
-
-class ParticipantCase(Aggregate):
+class ParticipantCase(CareRecords, Aggregate):
     stream_prefix = "participant"
 
     def __init__(self, participant_id: str, jurisdiction: str) -> None:
         super().__init__(participant_id, jurisdiction)
-        self.status = "active"
-        self.pending_referrals: dict[str, date | None] = {}
-        self.original_deadlines: dict[str, date | None] = {}
+        self.enrolment: str | None = None
+        self.not_enrolled_reason: str | None = None
+        self.status: str | None = None
+        self.referrals: dict[str, OpenReferral] = {}
+        self.seen: set[str] = set()
+        self.merged_from: set[str] = set()
         self.intake_completed_at: datetime | None = None
         self.case_manager_id: str | None = None
         self.plan_version = 0
 
-    def receive_referral(self, referral_id: str, referral_type: str, intake_deadline: date | None) -> None:
-        if referral_id in self.pending_referrals:
+    # Referrals and where the person stands
+
+    def receive_referral(
+        self, referral_id: str, referral_type: str, intake_deadline: date | None, now: datetime, target: date | None
+    ) -> None:
+        """A new offer or social-contact referral: referred (again), unless already enrolled."""
+        if referral_id in self.seen:
             return
+        was = self.enrolment
         self._record(
             CaseOpened(
                 participant_id=self.id,
                 referral_id=referral_id,
                 referral_type=referral_type,
                 intake_deadline=intake_deadline,
+                intake_target=target,
             )
         )
+        self._referred_again(was, now)
 
-    def complete_intake(self, completed_at: datetime, now: datetime) -> None:
+    def note_referral(self, referral_id: str, state: str, now: datetime, intake_deadline: date | None = None) -> None:
+        """What police, the OWG or the prosecutor decided about one open referral (repeats change nothing)."""
+        referral = self.referrals.get(referral_id)
+        if referral is None or not changes(referral, state, intake_deadline):
+            return
+        was = self.enrolment
+        self._record(
+            ReferralStateChanged(
+                participant_id=self.id,
+                referral_id=referral_id,
+                state=state,  # type: ignore[arg-type]
+                intake_deadline=intake_deadline,
+                changed_at=now,
+            )
+        )
+        if state in NOT_ENROLLED_BY:
+            self._not_enrolled_if_nothing_live(NOT_ENROLLED_BY[state], now)
+        elif state == "deadline_moved":
+            self._referred_again(was, now)
+
+    def withdraw(self, now: datetime) -> None:
+        """The person withdraws before intake: not enrolled, and nothing else follows from it."""
+        if self.enrolment != "referred":
+            raise CannotWithdraw(self.enrolment)
+        self._enrolment("not_enrolled", now, "withdrew")
+
+    def complete_intake(
+        self, completed_at: datetime, now: datetime, consent: ConsentToParticipate | None, roi: RoiOnFile
+    ) -> None:
+        """Enrol: every open referral (a lapsed one too: a late intake still wins) is done, and the person active."""
         if completed_at > now:
             raise InvalidStatus("intake cannot be completed in the future", field="completed_at")
-        if not self.pending_referrals:
+        if self.enrolment == "enrolled":
             raise IntakeAlreadyCompleted()
+        self.check_owg_approval("intake")
+        if not self.referrals:
+            raise NoOpenReferral()
+        check_preconditions(consent, roi, completed_at)
         self._record(
-            IntakeCompleted(
-                participant_id=self.id, referral_ids=sorted(self.pending_referrals), completed_at=completed_at
+            IntakeCompleted(participant_id=self.id, referral_ids=sorted(self.referrals), completed_at=completed_at)
+        )
+        self._enrolment("enrolled", now)
+        self._record(
+            ParticipantStatusChanged(participant_id=self.id, status="active", reason="enrolled", changed_at=now)
+        )
+
+    def absorb(self, merged: ParticipantCase, now: datetime) -> None:
+        """A person match: this record survives and takes over the merged record's open referrals and enrolment."""
+        if merged.id in self.merged_from or merged.id == self.id:
+            return
+        was = self.enrolment
+        moved = [r.moved(rid) for rid, r in sorted(merged.referrals.items()) if rid not in self.seen]
+        merged_enrolled = merged.enrolment == "enrolled"
+        self._record(
+            CaseMerged(
+                participant_id=self.id,
+                merged_participant_id=merged.id,
+                referrals=moved,
+                merged_was_enrolled=merged_enrolled,
+                merged_at=now,
+            )
+        )
+        if merged_enrolled and was != "enrolled":
+            self._enrolment("enrolled", now)
+            status = merged.status or "active"
+            self._record(
+                ParticipantStatusChanged(participant_id=self.id, status=status, reason="person_match", changed_at=now)  # type: ignore[arg-type]
+            )
+        elif moved:
+            self._referred_again(was, now)
+
+    def _referred_again(self, was: str | None, now: datetime) -> None:
+        if was not in ("referred", "enrolled") and self.referrals:
+            self._enrolment("referred", now)
+
+    def _not_enrolled_if_nothing_live(self, reason: str, now: datetime) -> None:
+        if self.enrolment == "referred" and not any(not r.lapsed for r in self.referrals.values()):
+            self._enrolment("not_enrolled", now, reason)
+
+    def _enrolment(self, enrolment: str, now: datetime, reason: str | None = None) -> None:
+        self._record(
+            EnrolmentChanged(
+                participant_id=self.id,
+                enrolment=enrolment,  # type: ignore[arg-type]
+                not_enrolled_reason=reason,  # type: ignore[arg-type]
+                changed_at=now,
             )
         )
 
+    def check_owg_approval(self, action: str) -> None:
+        """A social contact waits for the OWG: until an approval (or a release) nothing in case management starts."""
+        if self.enrolment == "enrolled" or any(r.owg_cleared for r in self.referrals.values()):
+            return
+        if self.referrals or self.not_enrolled_reason == "owg_denied":
+            raise AwaitingOwgApproval(action)
+
+    # Status, extensions and care
+
     def change_status(self, status: str, reason: str, now: datetime) -> None:
-        if status in REFUSED_STATUSES:
-            raise InvalidStatus(REFUSED_STATUSES[status], field="status")
-        if status not in STATUSES:
-            raise InvalidStatus(f"status must be one of {', '.join(STATUSES)}", field="status")
-        if status == "exited" and reason != "code_of_conduct":
-            raise InvalidStatus(
-                "the only exit is a Code of Conduct violation: reason 'code_of_conduct'", field="reason"
-            )
+        check_status(status, reason)
+        if self.enrolment != "enrolled":
+            raise NotEnrolled()
         self._record(ParticipantStatusChanged(participant_id=self.id, status=status, reason=reason, changed_at=now))  # type: ignore[arg-type]
 
     def extend_intake(
         self, new_deadline: date, granted_by: str, law_enforcement_agency: str, now: datetime, bounds: ExtensionBounds
     ) -> None:
-        """Move every pending deadline to `new_deadline`: later than now, within the site's bounds."""
+        """Move every open deadline to `new_deadline` (a lapsed one too), within the site's bounds: referred again."""
         current = self.intake_deadline
-        if current is None:
+        if current is None or self.enrolment == "enrolled":
             raise InvalidStatus("no intake deadline is pending for this participant", field="participant_id")
         if new_deadline <= current:
             raise InvalidStatus(
                 f"an extension moves the deadline later than {current.isoformat()}", field="intake_deadline"
             )
         bounds.check(current, self.original_deadline or current, new_deadline)
+        was = self.enrolment
         self._record(
             IntakeDeadlineExtended(
                 participant_id=self.id,
-                referral_ids=sorted(r for r, d in self.pending_referrals.items() if d is not None),
+                referral_ids=sorted(r for r, o in self.referrals.items() if o.deadline is not None),
                 intake_deadline=new_deadline,
                 granted_by=granted_by,
                 law_enforcement_agency=law_enforcement_agency,
                 extended_at=now,
             )
         )
-
-    def assign(self, case_manager_id: str, caseload: int, cap: int, now: datetime) -> None:
-        """Assign a case manager whose active caseload is below the site's cap."""
-        if case_manager_id == self.case_manager_id:
-            return
-        if caseload >= cap:
-            raise CaseloadFull(case_manager_id, caseload, cap)
-        self._record(CaseManagerAssigned(participant_id=self.id, case_manager_id=case_manager_id, assigned_at=now))
-
-    def complete_screening(self, screened_by: str, completed_at: datetime, now: datetime) -> None:
-        if completed_at > now:
-            raise InvalidStatus("a screening is recorded once it happened", field="screened_at")
-        self._record(
-            InitialScreeningCompleted(participant_id=self.id, screened_by=screened_by, completed_at=completed_at)
-        )
-
-    def update_plan(self, goal_count: int, now: datetime) -> int:
-        if goal_count < 1:
-            raise InvalidStatus("a plan has at least one participant-identified goal", field="goals")
-        self._record(
-            InterventionPlanUpdated(
-                participant_id=self.id, plan_version=self.plan_version + 1, goal_count=goal_count, updated_at=now
-            )
-        )
-        return self.plan_version
-
-    def log_contact(self, contact_id: str, kind: str, occurred_on: date, now: datetime) -> None:
-        if occurred_on > now.date():
-            raise InvalidStatus("a contact is logged once it happened", field="occurred_on")
-        self._record(ContactLogged(participant_id=self.id, contact_id=contact_id, kind=kind, occurred_on=occurred_on))  # type: ignore[arg-type]
+        self._referred_again(was, now)
 
     @property
     def intake_deadline(self) -> date | None:
-        deadlines = [d for d in self.pending_referrals.values() if d is not None]
-        return min(deadlines) if deadlines else None
+        return earliest(r.deadline for r in self.referrals.values())
+
+    @property
+    def intake_target(self) -> date | None:
+        return earliest(r.intake_target for r in self.referrals.values())
 
     @property
     def original_deadline(self) -> date | None:
-        """The earliest pending deadline as the referral set it, before any extension."""
-        deadlines = [d for r, d in self.original_deadlines.items() if r in self.pending_referrals and d is not None]
-        return min(deadlines) if deadlines else None
+        """The earliest open deadline as the referral set it, before any extension."""
+        return earliest(r.original_deadline for r in self.referrals.values())
 
     @singledispatchmethod
     def apply(self, event: Event) -> None:
@@ -168,26 +232,61 @@ class ParticipantCase(Aggregate):
 
     @apply.register
     def _(self, event: CaseOpened) -> None:
-        self.pending_referrals[event.referral_id] = event.intake_deadline
-        self.original_deadlines[event.referral_id] = event.intake_deadline
+        self.seen.add(event.referral_id)
+        if self.enrolment != "enrolled":
+            self.referrals[event.referral_id] = OpenReferral.opened(
+                event.referral_type, event.intake_deadline, event.intake_target
+            )
+            # Streams recorded before enrolment was: an open referral means referred.
+            self.enrolment = self.enrolment or "referred"
+
+    @apply.register
+    def _(self, event: ReferralStateChanged) -> None:
+        referral = self.referrals[event.referral_id]
+        if event.state in ("declined", "owg_denied"):
+            del self.referrals[event.referral_id]
+        elif event.state == "owg_approved":
+            referral.owg_cleared = True
+        elif event.state == "lapsed":
+            referral.lapsed = True
+        else:
+            referral.deadline, referral.lapsed = event.intake_deadline, False
+
+    @apply.register
+    def _(self, event: EnrolmentChanged) -> None:
+        self.enrolment, self.not_enrolled_reason = event.enrolment, event.not_enrolled_reason
+
+    @apply.register
+    def _(self, event: CaseMerged) -> None:
+        self.merged_from.add(event.merged_participant_id)
+        for moved in event.referrals:
+            self.seen.add(moved.referral_id)
+            if self.enrolment != "enrolled":
+                self.referrals[moved.referral_id] = OpenReferral.merged(moved)
 
     @apply.register
     def _(self, event: IntakeCompleted) -> None:
         for referral_id in event.referral_ids:
-            self.pending_referrals.pop(referral_id, None)
+            self.referrals.pop(referral_id, None)
         self.intake_completed_at = event.completed_at
+        # Streams recorded before enrolment was: intake enrolled the person, active unless changed later.
+        self.enrolment, self.not_enrolled_reason = "enrolled", None
+        self.status = self.status or "active"
 
     @apply.register
     def _(self, event: IntakeDeadlineExtended) -> None:
         for referral_id in event.referral_ids:
-            self.pending_referrals[referral_id] = event.intake_deadline
+            if referral_id in self.referrals:
+                self.referrals[referral_id].deadline = event.intake_deadline
+                self.referrals[referral_id].lapsed = False
 
     @apply.register
     def _(self, event: CaseManagerAssigned) -> None:
         self.case_manager_id = event.case_manager_id
 
-    @apply.register
-    def _(self, event: InitialScreeningCompleted) -> None:
+    @apply.register(InitialScreeningCompleted)
+    @apply.register(ContactLogged)
+    def _(self, event: Event) -> None:
         pass
 
     @apply.register
@@ -195,31 +294,5 @@ class ParticipantCase(Aggregate):
         self.plan_version = event.plan_version
 
     @apply.register
-    def _(self, event: ContactLogged) -> None:
-        pass
-
-    @apply.register
     def _(self, event: ParticipantStatusChanged) -> None:
         self.status = event.status
-
-
-class ProgramCapacity(Aggregate):
-    """The program's load in one jurisdiction, reported whenever it changes."""
-
-    stream_prefix = "capacity"
-
-    def __init__(self, jurisdiction: str, _: str | None = None) -> None:
-        super().__init__(jurisdiction, jurisdiction)
-        self.active = -1
-
-    def report(self, active: int, capacity: int, now: datetime) -> None:
-        if active != self.active:
-            self._record(ProgramCapacityChanged(active_participants=active, capacity=capacity, changed_at=now))
-
-    @singledispatchmethod
-    def apply(self, event: Event) -> None:
-        raise TypeError(f"ProgramCapacity cannot apply {type(event).__name__}")
-
-    @apply.register
-    def _(self, event: ProgramCapacityChanged) -> None:
-        self.active = event.active_participants

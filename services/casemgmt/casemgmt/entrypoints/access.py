@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from casemgmt.adapters import listing, store
 from casemgmt.domain.errors import ParticipantNotFound
 from divert_contracts.vocabulary import DEFAULT_PURPOSE
-from divert_kernel.access import Owner, Read, in_reach, owns, read_one, read_rows
+from divert_kernel.access import OWN, Owner, Read, in_reach, owns, read_one, read_rows
 from divert_kernel.auth import Principal
 from divert_kernel.gate import ConsentGate
 
@@ -32,6 +32,7 @@ def purpose_of(principal: Principal, purpose: str | None) -> str:
 
 
 async def _row(engine: AsyncEngine, participant_id: UUID) -> Row | None:
+    """The participant's row, the id resolved once through person matches (a merged id gives the survivor's)."""
     async with engine.connect() as conn:
         return await store.get(conn, str(participant_id))
 
@@ -62,13 +63,16 @@ async def read(
     category: str,
     purpose: str | None,
 ) -> tuple[Read, Row]:
-    """The caller's read of one participant's `category`; withheld and unknown are refused alike."""
+    """The caller's read of one participant's `category`; withheld and unknown are refused alike.
+
+    A merged record's id reads as its survivor: the row, and the decision asked, are the survivor's.
+    """
     row = await _row(engine, participant_id)
     got = await read_one(
         gate,
         principal,
         owner_of(row),
-        participant_id=str(participant_id),
+        participant_id=row["participant_id"] if row else str(participant_id),
         category=category,
         purpose=purpose_of(principal, purpose),
     )
@@ -84,6 +88,7 @@ async def served_rows(
     jurisdiction: str,
     category: str,
     purpose: str | None,
+    enrolment: str | None = None,
     status: str | None = None,
     intake_status: str | None = None,
 ) -> list[Row]:
@@ -96,7 +101,7 @@ async def served_rows(
     # A prefilter only: each row it lets through is still decided one by one.
     scope = await gate.scope(principal, jurisdiction=jurisdiction, category=category, purpose=purpose)
     filters = listing.Filters(
-        jurisdiction, status, intake_status, principal.agency, scope.everyone, sorted(scope.participant_ids)
+        jurisdiction, enrolment, status, intake_status, principal.agency, scope.everyone, sorted(scope.participant_ids)
     )
     async with engine.connect() as conn:
         rows = await listing.candidates(conn, filters)
@@ -110,6 +115,18 @@ async def served_rows(
         purpose=purpose,
     )
     return [row for row, _ in served]
+
+
+async def parts(
+    gate: ConsentGate, principal: Principal, row: Row, categories: Iterable[str], purpose: str | None
+) -> dict[str, Read]:
+    """The parts of one known record the caller may read, by category, decided in one batch (each recorded)."""
+    wanted = list(dict.fromkeys(categories))
+    if owns(principal, owner_of(row)):
+        return dict.fromkeys(wanted, OWN)
+    asks = [(row["participant_id"], row["jurisdiction"], c) for c in wanted]
+    decisions = await gate.decide_requests(principal, asks, purpose=purpose_of(principal, purpose))
+    return {c: Read(owner=False, decision=d) for c, d in zip(wanted, decisions, strict=True) if d.permitted}
 
 
 def obligations(reads: Iterable[tuple[str, Read | None]]) -> list[dict[str, Any]]:

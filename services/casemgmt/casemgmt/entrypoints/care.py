@@ -18,8 +18,6 @@ from casemgmt.domain import commands
 from casemgmt.domain.errors import ParticipantNotFound
 from casemgmt.entrypoints import access
 from casemgmt.entrypoints.care_schemas import (
-    MENTAL_HEALTH_AREAS,
-    SUBSTANCE_AREAS,
     AssignIn,
     CaseloadsOut,
     ContactIn,
@@ -30,8 +28,8 @@ from casemgmt.entrypoints.care_schemas import (
     ScreeningForm,
     ScreeningOut,
 )
+from casemgmt.entrypoints.screening_view import CATEGORIES, minimum_necessary
 from divert_contracts.vocabulary import Jurisdiction
-from divert_kernel.access import may_read
 from divert_kernel.deps import AnyAgency, Bus, CaseloadReader, CaseManager, Engine, Gate
 from divert_kernel.gate import not_permitted
 
@@ -44,10 +42,11 @@ CASELOAD_CATEGORY = "assessment"
 async def assign_case_manager(
     participant_id: UUID, body: AssignIn, principal: CaseManager, bus: Bus, engine: Engine
 ) -> dict[str, str]:
-    """Assign one of the holding provider's case managers; refused (409) once they carry the site's cap."""
+    """Assign one of the holding provider's case managers; refused (409) once they carry the site's cap, and for
+    a social contact until the OWG approved it (`owg_approval_required`)."""
     row = await access.held(engine, participant_id, principal)
-    await bus.handle(commands.AssignCaseManager(str(participant_id), body.case_manager_id, row["holder"]))
-    return {"participant_id": str(participant_id), "case_manager_id": body.case_manager_id}
+    await bus.handle(commands.AssignCaseManager(row["participant_id"], body.case_manager_id, row["holder"]))
+    return {"participant_id": row["participant_id"], "case_manager_id": body.case_manager_id}
 
 
 @router.get("/v1/caseloads", response_model=CaseloadsOut)
@@ -59,41 +58,56 @@ async def caseloads(
     jurisdiction: Annotated[Jurisdiction, Query()],
     purpose: PurposeQuery = None,
 ) -> CaseloadsOut:
-    """Each case manager's caseload against the site's cap, over the participants the caller may see."""
-    settings = request.app.state.settings
+    """Each case manager's caseload against the site's cap (from the newest eligibility policy), over the
+    participants the caller may see. A case manager carries enrolled participants who are active or inactive and
+    referred people assigned to them; exited and not-enrolled people are not carried."""
+    async with engine.connect() as conn:
+        site = await request.app.state.site_settings.of(conn, jurisdiction)
     rows = await access.served_rows(
         engine, gate, principal, jurisdiction=jurisdiction, category=CASELOAD_CATEGORY, purpose=purpose
     )
-    active = Counter(r["case_manager_id"] for r in rows if r["case_manager_id"] and r["status"] == "active")
-    total = Counter(r["case_manager_id"] for r in rows if r["case_manager_id"])
-    loads = [
-        {
-            "case_manager_id": cm,
-            "active": active[cm],
-            "total": total[cm],
-            "over_preferred": active[cm] > settings.caseload_preferred,
-            "at_cap": active[cm] >= settings.caseload_cap,
-        }
-        for cm in sorted(total)
-    ]
-    unassigned = sum(1 for r in rows if r["case_manager_id"] is None and r["status"] == "active")
+    kind = {r["participant_id"]: _carried_as(r) for r in rows}
+    counts = Counter((r["case_manager_id"], kind[r["participant_id"]]) for r in rows if r["case_manager_id"])
+    loads = []
+    for cm in sorted({r["case_manager_id"] for r in rows if r["case_manager_id"] and kind[r["participant_id"]]}):
+        carried = sum(counts[(cm, k)] for k in ("active", "inactive", "referred"))
+        loads.append(
+            {
+                "case_manager_id": cm,
+                "active": counts[(cm, "active")],
+                "inactive": counts[(cm, "inactive")],
+                "referred": counts[(cm, "referred")],
+                "total": carried,
+                "over_preferred": carried > site.caseload_preferred,
+                "at_cap": carried >= site.caseload_cap,
+            }
+        )
+    unassigned = sum(1 for r in rows if r["case_manager_id"] is None and kind[r["participant_id"]])
     return CaseloadsOut(
-        cap=settings.caseload_cap, preferred=settings.caseload_preferred, unassigned=unassigned, case_managers=loads
+        cap=site.caseload_cap, preferred=site.caseload_preferred, unassigned=unassigned, case_managers=loads
     )
+
+
+def _carried_as(row: dict[str, Any]) -> str | None:
+    """How a row counts in a caseload: active / inactive (enrolled), referred, or not at all."""
+    if row["enrolment"] == "enrolled":
+        return row["status"] if row["status"] in ("active", "inactive") else None
+    return "referred" if row["enrolment"] == "referred" else None
 
 
 @router.put("/v1/participants/{participant_id}/initial-screening", response_model=ScreeningOut)
 async def record_screening(
     participant_id: UUID, body: ScreeningForm, principal: CaseManager, bus: Bus, engine: Engine
 ) -> ScreeningOut:
-    """Record the initial screening form (InitialScreeningCompleted says only that it was done)."""
-    await access.held(engine, participant_id, principal)
+    """Record the initial screening form (InitialScreeningCompleted says only that it was done); for a social
+    contact, refused until the OWG approved it (409 `owg_approval_required`)."""
+    row = await access.held(engine, participant_id, principal)
     form = body.model_dump(mode="json")
     await bus.handle(
-        commands.RecordScreening(str(participant_id), form, principal.person or principal.agency, body.screened_at)
+        commands.RecordScreening(row["participant_id"], form, principal.person or principal.agency, body.screened_at)
     )
     return ScreeningOut(
-        participant_id=str(participant_id),
+        participant_id=row["participant_id"],
         screened_by=principal.person or principal.agency,
         completed_at=body.screened_at,
         form=form,
@@ -101,48 +115,25 @@ async def record_screening(
     )
 
 
-def _minimum_necessary(
-    form: dict[str, Any], substance_use: bool, mental_health: bool
-) -> tuple[dict[str, Any], list[str]]:
-    form = dict(form)
-    factors = dict(form.get("contributing_factors") or {})
-    assistance = dict(form.get("assistance") or {})
-    withheld = []
-    if not substance_use:
-        withheld.append("substance_use")
-        factors.pop("alcohol", None), factors.pop("drugs", None), factors.pop("explain", None)
-        form.pop("drug_court", None), form.pop("drug_court_explain", None)
-        assistance = {k: v for k, v in assistance.items() if k not in SUBSTANCE_AREAS}
-    if not mental_health:
-        withheld.append("mental_health")
-        factors.pop("mental_health", None), factors.pop("explain", None)
-        assistance = {k: v for k, v in assistance.items() if k not in MENTAL_HEALTH_AREAS}
-    form["contributing_factors"], form["assistance"] = factors, assistance
-    return form, withheld
-
-
 @router.get("/v1/participants/{participant_id}/initial-screening", response_model=ScreeningOut)
 async def get_screening(
     participant_id: UUID, principal: AnyAgency, engine: Engine, gate: Gate, purpose: PurposeQuery = None
 ) -> ScreeningOut:
-    """The screening form; other agencies get its substance-use and mental-health parts only with their own permits,
-    each with its obligations (the §2.32 notice for substance use)."""
+    """The screening form; another agency gets each field only with permits for every category it belongs to
+    (identity, housing, benefits, legal_case, substance_use, mental_health; the rest is `screening`), decided in one
+    batch; `withheld` lists the categories left out, and each part served carries its obligations."""
     got, row = await access.read(engine, gate, participant_id, principal, "screening", purpose)
     async with engine.connect() as conn:
-        stored = await care.screening(conn, str(participant_id))
+        stored = await care.screening(conn, row["participant_id"])
     if stored is None:
         raise ParticipantNotFound() if got.owner else not_permitted()
     form, withheld, reads = stored["form"], [], [("screening", got)]
     if not got.owner:
-        ask = {"participant_id": str(participant_id), "purpose": access.purpose_of(principal, purpose)}
-        owner = access.owner_of(row)
-        assert owner is not None
-        substance = await may_read(gate, principal, owner, category="substance_use", **ask)
-        mental = await may_read(gate, principal, owner, category="mental_health", **ask)
-        form, withheld = _minimum_necessary(form, substance is not None, mental is not None)
-        reads += [("substance_use", substance), ("mental_health", mental)]
+        parts = await access.parts(gate, principal, row, CATEGORIES, purpose)
+        form, withheld = minimum_necessary(form, set(parts))
+        reads += list(parts.items())
     return ScreeningOut(
-        participant_id=str(participant_id),
+        participant_id=row["participant_id"],
         screened_by=stored["screened_by"],
         completed_at=stored["completed_at"],
         form=form,
@@ -154,14 +145,14 @@ async def get_screening(
 @router.put("/v1/participants/{participant_id}/plan", response_model=PlanOut)
 async def update_plan(participant_id: UUID, body: PlanIn, principal: CaseManager, bus: Bus, engine: Engine) -> PlanOut:
     """A new version of the Individual Intervention Plan; earlier versions are kept."""
-    await access.held(engine, participant_id, principal)
+    row = await access.held(engine, participant_id, principal)
     goals = [g.model_dump(mode="json") for g in body.goals]
     by = principal.person or principal.agency
-    version = await bus.handle(commands.UpdatePlan(str(participant_id), goals, by))
+    version = await bus.handle(commands.UpdatePlan(row["participant_id"], goals, by))
     async with engine.connect() as conn:
-        stored = await care.plan(conn, str(participant_id), version)
+        stored = await care.plan(conn, row["participant_id"], version)
     assert stored is not None
-    return PlanOut(participant_id=str(participant_id), **stored)
+    return PlanOut(participant_id=row["participant_id"], **stored)
 
 
 @router.get("/v1/participants/{participant_id}/plan", response_model=PlanOut)
@@ -174,12 +165,12 @@ async def get_plan(
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> PlanOut:
     """The current plan, or an earlier version; other agencies need a permit for `plan`."""
-    got, _ = await access.read(engine, gate, participant_id, principal, "plan", purpose)
+    got, row = await access.read(engine, gate, participant_id, principal, "plan", purpose)
     async with engine.connect() as conn:
-        stored = await care.plan(conn, str(participant_id), version)
+        stored = await care.plan(conn, row["participant_id"], version)
     if stored is None:
         raise ParticipantNotFound() if got.owner else not_permitted()
-    return PlanOut(participant_id=str(participant_id), **stored, obligations=access.obligations([("plan", got)]))
+    return PlanOut(participant_id=row["participant_id"], **stored, obligations=access.obligations([("plan", got)]))
 
 
 @router.post("/v1/participants/{participant_id}/contacts", status_code=201, response_model=dict[str, str])
@@ -187,9 +178,9 @@ async def log_contact(
     participant_id: UUID, body: ContactIn, principal: CaseManager, bus: Bus, engine: Engine
 ) -> dict[str, str]:
     """Log a contact (ContactLogged carries its kind and date; notes stay here)."""
-    await access.held(engine, participant_id, principal)
+    row = await access.held(engine, participant_id, principal)
     contact_id = await bus.handle(
-        commands.LogContact(str(participant_id), body.kind, body.occurred_on, body.staff_id, body.notes)
+        commands.LogContact(row["participant_id"], body.kind, body.occurred_on, body.staff_id, body.notes)
     )
     return {"contact_id": contact_id}
 
@@ -199,13 +190,13 @@ async def get_contacts(
     participant_id: UUID, principal: AnyAgency, engine: Engine, gate: Gate, purpose: PurposeQuery = None
 ) -> ContactsOut:
     """Contacts newest first with counts by kind; other agencies need a permit for `contacts`, and never see notes."""
-    got, _ = await access.read(engine, gate, participant_id, principal, "contacts", purpose)
+    got, row = await access.read(engine, gate, participant_id, principal, "contacts", purpose)
     async with engine.connect() as conn:
-        rows = await care.contacts(conn, str(participant_id))
+        rows = await care.contacts(conn, row["participant_id"])
     if not got.owner:
         rows = [{k: v for k, v in r.items() if k != "notes"} for r in rows]
     return ContactsOut(
-        participant_id=str(participant_id),
+        participant_id=row["participant_id"],
         counts=dict(Counter(r["kind"] for r in rows)),
         contacts=rows,
         obligations=access.obligations([("contacts", got)]),

@@ -1,4 +1,4 @@
-"""Thin routes for participants' intake and status."""
+"""Thin routes for participants' intake, withdrawal, status and intake extensions."""
 
 from __future__ import annotations
 
@@ -6,34 +6,68 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from casemgmt.domain.commands import ChangeStatus, CompleteIntake, ExtendIntakeDeadline
-from casemgmt.domain.model import ExtensionBounds
+from casemgmt.adapters.consent import roi_on_file
+from casemgmt.domain.commands import ChangeStatus, CompleteIntake, ExtendIntakeDeadline, Withdraw
+from casemgmt.domain.enrolment import ConsentToParticipate
 from casemgmt.entrypoints import access
 from casemgmt.entrypoints.care_schemas import Obligations
 from divert_contracts.vocabulary import AgencyId, Purpose
-from divert_kernel.deps import AnyAgency, Bus, CaseManager, Engine, Gate, ProjectManager, SiteDirectory
-from divert_kernel.sites import Site, Sites
+from divert_kernel.deps import AnyAgency, Bus, CaseManager, Engine, Gate, ProjectManager
 
 router = APIRouter(prefix="/v1/participants", tags=["participants"])
 
 
+class ConsentToParticipateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    signed_at: AwareDatetime = Field(description="when the participant signed the consent to take part")
+    signed_document_sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the signed document (lowercase hex); kept here only"
+    )
+
+
 class IntakeIn(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"completed_at": "2026-11-24T16:30:00Z"}]}
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "completed_at": "2026-11-24T16:30:00Z",
+                    "consent_to_participate": {
+                        "signed_at": "2026-11-24T16:00:00Z",
+                        "signed_document_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                    },
+                }
+            ]
+        },
     )
 
     completed_at: AwareDatetime
+    consent_to_participate: ConsentToParticipateIn = Field(
+        description="the participant's written consent to take part (toolkit VII.C); a signed ROI naming the "
+        "holding provider must also be on file with the consent service"
+    )
+
+
+class ConsentToParticipateOut(BaseModel):
+    signed_at: datetime
+    signed_document_sha256: str
+    roi_consent_id: str | None
 
 
 class IntakeOut(BaseModel):
     participant_id: str
     jurisdiction: str
+    enrolment: Literal["referred", "enrolled", "not_enrolled"]
     intake_status: Literal["pending", "completed"]
     intake_deadline: date | None
     intake_completed_at: datetime | None
+    consent_to_participate: ConsentToParticipateOut | None = Field(
+        None, description="served to the holding provider only"
+    )
     obligations: Obligations = []
 
 
@@ -49,18 +83,47 @@ class StatusOut(BaseModel):
     status: str
 
 
-def _intake(row: dict[str, Any], obligations: list[dict[str, Any]] | None = None) -> IntakeOut:
-    return IntakeOut(**{k: row[k] for k in IntakeOut.model_fields if k in row}, obligations=obligations or [])
+def _intake(row: dict[str, Any], holder: bool, obligations: list[dict[str, Any]] | None = None) -> IntakeOut:
+    fields = {k: row[k] for k in IntakeOut.model_fields if k in row and k != "consent_to_participate"}
+    consent = None
+    if holder and row.get("consent_sha256"):
+        consent = ConsentToParticipateOut(
+            signed_at=row["consent_signed_at"],
+            signed_document_sha256=row["consent_sha256"],
+            roi_consent_id=row["roi_consent_id"],
+        )
+    return IntakeOut(**fields, consent_to_participate=consent, obligations=obligations or [])
 
 
 @router.post("/{participant_id}/intake", response_model=IntakeOut)
 async def complete_intake(
-    participant_id: UUID, body: IntakeIn, principal: CaseManager, bus: Bus, engine: Engine
+    participant_id: UUID, body: IntakeIn, request: Request, principal: CaseManager, bus: Bus, engine: Engine
 ) -> IntakeOut:
-    """Record the completed biopsychosocial intake (the holding provider only); IntakeCompleted closes held charges."""
-    await access.held(engine, participant_id, principal)
-    await bus.handle(CompleteIntake(str(participant_id), body.completed_at))
-    return _intake(await access.held(engine, participant_id, principal))
+    """Enrol: the completed intake, with consent to take part and a signed ROI naming the holding provider on file
+    (asked of the consent service now: 503 if it cannot answer, 409 with Retry-After if it has not yet seen the
+    hand-off, 422 naming `roi` if none is on file). IntakeCompleted closes held charges."""
+    row = await access.held(engine, participant_id, principal)
+    consent_url = request.app.state.settings.consent_url
+    roi = await roi_on_file(consent_url, principal, row["participant_id"], row["jurisdiction"])
+    consent = ConsentToParticipate(**body.consent_to_participate.model_dump())
+    by = principal.person or principal.agency
+    await bus.handle(CompleteIntake(row["participant_id"], body.completed_at, consent, roi, by))
+    return _intake(await access.held(engine, participant_id, principal), holder=True)
+
+
+class WithdrawalOut(BaseModel):
+    participant_id: str
+    enrolment: Literal["not_enrolled"]
+    not_enrolled_reason: Literal["withdrew"]
+
+
+@router.post("/{participant_id}/withdrawal", response_model=WithdrawalOut)
+async def withdraw(participant_id: UUID, principal: CaseManager, bus: Bus, engine: Engine) -> WithdrawalOut:
+    """The person withdraws before intake (the holding provider records it): not enrolled, reason `withdrew`.
+    A new offer or an extension makes them referred again; after intake, use status instead (409)."""
+    row = await access.held(engine, participant_id, principal)
+    await bus.handle(Withdraw(row["participant_id"]))
+    return WithdrawalOut(participant_id=row["participant_id"], enrolment="not_enrolled", not_enrolled_reason="withdrew")
 
 
 @router.get("/{participant_id}/intake", response_model=IntakeOut)
@@ -73,7 +136,7 @@ async def get_intake(
 ) -> IntakeOut:
     """Intake status: served to the holding provider, and to others only with a consent-gate permit."""
     got, row = await access.read(engine, gate, participant_id, principal, "assessment", purpose)
-    return _intake(row, access.obligations([("assessment", got)]))
+    return _intake(row, got.owner, access.obligations([("assessment", got)]))
 
 
 class ExtensionIn(BaseModel):
@@ -97,43 +160,26 @@ class ExtensionOut(BaseModel):
     intake_deadline: date
 
 
-# A site not in the directory gets the defaults of the site settings themselves.
-DEFAULT_BOUNDS = ExtensionBounds(
-    Site.model_fields["intake_extension_max_days"].default,
-    Site.model_fields["intake_extensions_total_max_days"].default,
-)
-
-
-def _bounds(sites: Sites, jurisdiction: str) -> ExtensionBounds:
-    site = sites.get(jurisdiction)
-    if site is None:
-        return DEFAULT_BOUNDS
-    return ExtensionBounds(site.intake_extension_max_days, site.intake_extensions_total_max_days)
-
-
 @router.post("/{participant_id}/intake-extension", response_model=ExtensionOut)
 async def extend_intake(
-    participant_id: UUID, body: ExtensionIn, principal: ProjectManager, bus: Bus, engine: Engine, sites: SiteDirectory
+    participant_id: UUID, body: ExtensionIn, principal: ProjectManager, bus: Bus, engine: Engine
 ) -> ExtensionOut:
-    """The Operations Work Group extends the intake window within the site's bounds (IntakeDeadlineExtended)."""
+    """The Operations Work Group extends the intake window within the site's bounds (IntakeDeadlineExtended);
+    a person whose window lapsed is referred again."""
     row = await access.reachable(engine, participant_id, principal)
     command = ExtendIntakeDeadline(
-        str(participant_id),
-        body.intake_deadline,
-        principal.agency,
-        body.law_enforcement_agency,
-        body.reason,
-        _bounds(sites, row["jurisdiction"]),
+        row["participant_id"], body.intake_deadline, principal.agency, body.law_enforcement_agency, body.reason
     )
     await bus.handle(command)
-    return ExtensionOut(participant_id=str(participant_id), intake_deadline=body.intake_deadline)
+    return ExtensionOut(participant_id=row["participant_id"], intake_deadline=body.intake_deadline)
 
 
 @router.post("/{participant_id}/status", response_model=StatusOut)
 async def change_status(
     participant_id: UUID, body: StatusIn, principal: CaseManager, bus: Bus, engine: Engine
 ) -> StatusOut:
-    """Set a participant active or inactive (the holding provider only); `exited` only for a Code of Conduct violation."""
-    await access.held(engine, participant_id, principal)
-    case = await bus.handle(ChangeStatus(str(participant_id), body.status, body.reason))
+    """Set an enrolled participant active or inactive (the holding provider only); `exited` only for a Code of
+    Conduct violation. Before intake: 409 (`enrolment_required`)."""
+    row = await access.held(engine, participant_id, principal)
+    case = await bus.handle(ChangeStatus(row["participant_id"], body.status, body.reason))
     return StatusOut(participant_id=case.id, status=case.status)

@@ -27,9 +27,12 @@ CATEGORY = "assessment"
 class ParticipantSummary(BaseModel):
     participant_id: str
     jurisdiction: str
-    status: str
+    enrolment: Literal["referred", "enrolled", "not_enrolled"]
+    not_enrolled_reason: Literal["declined", "owg_denied", "intake_lapsed", "withdrew"] | None
+    status: Literal["active", "inactive", "exited"] | None = Field(description="null until enrolled")
     intake_status: Literal["pending", "completed"]
     intake_deadline: date | None
+    intake_target: date | None
     intake_completed_at: datetime | None
 
 
@@ -43,11 +46,15 @@ class _Query:
     def __init__(
         self,
         jurisdiction: Annotated[Jurisdiction, Query()],
-        status: Annotated[Literal["active", "inactive", "exited"] | None, Query()] = None,
+        enrolment: Annotated[Literal["referred", "enrolled", "not_enrolled"] | None, Query()] = None,
+        status: Annotated[
+            Literal["active", "inactive", "exited"] | None, Query(description="enrolled participants' status")
+        ] = None,
         intake_status: Annotated[Literal["pending", "completed"] | None, Query()] = None,
         purpose: Annotated[Purpose | None, Query(description="why the caller reads; defaults by agency type")] = None,
     ) -> None:
-        self.jurisdiction, self.status, self.intake_status, self.purpose = jurisdiction, status, intake_status, purpose
+        self.jurisdiction, self.enrolment, self.status = jurisdiction, enrolment, status
+        self.intake_status, self.purpose = intake_status, purpose
 
 
 ListQuery = Annotated[_Query, Depends()]
@@ -61,6 +68,7 @@ async def _served(q: _Query, principal: Principal, engine: AsyncEngine, gate: Co
         jurisdiction=q.jurisdiction,
         category=CATEGORY,
         purpose=q.purpose,
+        enrolment=q.enrolment,
         status=q.status,
         intake_status=q.intake_status,
     )
@@ -75,7 +83,7 @@ async def list_participants(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> ParticipantPage:
-    """Participants with intake and engagement status; other agencies' participants only where the gate permits."""
+    """Participants with enrolment, intake and engagement status; other agencies' participants only where the gate permits."""
     after = listing.decode_cursor(cursor)
     served = await _served(q, principal, engine, gate)
     # Canonical UUID text sorts like the UUIDs themselves, so the cursor follows the query's order.

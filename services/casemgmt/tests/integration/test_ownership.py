@@ -121,9 +121,17 @@ async def with_care_records(service: httpx.AsyncClient, participant_id: str, lea
     assert (await service.put(f"{path}/initial-screening", json=SCREENING, headers=lead)).status_code == 200
 
 
-READS = ("intake", "plan", "contacts", "initial-screening")
+READS = ("", "intake", "plan", "contacts", "initial-screening")
 WRITES: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("POST", "intake", {"completed_at": "2026-11-23T10:00:00Z"}),
+    (
+        "POST",
+        "intake",
+        {
+            "completed_at": "2026-11-23T10:00:00Z",
+            "consent_to_participate": {"signed_at": "2026-11-23T09:00:00Z", "signed_document_sha256": "a" * 64},
+        },
+    ),
+    ("POST", "withdrawal", {}),
     ("POST", "status", {"status": "inactive", "reason": "not_seen_90_days"}),
     ("POST", "case-manager", {"case_manager_id": "cm-zed"}),
     ("PUT", "initial-screening", SCREENING),
@@ -146,8 +154,8 @@ async def refusals_match_an_unknown_participant(
 ) -> None:
     unknown = str(uuid4())
     for part in READS:
-        seen = await service.get(f"/v1/participants/{participant_id}/{part}", headers=headers)
-        never = await service.get(f"/v1/participants/{unknown}/{part}", headers=headers)
+        seen = await service.get(f"/v1/participants/{participant_id}/{part}".rstrip("/"), headers=headers)
+        never = await service.get(f"/v1/participants/{unknown}/{part}".rstrip("/"), headers=headers)
         assert seen.status_code == never.status_code == 403, (part, seen.text)
         assert seen.json() == never.json()
     for method, part, body in WRITES:
@@ -268,7 +276,8 @@ class TestObligationsTravelWithTheData:
         participant_id = await referred(service, bus, LEAD)
         await held_by(service, participant_id, lead)
         await with_care_records(service, participant_id, lead)
-        await consent_to(consent, participant_id, lead, EVERGREEN, ["screening", "substance_use", "mental_health"])
+        everything = ["screening", "identity", "housing", "benefits", "legal_case", "substance_use", "mental_health"]
+        await consent_to(consent, participant_id, lead, EVERGREEN, everything)
         path = f"/v1/participants/{participant_id}/initial-screening"
         seen = await service.get(path, headers=evergreen)
         assert seen.status_code == 200, seen.text
@@ -281,7 +290,7 @@ class TestObligationsTravelWithTheData:
         assert any("42CFRPart2" in o.get("labels", []) for o in part2)
         assert any("42 CFR part 2" in o.get("text", "") for o in part2)
         assert any(o.get("labels") for o in by_category["mental_health"])
-        for category in ("screening", "substance_use", "mental_health"):
+        for category in everything:
             # Passed through as the consent service decided: nothing dropped, nothing added.
             expected = await decided(consent, participant_id, evergreen, EVERGREEN, category)
             assert by_category.get(category, []) == expected, category
@@ -301,6 +310,13 @@ class TestObligationsTravelWithTheData:
         await with_care_records(service, participant_id, lead)
         await consent_to(consent, participant_id, lead, EVERGREEN, ["screening"])
         body = (await service.get(f"/v1/participants/{participant_id}/initial-screening", headers=evergreen)).json()
-        assert set(body["withheld"]) == {"substance_use", "mental_health"}
-        assert "drugs" not in body["form"]["contributing_factors"]
+        assert set(body["withheld"]) == {
+            "identity",
+            "housing",
+            "benefits",
+            "legal_case",
+            "substance_use",
+            "mental_health",
+        }
+        assert "drugs" not in body["form"]["contributing_factors"] and "homeless" not in body["form"]
         assert {o["category"] for o in body["obligations"]} <= {"screening"}

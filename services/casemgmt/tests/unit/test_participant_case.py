@@ -2,12 +2,22 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from casemgmt.domain.enrolment import ConsentToParticipate, RoiOnFile
 from casemgmt.domain.errors import CaseloadFull, IntakeAlreadyCompleted, InvalidStatus
 from casemgmt.domain.model import ExtensionBounds, ParticipantCase
-from divert_contracts.casemgmt import CaseOpened, IntakeCompleted, IntakeDeadlineExtended, ParticipantStatusChanged
+from divert_contracts.casemgmt import (
+    CaseOpened,
+    EnrolmentChanged,
+    IntakeCompleted,
+    IntakeDeadlineExtended,
+    ParticipantStatusChanged,
+)
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 BOUNDS = ExtensionBounds(per_extension_days=30, total_days=90)
+CONSENT = ConsentToParticipate(NOW, "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
+ROI = RoiOnFile(on_file=True, consent_id="c1", holder_known=True)
+ENROLLED = EnrolmentChanged(participant_id="p1", enrolment="enrolled", changed_at=NOW)
 
 
 def given(*history: object) -> ParticipantCase:
@@ -23,9 +33,9 @@ def opened(referral_id: str = "r1", deadline: date | None = date(2026, 12, 20)) 
 class TestReferralsOpenTheCase:
     def test_a_referral_opens_the_case_once(self) -> None:
         case = given()
-        case.receive_referral("r1", "arrest_diversion", date(2026, 12, 20))
-        case.receive_referral("r1", "arrest_diversion", date(2026, 12, 20))
-        assert [type(e) for e in case.pending] == [CaseOpened]
+        case.receive_referral("r1", "arrest_diversion", date(2026, 12, 20), NOW, None)
+        case.receive_referral("r1", "arrest_diversion", date(2026, 12, 20), NOW, None)
+        assert [type(e) for e in case.pending] == [CaseOpened, EnrolmentChanged]
 
     def test_the_earliest_pending_deadline_is_the_one_that_counts(self) -> None:
         case = given(opened("r1", date(2026, 12, 20)), opened("r2", date(2026, 12, 5)))
@@ -35,8 +45,8 @@ class TestReferralsOpenTheCase:
 class TestIntake:
     def test_intake_covers_every_pending_referral(self) -> None:
         case = given(opened("r1"), opened("r2"))
-        case.complete_intake(NOW, NOW)
-        [event] = case.pending
+        case.complete_intake(NOW, NOW, CONSENT, ROI)
+        event = case.pending[0]
         assert isinstance(event, IntakeCompleted)
         assert event.referral_ids == ["r1", "r2"]
         assert case.intake_deadline is None
@@ -44,27 +54,27 @@ class TestIntake:
     def test_intake_in_the_future_is_refused(self) -> None:
         case = given(opened())
         with pytest.raises(InvalidStatus):
-            case.complete_intake(datetime(2026, 11, 24, tzinfo=UTC), NOW)
+            case.complete_intake(datetime(2026, 11, 24, tzinfo=UTC), NOW, CONSENT, ROI)
         assert case.pending == []
 
     def test_intake_with_nothing_pending_is_refused(self) -> None:
         case = given(opened())
-        case.complete_intake(NOW, NOW)
+        case.complete_intake(NOW, NOW, CONSENT, ROI)
         with pytest.raises(IntakeAlreadyCompleted):
-            case.complete_intake(NOW, NOW)
+            case.complete_intake(NOW, NOW, CONSENT, ROI)
 
 
 class TestNoFailureStatuses:
     @pytest.mark.parametrize("status", ["failed", "terminated", "noncompliant"])
     def test_failure_statuses_do_not_exist(self, status: str) -> None:
-        case = given(opened())
+        case = given(opened(), ENROLLED)
         with pytest.raises(InvalidStatus) as refused:
             case.change_status(status, "missed appointments", NOW)
         assert refused.value.field == "status"
         assert case.pending == []
 
     def test_the_only_exit_is_a_code_of_conduct_violation(self) -> None:
-        case = given(opened())
+        case = given(opened(), ENROLLED)
         with pytest.raises(InvalidStatus):
             case.change_status("exited", "noncompliance", NOW)
         case.change_status("exited", "code_of_conduct", NOW)
@@ -72,7 +82,7 @@ class TestNoFailureStatuses:
         assert case.status == "exited"
 
     def test_active_and_inactive_are_ordinary(self) -> None:
-        case = given(opened())
+        case = given(opened(), ENROLLED)
         case.change_status("inactive", "not seen in 90 days", NOW)
         assert case.status == "inactive"
 
@@ -120,7 +130,7 @@ class TestExtensions:
 
     def test_nothing_to_extend_after_intake(self) -> None:
         case = given(opened("r1"))
-        case.complete_intake(NOW, NOW)
+        case.complete_intake(NOW, NOW, CONSENT, ROI)
         with pytest.raises(InvalidStatus):
             case.extend_intake(date(2027, 1, 10), "lead-project-manager", "seattle-pd", NOW, BOUNDS)
 
