@@ -108,3 +108,46 @@ def hand_off(police: Partner, provider: Partner, created: dict[str, Any], *, at:
     )
     assert handed.status_code == 200, handed.text
     provider.wait_for(f"/v1/participants/{created['participant_id']}/intake", lambda r: r.status_code == 200)
+
+
+def roi_naming(
+    participant_id: str, recipients: dict[str, list[str]], jurisdiction: str = "seattle-king-county"
+) -> dict:
+    """A signed ROI body: recipient agency -> its purposes, each for the everyday categories."""
+    return {
+        "participant_id": participant_id,
+        "jurisdiction": jurisdiction,
+        "grants": [
+            {"recipient_agency": agency, "categories": ["referral", "assessment"], "purposes": purposes}
+            for agency, purposes in recipients.items()
+        ],
+        "effective_at": "2026-01-01T00:00:00Z",
+        "expires_at": "2030-01-01T00:00:00Z",
+        "signed_document_sha256": "ef" * 32,
+    }
+
+
+def until_created(send: Any, timeout: float = 20.0) -> httpx.Response:
+    """Retry a write until the service has heard what it needs (events arrive asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = send()
+        if reply.status_code in (200, 201) or time.monotonic() > deadline:
+            return reply
+        time.sleep(0.05)
+
+
+def intake_body(completed_at: str = "2026-11-22T10:00:00Z") -> dict[str, Any]:
+    """An intake with the participant's written consent to take part (toolkit VII.C)."""
+    return {
+        "completed_at": completed_at,
+        "consent_to_participate": {"signed_at": "2026-11-22T09:30:00Z", "signed_document_sha256": "0d" * 32},
+    }
+
+
+def enrol(provider: Partner, participant_id: str, jurisdiction: str = "seattle-king-county") -> httpx.Response:
+    """The two preconditions, then the intake: an ROI naming the provider itself, and consent to take part."""
+    roi = roi_naming(participant_id, {provider.client["agency_id"]: ["care_coordination"]}, jurisdiction)
+    recorded = until_created(lambda: provider.post("/v1/consents", json=roi))
+    assert recorded.status_code == 201, recorded.text
+    return until_created(lambda: provider.post(f"/v1/participants/{participant_id}/intake", json=intake_body()))

@@ -10,7 +10,7 @@ import asyncpg
 import nats
 
 from tests.conftest import System
-from tests.partner import consent_body, referral_body
+from tests.partner import consent_body, intake_body, referral_body, roi_naming
 
 PROBLEM = "application/problem+json"
 
@@ -57,8 +57,16 @@ class TestOneDiversion:
         assert served.status_code == 200, served.text
         assert served.json()["intake_status"] == "pending"
 
-        intake = cm.post(intake_path, json={"completed_at": "2026-11-22T10:00:00Z"})
+        # Enrolment needs a signed ROI naming the provider that holds the person (toolkit VII.C); one naming only
+        # the prosecutor is not it, and a refused intake changes nothing.
+        no_roi = cm.post(intake_path, json=intake_body())
+        assert no_roi.status_code == 422 and no_roi.json()["field"] == "roi", no_roi.text
+        assert prosecutor.get(f"/v1/held-charges/{referral_id}").json()["status"] == "held"
+        own = cm.post("/v1/consents", json=roi_naming(participant_id, {"lead-case-management": ["care_coordination"]}))
+        assert own.status_code == 201, own.text
+        intake = cm.post(intake_path, json=intake_body())
         assert intake.status_code == 200, intake.text
+        assert cm.get(f"/v1/participants/{participant_id}").json()["enrolment"] == "enrolled"
         closed = prosecutor.wait_for(f"/v1/held-charges/{referral_id}", lambda r: r.json().get("status") != "held")
         assert closed.json()["status"] == "closed_by_intake"
 

@@ -30,12 +30,18 @@ class One:
     category: str | None  # None: the owner only (and `also`), never through a decision
     also: tuple[str, ...] = ()  # agency types with an oversight read (auditors)
 
-    def path(self, subject: Subject | None) -> str:
+    def path(self, subject: Subject | None, jurisdiction: str = SEATTLE) -> str:
         if subject is None:
             unknown = str(uuid4())
-            return self.template.format(rid=unknown, pid=unknown, case=unknown, j=SEATTLE)
+            return self.template.format(
+                rid=unknown, pid=unknown, case=unknown, j=jurisdiction, rms=f"RMS-{unknown[:8]}"
+            )
         return self.template.format(
-            rid=subject.referral_id, pid=subject.participant_id, case=subject.case_id, j=subject.jurisdiction
+            rid=subject.referral_id,
+            pid=subject.participant_id,
+            case=subject.case_id,
+            j=subject.jurisdiction,
+            rms=f"P-ISO-{subject.label}",
         )
 
 
@@ -51,6 +57,9 @@ class Listing:
 
 SINGLE = [
     One("referral", "/v1/referrals/{rid}", "referrer", "referral"),
+    One("participant", "/v1/participants/{pid}", "holder", "referral"),
+    # The officer's field lookup searches the caller's own RMS ids; every answer needs identity and referral.
+    One("field lookup", "/v1/people/lookup?jurisdiction={j}&rms_person_id={rms}", "referrer", "identity"),
     One("intake", "/v1/participants/{pid}/intake", "holder", "assessment"),
     One("plan", "/v1/participants/{pid}/plan", "holder", "plan"),
     One("contacts", "/v1/participants/{pid}/contacts", "holder", "contacts"),
@@ -65,6 +74,7 @@ LISTS = [
     Listing("export", "/v1/participants/export?jurisdiction={j}", "holder", "assessment"),
     Listing("agenda", "/v1/owg/agenda?jurisdiction={j}&date={tomorrow}", "referrer", "referral"),
     Listing("roster", "/v1/owg/roster?jurisdiction={j}", "referrer", "referral"),
+    Listing("caseload", "/v1/case-managers/cm-iso/participants?jurisdiction={j}", "holder", "referral"),
 ]
 # Who may call a path at all is a role check that reads the same for every record; those cells expect refusal.
 ROLE_LIMITED = {
@@ -73,6 +83,8 @@ ROLE_LIMITED = {
     "case": {"prosecutor"},
     "agenda": {"project_manager", "police", "prosecutor", "case_management"},
     "roster": {"project_manager", "police", "prosecutor", "case_management"},
+    "field lookup": {"police"},
+    "caseload": {"case_management"},
 }
 
 
@@ -81,6 +93,11 @@ def expected(read: One | Listing, reader: Reader, subject: Subject) -> bool:
         return False
     if reader.jurisdiction != subject.jurisdiction:
         return False
+    if read.name == "field lookup":
+        mine = reader.agency == subject.referrer and reader.jurisdiction == subject.jurisdiction
+        return mine and subject.permits(reader, "identity") and subject.permits(reader, "referral")
+    if read.name == "caseload":
+        return reader.agency == subject.holder and reader.jurisdiction == subject.jurisdiction
     if read.name == "consents" and subject.holder is None:
         return False  # no provider holds the person, so no consent can exist: unknown to everyone
     if reader.agency == subject.owner(read.owner_role):
@@ -122,8 +139,10 @@ def _cells(system: System, subjects: list[Subject]) -> Iterator[tuple[str, bool,
     for reader in readers(system):
         partner = system.agency(reader.agency)
         for read in SINGLE:
-            unknown = _refusal(partner.get(read.path(None)))
+            # An unknown id asked the same way (the same jurisdiction named, where a path names one).
+            unknown_in = {j: _refusal(partner.get(read.path(None, j))) for j in (SEATTLE, SANTA_FE)}
             for subject in subjects:
+                unknown = unknown_in[subject.jurisdiction]
                 reply = partner.get(read.path(subject))
                 served = reply.status_code == 200
                 note = (

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.conftest import System
-from tests.partner import hand_off, referral_body
+from tests.partner import enrol, hand_off, referral_body
 
 J = "seattle-king-county"
 ROLES = ["police", "case_management", "prosecutor", "project_manager", "auditor"]
@@ -20,8 +20,8 @@ def closed_by_intake(system: System) -> str:
     prosecutor, cm = system.partner("prosecutor"), system.partner("case_management")
     prosecutor.wait_for(f"/v1/held-charges/{created['referral_id']}", lambda r: r.status_code == 200)
     hand_off(system.partner("police"), cm, created)
-    intake = f"/v1/participants/{created['participant_id']}/intake"
-    assert cm.post(intake, json={"completed_at": "2026-11-22T10:00:00Z"}).status_code == 200
+    enrolled = enrol(cm, created["participant_id"])
+    assert enrolled.status_code == 200, enrolled.text
     prosecutor.wait_for(
         f"/v1/held-charges/{created['referral_id']}", lambda r: r.json()["status"] == "closed_by_intake"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.conftest import System
-from tests.partner import consent_body, referral_body
+from tests.partner import consent_body, enrol, referral_body
 
 J = "seattle-king-county"
 NOW = datetime.now(UTC)
@@ -85,10 +85,9 @@ class TestASocialContactReferral:
         screened = cm.put_json(f"/v1/participants/{participant_id}/initial-screening", screening_form("cm-ana"))
         assert screened.status_code == 200, screened.text
 
-        intake = cm.post(
-            f"/v1/participants/{participant_id}/intake", json={"completed_at": (NOW - timedelta(minutes=1)).isoformat()}
-        )
-        assert intake.status_code == 200 and intake.json()["intake_status"] == "completed"
+        intake = enrol(cm, participant_id)
+        assert intake.status_code == 200, intake.text
+        assert intake.json()["intake_status"] == "completed" and intake.json()["enrolment"] == "enrolled"
 
         plan = cm.put_json(
             f"/v1/participants/{participant_id}/plan",
@@ -154,15 +153,23 @@ class TestASocialContactReferral:
         path = f"/v1/participants/{participant_id}/initial-screening"
         assert prosecutor.get(path).status_code == 403
         consent = consent_body(participant_id)
-        consent["grants"][0]["categories"] = ["screening", "substance_use"]
+        consent["grants"][0]["categories"] = ["screening", "housing", "substance_use"]
         assert cm.post("/v1/consents", json=consent).status_code == 201
         seen = prosecutor.get(path)
         assert seen.status_code == 200, seen.text
         form = seen.json()["form"]
+        # Minimum necessary: each field only with its own category (Part 2 never to a prosecutor).
         assert "drugs" not in form["contributing_factors"] and "mental_health" not in form["contributing_factors"]
         assert "substance_abuse_treatment" not in form["assistance"]
-        assert set(seen.json()["withheld"]) == {"substance_use", "mental_health"}
-        assert form["homeless"] is True
+        assert "where_to_find" not in form and "public_assistance" not in form and "probation" not in form
+        assert set(seen.json()["withheld"]) == {
+            "substance_use",
+            "mental_health",
+            "identity",
+            "benefits",
+            "legal_case",
+        }
+        assert form["homeless"] is True and form["slept_last_night"] == "Doorway on Pike St"
 
 
 class TestTheOffersLife:

@@ -73,7 +73,7 @@ _GET_REFERRAL = sa.text(
     SELECT r.referral_id::text, r.jurisdiction,
            COALESCE(l.survivor_participant_id, r.participant_id)::text AS participant_id, r.referral_type, r.status,
            r.referring_agency, r.officer_badge, r.officer_name, r.rms_incident_number, r.offense_codes,
-           r.occurred_at, r.location, r.intake_deadline, r.policy_version, r.created_at,
+           r.occurred_at, r.location, r.intake_deadline, r.policy_version, r.created_at, r.referred_to,
            p.first_name, p.last_name, p.date_of_birth, p.race, p.ethnicity, p.gender, p.rms_person_id
     FROM referrals r JOIN persons p ON p.participant_id = r.participant_id
     LEFT JOIN participant_links l ON l.merged_participant_id = r.participant_id

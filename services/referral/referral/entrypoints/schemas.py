@@ -131,6 +131,7 @@ class ReferralOut(BaseModel):
     officer: OfficerOut | None = None
     rms_incident_number: str | None = None
     location: str | None = None
+    referred_to: str | None = Field(None, description="a denied social contact: where the person was referred instead")
 
 
 class DeclineIn(_Strict):
