@@ -148,7 +148,8 @@ async def agenda(
         sections = await owg.agenda(
             conn, jurisdiction, datetime.combine(start, time.min, zone), until, day, day + DEADLINE_HORIZON
         )
-        capacity = await owg.capacity(conn, jurisdiction)
+        # A program-wide count moves with participants a member may not see: for the facilitator only.
+        capacity = await owg.capacity(conn, jurisdiction) if principal.agency_type == "project_manager" else None
     shown = await _gated(gate, principal, sections, day)
     body = {
         "jurisdiction": jurisdiction,

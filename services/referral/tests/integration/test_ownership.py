@@ -435,7 +435,8 @@ class TestTheWaitlist:
             decision = {"decision": "approved", "decided_by": "sgt-0912", "reason": "Meets criteria."}
 
             async def capacity_known() -> bool:
-                agenda = await service.get("/v1/owg/agenda", params={"jurisdiction": SEA}, headers=police)
+                manager = agency("lead-project-manager", "project_manager")
+                agenda = await service.get("/v1/owg/agenda", params={"jurisdiction": SEA}, headers=manager)
                 return agenda.json()["capacity"] == {"active_participants": 25, "capacity": 25}  # type: ignore[no-any-return]
 
             await eventually(capacity_known)
@@ -458,3 +459,27 @@ class TestTheWaitlist:
             assert done.status_code == 200, done.text
         finally:
             await nc.close()
+
+
+class TestTheProgramCountIsTheFacilitators:
+    async def test_only_the_project_manager_sees_how_many_participants_the_program_carries(
+        self, service: httpx.AsyncClient, agency: Callable, module_nats: NatsServer
+    ) -> None:
+        """Found from outside: the count moved when another agency's participant enrolled."""
+        nc = await nats.connect(module_nats.url)
+        try:
+            later = NOW + timedelta(minutes=5)
+            await publish_as(
+                nc, "casemgmt", ProgramCapacityChanged(active_participants=7, capacity=40, changed_at=later)
+            )
+        finally:
+            await nc.close()
+        manager = agency("lead-project-manager", "project_manager")
+
+        async def counted() -> bool:
+            reply = await service.get("/v1/owg/agenda", params=MEETING, headers=manager)
+            return reply.json()["capacity"] == {"active_participants": 7, "capacity": 40}  # type: ignore[no-any-return]
+
+        await eventually(counted)
+        police = await service.get("/v1/owg/agenda", params=MEETING, headers=agency("seattle-pd", "police"))
+        assert police.status_code == 200 and police.json()["capacity"] is None
