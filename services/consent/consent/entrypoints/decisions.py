@@ -24,22 +24,34 @@ from consent.entrypoints.schemas import (
 )
 from divert_contracts.vocabulary import Jurisdiction
 from divert_kernel.auth import Principal
-from divert_kernel.deps import AnyAgency, Bus, CaseManager, CurrentClock, Engine
+from divert_kernel.deps import AnyAgency, Bus, CaseManager, CurrentClock, Engine, SiteDirectory
 from divert_kernel.errors import Forbidden
+from divert_kernel.sites import Sites
 
 router = APIRouter(tags=["access decisions"])
 
 
-def decide_command(body: AccessRequestIn, principal: Principal) -> commands.DecideAccess:
+def registered_type(sites: Sites | None, jurisdiction: str, agency: str) -> str:
+    """An agency's type from the site's registry, never from what a caller says it is."""
+    site = sites.get(jurisdiction) if sites is not None else None
+    return next((a.agency_type for a in site.agencies if a.agency_id == agency), "unknown") if site else "unknown"
+
+
+def decide_command(body: AccessRequestIn, principal: Principal, sites: Sites | None = None) -> commands.DecideAccess:
     principal.check_jurisdiction(body.jurisdiction)
     asking_for_itself = body.requester_agency == principal.agency
     if not asking_for_itself and principal.agency_type != "auditor":
         raise Forbidden("an agency may ask only about its own reads", field="requester_agency")
+    # An auditor's what-if question is about a registered agency: its type decides (e.g. Part 2 never to a
+    # prosecutor), so it comes from the registry; a type the body names is ignored.
+    asked_type = (
+        principal.agency_type if asking_for_itself else registered_type(sites, body.jurisdiction, body.requester_agency)
+    )
     return commands.DecideAccess(
         participant_id=str(body.participant_id),
         jurisdiction=body.jurisdiction,
         requester_agency=body.requester_agency,
-        requester_agency_type=principal.agency_type if asking_for_itself else (body.requester_agency_type or "unknown"),
+        requester_agency_type=asked_type,
         requester_client=principal.client_id,
         acting_person=principal.person,
         category=body.category,
@@ -49,16 +61,16 @@ def decide_command(body: AccessRequestIn, principal: Principal) -> commands.Deci
 
 
 @router.post("/v1/access-decisions", response_model=DecisionOut)
-async def decide_access(body: AccessRequestIn, principal: AnyAgency, bus: Bus) -> DecisionOut:
+async def decide_access(body: AccessRequestIn, principal: AnyAgency, bus: Bus, sites: SiteDirectory) -> DecisionOut:
     """Permit or deny one read, with its basis and obligations; every decision is recorded and audited."""
-    [decided] = await bus.handle(commands.DecideMany((decide_command(body, principal),)))
+    [decided] = await bus.handle(commands.DecideMany((decide_command(body, principal, sites),)))
     return DecisionOut(**decided.as_dict())
 
 
 @router.post("/v1/access-decisions/batch", response_model=BatchOut)
-async def decide_many(body: BatchIn, principal: AnyAgency, bus: Bus) -> BatchOut:
+async def decide_many(body: BatchIn, principal: AnyAgency, bus: Bus, sites: SiteDirectory) -> BatchOut:
     """Decide up to 1000 reads in one transaction (list and export paths), in the order asked."""
-    requests = tuple(decide_command(r, principal) for r in body.requests)
+    requests = tuple(decide_command(r, principal, sites) for r in body.requests)
     return BatchOut(decisions=[DecisionOut(**d.as_dict()) for d in await bus.handle(commands.DecideMany(requests))])
 
 

@@ -73,6 +73,32 @@ class TestDecisions:
         await service.post("/v1/consents", json=roi(participant_id, ["substance_use", "assessment"]), headers=cm)
         assert (await decide(service, prosecutor, participant_id, "substance_use"))["decision"] == "deny"
 
+    async def test_an_auditors_what_if_takes_the_agencys_type_from_the_registry(
+        self, service: httpx.AsyncClient, tokens_for: Callable, relations: Any
+    ) -> None:
+        """Found from outside: with the type left out (or named falsely), the what-if said Part 2 was permitted."""
+        cm, auditor = tokens_for("case_management", agency=CM), tokens_for("auditor", agency="lead-auditor")
+        participant_id = str(uuid4())
+        await relations.hand_off(participant_id, CM)
+        # Granted for care coordination: only the recipient's type (a prosecutor) can refuse it.
+        grants = [{"recipient_agency": PROSECUTOR, "categories": ["substance_use"], "purposes": ["care_coordination"]}]
+        recorded = await service.post("/v1/consents", json=roi(participant_id, [], grants=grants), headers=cm)
+        assert recorded.status_code == 201, recorded.text
+        for claimed in ({}, {"requester_agency_type": "case_management"}):
+            reply = await service.post(
+                "/v1/access-decisions",
+                headers=auditor,
+                json={
+                    "participant_id": participant_id,
+                    "jurisdiction": "seattle-king-county",
+                    "requester_agency": PROSECUTOR,
+                    "category": "substance_use",
+                    "purpose": "care_coordination",
+                    **claimed,
+                },
+            )
+            assert reply.status_code == 200 and reply.json()["decision"] == "deny", (claimed, reply.text)
+
     async def test_revocation_takes_effect_on_the_very_next_decision(
         self, service: httpx.AsyncClient, tokens_for: Callable, relations: Any
     ) -> None:

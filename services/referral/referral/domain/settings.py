@@ -15,7 +15,20 @@ DEFAULT_TIME_ZONE = "America/Los_Angeles"
 
 @cache
 def _time_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    """A site's local calendar is a place's: Area/Location names only (not the host's `localtime`, `Factory`,
+    fixed offsets or legacy aliases)."""
+    places = (
+        "Africa/",
+        "America/",
+        "Antarctica/",
+        "Asia/",
+        "Atlantic/",
+        "Australia/",
+        "Europe/",
+        "Indian/",
+        "Pacific/",
+    )
+    return frozenset(z for z in available_timezones() if z.startswith(places))
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,10 @@ def _columns(row: dict[str, Any], parts: set[tuple[tuple[str, ...], str]]) -> di
     return {"participant_id": row["participant_id"], **shown}
 
 
+# A meeting date a LEAD site could hold (the arithmetic around it must stay within the calendar).
+MEETINGS_FROM, MEETINGS_UNTIL = date(2000, 1, 1), date(2199, 12, 31)
+
+
 async def _meeting(
     engine: Any, sites: Any, clock: Any, jurisdiction: str, meeting_date: date | None, since: date | None
 ) -> tuple[date, date, ZoneInfo, int]:
@@ -109,6 +113,9 @@ async def _meeting(
     zone = ZoneInfo(settings.get("time_zone") or (site.time_zone if site else "UTC"))
     lookback = int(settings.get("lookback_days") or DEFAULT_LOOKBACK_DAYS)
     day = meeting_date or clock.now().astimezone(zone).date()
+    for name, value in (("date", day), ("since", since)):
+        if value is not None and not MEETINGS_FROM <= value <= MEETINGS_UNTIL:
+            raise InvalidInput(f"{name} must be a date between {MEETINGS_FROM} and {MEETINGS_UNTIL}", field=name)
     start = since or day - timedelta(days=lookback)
     if start > day:
         raise InvalidInput("the last meeting (since) must be on or before the meeting date", field="since")

@@ -294,6 +294,14 @@ class Handlers:
         if not await people.resolve_review(uow.conn, cmd.review_id, "same_person", cmd.resolved_by, now):
             raise Conflict("this review was already resolved", field="review_id")
         first, second = [await store.survivor(uow.conn, p) for p in (review["participant_id"], same_as)]
+        providers = {await records.current_provider(uow.conn, p) for p in (first, second)} - {None}
+        if len(providers) > 1:
+            # Each provider's case records are its own: linking would hand one provider's notes to the other.
+            # The person moves between providers only by a transfer between them, never by a match.
+            raise WrongState(
+                "the two records are held by different case-management providers; they cannot be linked",
+                field="review_id",
+            )
         link = await uow.get(PersonLink, cmd.review_id) or PersonLink(cmd.review_id, review["jurisdiction"])
         uow.add(link)
         linked = link.link(await people.indexed(uow.conn, first), await people.indexed(uow.conn, second), now)

@@ -99,6 +99,30 @@ async def handed_off(service: httpx.AsyncClient, police: dict[str, str], **kw: A
 
 
 class TestPersonMatchesResolve:
+    async def test_records_held_by_two_providers_are_never_linked(
+        self, service: httpx.AsyncClient, agency: Callable
+    ) -> None:
+        """Found from outside: a link moved one provider's contact notes to the other, with no ROI."""
+        pm = agency("lead-project-manager", "project_manager")
+        first, second = ({"last_name": "Linkova", "first_name": "Marta"} for _ in range(2))
+        mine = await service.post("/v1/referrals", json=body(**first), headers=agency("seattle-pd", "police"))
+        theirs = await service.post("/v1/referrals", json=body(**second), headers=agency("kc-sheriff", "police"))
+        for created, police, provider in (
+            (mine.json(), agency("seattle-pd", "police"), "lead-case-management"),
+            (theirs.json(), agency("kc-sheriff", "police"), "evergreen-cm"),
+        ):
+            path = f"/v1/referrals/{created['referral_id']}"
+            assert (await service.post(f"{path}/acceptance", headers=police)).status_code == 200
+            handoff = {**HANDOFF, "case_manager_id": "cm-link", "case_management_agency": provider}
+            assert (await service.post(f"{path}/handoff", json=handoff, headers=police)).status_code == 200
+        queue = (await service.get("/v1/person-matches", params={"jurisdiction": SEA}, headers=pm)).json()
+        [review] = [r for r in queue if r["participant_id"] == theirs.json()["participant_id"]]
+        resolution = f"/v1/person-matches/{review['review_id']}/resolution"
+        refused = await service.post(resolution, json={"decision": "same_person"}, headers=pm)
+        assert refused.status_code == 409 and refused.json()["field"] == "review_id"
+        still_open = (await service.get("/v1/person-matches", params={"jurisdiction": SEA}, headers=pm)).json()
+        assert review["review_id"] in {r["review_id"] for r in still_open}
+
     async def test_same_person_links_the_later_record_into_the_earlier_for_every_read(
         self, service: httpx.AsyncClient, module_nats: NatsServer, agency: Callable
     ) -> None:

@@ -483,3 +483,15 @@ class TestTheProgramCountIsTheFacilitators:
         await eventually(counted)
         police = await service.get("/v1/owg/agenda", params=MEETING, headers=agency("seattle-pd", "police"))
         assert police.status_code == 200 and police.json()["capacity"] is None
+
+
+class TestMeetingDatesAreCalendarDates:
+    @pytest.mark.parametrize("params", [{"date": "0001-01-01"}, {"date": "9999-12-31"}, {"since": "0001-01-01"}])
+    async def test_a_date_no_meeting_could_have_is_a_422_naming_it(
+        self, service: httpx.AsyncClient, agency: Callable, params: dict[str, str]
+    ) -> None:
+        """Found from outside: the look-back arithmetic overflowed into a 500."""
+        reply = await service.get(
+            "/v1/owg/agenda", params={"jurisdiction": SEA, **params}, headers=agency("seattle-pd", "police")
+        )
+        assert reply.status_code == 422 and reply.json()["field"] == next(iter(params))
