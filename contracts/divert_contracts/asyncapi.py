@@ -113,10 +113,12 @@ def asyncapi(public_base_url: str, nats_url: str) -> dict[str, Any]:
 
 
 def _servers(nats_url: str) -> dict[str, Any]:
-    nats = urlsplit(nats_url)
+    nats = urlsplit(nats_url if "://" in nats_url else f"nats://{nats_url}")
+    # Host and port only: a URL carrying a credential must never put it in a public document.
+    host = f"{nats.hostname}:{nats.port}" if nats.port else str(nats.hostname)
     return {
         "nats": {
-            "host": nats.netloc or nats_url,
+            "host": host,
             "protocol": "nats",
             "description": "Each partner agency's credential may read only its own feeds, with replay.",
             "security": [

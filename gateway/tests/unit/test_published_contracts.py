@@ -122,6 +122,14 @@ async def test_the_official_schema_catches_a_broken_document(gateway: httpx.Asyn
     assert not validator.is_valid(broken)
 
 
+async def test_a_credential_in_the_nats_url_never_reaches_the_document() -> None:
+    settings = GatewaySettings(public_nats_url="nats://s3cr3t-token@nats.test:4222")
+    async with client(create(settings)) as http:
+        reply = await http.get("/asyncapi.json")
+    assert reply.json()["servers"]["nats"]["host"] == "nats.test:4222"
+    assert "s3cr3t" not in reply.text
+
+
 async def test_asyncapi_has_a_feed_and_a_webhook_per_event_type_with_the_envelope_and_its_data(
     gateway: httpx.AsyncClient,
 ) -> None:
