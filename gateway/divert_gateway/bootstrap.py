@@ -12,7 +12,7 @@ from joserfc.jwk import KeySet
 
 from divert_gateway.adapters import clients, keys
 from divert_gateway.config import GatewaySettings
-from divert_gateway.entrypoints import docs, oauth, proxy, readiness
+from divert_gateway.entrypoints import contracts, docs, oauth, proxy, readiness
 from divert_gateway.service_layer import TokenServer
 from divert_kernel import problems, telemetry
 from divert_kernel.db import make_engine
@@ -63,6 +63,7 @@ def create(settings: GatewaySettings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(oauth.router)
     app.include_router(docs.router)
+    app.include_router(contracts.router)
     app.include_router(proxy.router)
 
     @app.get("/healthz", include_in_schema=False)

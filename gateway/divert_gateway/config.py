@@ -24,6 +24,10 @@ class GatewaySettings(BaseSettings):
     audit_url: str = "http://127.0.0.1:8105"
     upstream_timeout_seconds: float = 15.0
     max_body_bytes: int = 256 * 1024
+    # Where partners reach the gateway (event `dataschema` URLs, the AsyncAPI servers); unset: the issuer.
+    public_base_url: str | None = None
+    # The NATS address partners connect to for their feeds, as published in /asyncapi.json.
+    public_nats_url: str = "nats://127.0.0.1:44222"
 
     @model_validator(mode="after")
     def _no_development_shortcuts_in_production(self) -> "GatewaySettings":
@@ -33,6 +37,10 @@ class GatewaySettings(BaseSettings):
             if self.bootstrap_clients_file is not None:
                 raise ValueError("clients are registered through the admin tooling outside development")
         return self
+
+    @property
+    def public_base(self) -> str:
+        return (self.public_base_url or self.issuer).rstrip("/")
 
     def upstreams(self) -> dict[str, str]:
         return {

@@ -55,7 +55,7 @@ async def _connect_forever(url: str, name: str) -> Client:
 async def _run_messaging(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings) -> None:
     nc = await _connect_forever(settings.nats_url, f"divert-{spec.name}")
     app.state.nats = nc
-    relay = OutboxRelay(app.state.engine, spec.name, nc)
+    relay = OutboxRelay(app.state.engine, spec.name, nc, public_base_url=settings.public_base)
     app.state.relay = relay
     consumers = [
         Consumer(app.state.engine, nc, subscriber=spec.name, source=source, handlers=handlers, on_commit=relay.wake)

@@ -11,7 +11,10 @@ from divert_kernel.context import Actor
 from divert_kernel.events import Event, load_event, parse_type
 from divert_kernel.eventstore import StoredEvent
 
-SCHEMA_BASE = "https://divert.example/schemas/events"
+# Each event type's JSON Schema is served by the gateway at `<public base URL>/v1/schemas/events/...`; the base is
+# a setting of every service (ServiceSettings.public_base), the gateway's own address by default.
+SCHEMA_PATH = "/v1/schemas/events"
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:8000"
 
 
 def subject(jurisdiction: str, service: str, event_type: str) -> str:
@@ -22,8 +25,13 @@ def aggregate_id(stream_id: str) -> str:
     return stream_id.split("-", 1)[1] if "-" in stream_id else stream_id
 
 
-def to_cloudevent(service: str, stored: StoredEvent) -> dict[str, Any]:
-    """The structured-mode envelope of a stored event."""
+def dataschema_url(public_base_url: str, service: str, event_type: str, version: int) -> str:
+    """Where the gateway serves the JSON Schema of an event type's `data`."""
+    return f"{public_base_url.rstrip('/')}{SCHEMA_PATH}/{service}/{event_type}/v{version}.json"
+
+
+def to_cloudevent(service: str, stored: StoredEvent, public_base_url: str = DEFAULT_PUBLIC_BASE_URL) -> dict[str, Any]:
+    """The structured-mode envelope of a stored event; its `dataschema` is under the gateway's public URL."""
     meta = stored.metadata
     actor = meta.get("actor") or {}
     envelope = {
@@ -34,7 +42,7 @@ def to_cloudevent(service: str, stored: StoredEvent) -> dict[str, Any]:
         "subject": aggregate_id(stored.stream_id),
         "time": stored.recorded_at.isoformat(timespec="milliseconds"),
         "datacontenttype": "application/json",
-        "dataschema": f"{SCHEMA_BASE}/{service}/{stored.type}/v{stored.schema_version}.json",
+        "dataschema": dataschema_url(public_base_url, service, stored.type, stored.schema_version),
         "data": stored.data,
         "jurisdiction": stored.jurisdiction,
         "correlationid": meta.get("correlation_id"),

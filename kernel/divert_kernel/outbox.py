@@ -46,6 +46,7 @@ class OutboxRelay:
         batch: int = 256,
         idle: float = 0.25,
         gather: float = 0.005,
+        public_base_url: str = envelope.DEFAULT_PUBLIC_BASE_URL,
     ) -> None:
         self._engine = engine
         self._service = service
@@ -54,6 +55,7 @@ class OutboxRelay:
         self._idle = idle
         self._gather = gather
         self._wake = asyncio.Event()
+        self._public_base_url = public_base_url
 
     def wake(self) -> None:
         self._wake.set()
@@ -98,7 +100,7 @@ class OutboxRelay:
             try:
                 for row in rows:
                     stored = StoredEvent(**row)
-                    ce = envelope.to_cloudevent(self._service, stored)
+                    ce = envelope.to_cloudevent(self._service, stored, self._public_base_url)
                     await self._js.publish(
                         envelope.subject(stored.jurisdiction, self._service, stored.type),
                         json.dumps(ce, separators=(",", ":")).encode(),

@@ -21,6 +21,13 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = 256 * 1024
     # The site directory (divert_kernel.sites): agencies and MOU per jurisdiction.
     sites_file: str | None = None
+    # The gateway's public address, under which each published event's `dataschema` URL points (DESIGN §4).
+    # Unset: the token issuer, which is the gateway.
+    public_base_url: str | None = None
+
+    @property
+    def public_base(self) -> str:
+        return (self.public_base_url or self.token_issuer).rstrip("/")
 
     @model_validator(mode="after")
     def _no_development_secrets_in_production(self) -> ServiceSettings:

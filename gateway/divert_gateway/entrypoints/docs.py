@@ -10,6 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
+from divert_contracts.asyncapi import openapi_webhooks
+
 router = APIRouter(include_in_schema=False)
 
 
@@ -34,7 +36,25 @@ def merge(own: dict[str, Any], schemas: list[dict[str, Any]]) -> dict[str, Any]:
         "oauth2": {"type": "oauth2", "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {}}}}
     }
     merged["security"] = [{"oauth2": []}]
-    return merged
+    return with_webhooks(merged)
+
+
+EVENTS_NOTE = (
+    "\n\nEvents: partners receive them by webhook (the `webhooks` below: each a CloudEvent signed per Standard "
+    "Webhooks) or on their agency's NATS feed. The AsyncAPI 3.0 document of both: [/asyncapi.json](/asyncapi.json); "
+    "each event's JSON Schema is at its `dataschema` URL, /v1/schemas/events/{service}/{type}/v{n}.json."
+)
+
+
+def with_webhooks(document: dict[str, Any]) -> dict[str, Any]:
+    """One `webhooks` entry per event type, and a link to /asyncapi.json in the description."""
+    webhooks, schemas = openapi_webhooks()
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in schemas.items():
+        components.setdefault(name, definition)
+    info = document.setdefault("info", {})
+    info["description"] = info.get("description", "") + EVENTS_NOTE
+    return {**document, "webhooks": webhooks}
 
 
 @router.get("/openapi.json")
@@ -49,6 +69,13 @@ async def openapi(request: Request) -> dict[str, Any]:
     return document
 
 
+LINKS = (
+    '<p style="font-family:sans-serif;margin:1em 2em">Events (webhooks and NATS feeds): '
+    '<a href="/asyncapi.json">AsyncAPI 3.0 document</a> · HTTP API: <a href="/openapi.json">OpenAPI document</a></p>'
+)
+
+
 @router.get("/docs")
 async def docs() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/openapi.json", title="Divert API")
+    page = get_swagger_ui_html(openapi_url="/openapi.json", title="Divert API").body.decode()
+    return HTMLResponse(page.replace("<body>", "<body>\n" + LINKS, 1))
