@@ -102,6 +102,8 @@ def system(
         **free_ports_env(),
         "DIVERT_DATABASE_URL": postgres.url("postgres", driver="postgresql"),
         "DIVERT_NATS_URL": nats_server.url,
+        # Each service connects as its own NATS user, as under `make run`.
+        "DIVERT_NATS_CREDENTIALS": str(nats_server.credentials_file),
         "DIVERT_TRACE_FILE": str(trace_file),
     }
     proc, endpoints = start_launcher(home, env)

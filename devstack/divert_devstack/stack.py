@@ -10,7 +10,6 @@ import importlib.util
 import json
 import logging
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -21,9 +20,10 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from divert_devstack import demo_site, seed
-from divert_devstack.nats import NatsServer
+from divert_devstack.nats import NatsServer, feeds_of, persisted_secret
 from divert_devstack.postgres import PostgresServer, ensure_databases
 from divert_devstack.procs import Supervisor, spawn, stop, wait_for_port
+from divert_kernel.bus import feed_user
 
 log = logging.getLogger("divert.stack")
 
@@ -51,16 +51,7 @@ class Ports:
         )
 
 
-def _secret(path: Path, make: callable = lambda: secrets.token_urlsafe(32)) -> str:  # type: ignore[valid-type]
-    """A secret generated on first run and kept (mode 0600) for every later run."""
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = make()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(value)
-    return value
+_secret = persisted_secret
 
 
 def _ed25519_pem() -> str:
@@ -100,7 +91,10 @@ class Stack:
         self._app_argv: dict[str, tuple[list[str], dict[str, str]]] = {}
         self.supervisor = Supervisor()
         self.server_url = os.environ.get("DIVERT_DATABASE_URL")  # external PostgreSQL (admin URL), optional
-        self.nats_url = os.environ.get("DIVERT_NATS_URL")  # external NATS, optional
+        self.nats_url = os.environ.get("DIVERT_NATS_URL")  # external NATS (the operator's URL), optional
+        # With an external NATS: its credentials file (NatsServer.credentials()), for a URL per service.
+        self.nats_credentials_file = os.environ.get("DIVERT_NATS_CREDENTIALS")
+        self.nats_credentials: dict = {}  # type: ignore[type-arg]
 
     @property
     def gateway_url(self) -> str:
@@ -124,9 +118,18 @@ class Stack:
             self.server_url = _plain(self.postgres.url("postgres"))
         asyncio.run(ensure_databases(_plain(self.database_url("postgres")), list(DATABASES)))
         if self.nats_url is None:
-            self.nats = NatsServer(self.home / "nats", self.ports.nats, token=_secret(secrets_dir / "nats-token"))
+            self.write_sites()
+            feeds = feeds_of(json.loads(self.sites_file.read_text()))
+            self.nats = NatsServer(self.home / "nats", self.ports.nats, secrets_dir=secrets_dir, feeds=feeds)
             self.nats.start()
             self.nats_url = self.nats.url
+            self.nats_credentials = self.nats.credentials()
+        elif self.nats_credentials_file:
+            self.nats_credentials = json.loads(Path(self.nats_credentials_file).read_text())
+
+    def nats_url_for(self, service: str) -> str:
+        """The service's own NATS user; an external NATS given without credentials: its one URL for all."""
+        return str(self.nats_credentials.get("services", {}).get(service, self.nats_url))
 
     def migrate(self) -> None:
         from divert_kernel.migrate import upgrade
@@ -140,7 +143,7 @@ class Stack:
         prefix = service.upper() + "_"
         return {
             prefix + "DATABASE_URL": self.database_url(service),
-            prefix + "NATS_URL": str(self.nats_url),
+            prefix + "NATS_URL": self.nats_url_for(service),
             prefix + "JWKS_URL": f"{self.gateway_url}/.well-known/jwks.json",
             prefix + "TOKEN_ISSUER": self.gateway_url,
             prefix + "CONSENT_URL": self.service_url("consent"),
@@ -160,6 +163,7 @@ class Stack:
             "GATEWAY_SIGNING_KEY_FILE": str(self.home / "secrets" / "signing-key.jwk.json"),
             "GATEWAY_BOOTSTRAP_CLIENTS_FILE": str(self.home / "demo-clients.json"),
             "GATEWAY_SITES_FILE": str(self.sites_file),
+            "GATEWAY_NATS_URL": self.nats_url_for("gateway"),
         }
         env.update({f"GATEWAY_{s.upper()}_URL": self.service_url(s) for s in SERVICES})
         return env
@@ -232,10 +236,16 @@ class Stack:
                 "jurisdictions": [jurisdiction],
                 "scopes": [],
             }
+            | self._nats_credentials(jurisdiction, agency)
             for jurisdiction, agencies in demo_site.AGENCIES.items()
             for agency, agency_type in agencies
         ]
         _write_private(self.home / "demo-clients.json", {"jurisdiction": DEMO_JURISDICTION, "clients": clients})
+
+    def _nats_credentials(self, jurisdiction: str, agency: str) -> dict:  # type: ignore[type-arg]
+        """What the agency passes to `nats.connect`, and the stream and durable of its feed (README)."""
+        partner = self.nats_credentials.get("partners", {}).get(feed_user(jurisdiction, agency))
+        return {"nats_credentials": partner} if partner else {}
 
     def write_endpoints(self) -> None:
         endpoints = {

@@ -18,8 +18,8 @@ import pytest
 from fastapi import FastAPI
 from joserfc.jwk import RSAKey
 
-from divert_devstack import tokens
-from divert_devstack.nats import NatsServer
+from divert_devstack import demo_site, tokens
+from divert_devstack.nats import Feed, NatsServer
 from divert_devstack.postgres import PostgresServer, ensure_databases
 from divert_devstack.procs import free_port
 from divert_devstack.stack import migrations_dir
@@ -40,9 +40,17 @@ def postgres(infra_dir: Path) -> Iterator[PostgresServer]:
     server.stop()
 
 
+DEMO_FEEDS = tuple(Feed(j, agency) for j, agencies in demo_site.AGENCIES.items() for agency, _ in agencies)
+
+
 @pytest.fixture(scope="session")
 def nats_server(infra_dir: Path) -> Iterator[NatsServer]:
-    server = NatsServer(infra_dir / "nats" / "store", free_port())
+    """The session's nats-server, with a partner feed user per demo agency.
+
+    `nats_server.url` is the operator's (every permission: what tests publish, subscribe and inspect with, and
+    an all-services URL for service tests); `url_for(service)` is that service's own limited user, which the
+    launcher gives each service (the system tests pass `credentials_file` as DIVERT_NATS_CREDENTIALS)."""
+    server = NatsServer(infra_dir / "nats" / "store", free_port(), feeds=DEMO_FEEDS)
     server.start()
     yield server
     server.stop()
@@ -127,7 +135,7 @@ async def eventually(probe: Callable[[], Any], *, timeout: float = 15.0, interva
 @pytest.fixture(scope="module")
 def module_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
     """A nats-server of the module's own, so durable consumers of different test modules never meet."""
-    server = NatsServer(tmp_path_factory.mktemp("nats") / "store", free_port())
+    server = NatsServer(tmp_path_factory.mktemp("nats") / "store", free_port(), feeds=DEMO_FEEDS)
     server.start()
     yield server
     server.stop()

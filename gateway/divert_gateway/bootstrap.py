@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from joserfc.jwk import KeySet
 
-from divert_gateway.adapters import clients, keys
+from divert_gateway.adapters import clients, feeds, keys
 from divert_gateway.config import GatewaySettings
 from divert_gateway.entrypoints import contracts, docs, oauth, proxy, readiness
 from divert_gateway.service_layer import TokenServer
@@ -42,6 +42,7 @@ def create(settings: GatewaySettings | None = None) -> FastAPI:
             for name, url in settings.upstreams().items()
         }
         app.state.merged_openapi = None
+        app.state.feed_provisioning = feeds.start()  # each agency's NATS feed stream and durable (§7a)
         try:
             yield
         finally:

@@ -1,14 +1,19 @@
-"""NATS JetStream connection and the one-stream-per-publishing-service convention."""
+"""NATS JetStream connection, the one-stream-per-publishing-service convention, and partner feed names.
+
+Every credential's replies come to its own inbox, `_INBOX.<user>.>` (DESIGN §7a): NATS permissions grant each
+user that prefix only, so no credential can read the replies (the fetched events) of another.
+"""
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 
 log = logging.getLogger("divert.bus")
 
@@ -22,6 +27,38 @@ def stream_name(service: str) -> str:
 
 def stream_subjects(service: str) -> list[str]:
     return [f"lead.*.{service}.>"]
+
+
+def feed_subject(jurisdiction: str, agency: str, event_type: str = ">") -> str:
+    """The subject an agency's feed carries an event type on (`>`: all of them)."""
+    return f"feeds.{jurisdiction}.{agency}.{event_type}"
+
+
+def feed_stream(jurisdiction: str, agency: str) -> str:
+    """One stream per (jurisdiction, agency). Ids are lowercase, so the `_IN_` separator is unambiguous."""
+    return f"FEEDS_{agency}_IN_{jurisdiction}"
+
+
+def feed_durable(jurisdiction: str, agency: str) -> str:
+    """The one durable consumer Divert creates on an agency's feed stream; the partner may only pull and ack it."""
+    return agency
+
+
+def feed_user(jurisdiction: str, agency: str) -> str:
+    """The partner's NATS user name (services are `divert-<service>`: never an `@`)."""
+    return f"{agency}@{jurisdiction}"
+
+
+def inbox_prefix(user: str) -> str:
+    return f"_INBOX.{user}"
+
+
+def _inbox_for(url: str) -> str:
+    """The inbox prefix a user/password URL's user is granted; a token URL keeps the default."""
+    parts = urlsplit(url)
+    if parts.username and parts.password:
+        return inbox_prefix(parts.username)
+    return "_INBOX"
 
 
 async def connect(url: str, name: str) -> Client:
@@ -43,6 +80,7 @@ async def connect(url: str, name: str) -> Client:
         reconnect_time_wait=0.5,
         connect_timeout=2,
         allow_reconnect=True,
+        inbox_prefix=_inbox_for(url),
         disconnected_cb=_disconnected,
         reconnected_cb=_reconnected,
         error_cb=_error,
@@ -50,7 +88,15 @@ async def connect(url: str, name: str) -> Client:
 
 
 async def ensure_stream(js: JetStreamContext, service: str) -> None:
-    """Create the service's stream if absent; file storage, long dedup window for relay retries."""
+    """Create the service's stream if absent; file storage, long dedup window for relay retries.
+
+    Looked up first: a service's credential may create only its own stream, and a consumer waits (retrying)
+    until the publishing service has created its own."""
+    try:
+        await js.stream_info(stream_name(service))
+        return
+    except NotFoundError:
+        pass
     config = StreamConfig(
         name=stream_name(service),
         subjects=stream_subjects(service),
