@@ -108,6 +108,9 @@ def hand_off(police: Partner, provider: Partner, created: dict[str, Any], *, at:
     )
     assert handed.status_code == 200, handed.text
     provider.wait_for(f"/v1/participants/{created['participant_id']}/intake", lambda r: r.status_code == 200)
+    # The consent service hears of the hand-off on its own time: then the provider holds the consents too.
+    consents = f"/v1/consents?participant_id={created['participant_id']}&jurisdiction={created.get('jurisdiction', 'seattle-king-county')}"
+    provider.wait_for(consents, lambda r: r.status_code == 200)
 
 
 def roi_naming(

@@ -10,7 +10,7 @@ import asyncpg
 import nats
 
 from tests.conftest import System
-from tests.partner import consent_body, intake_body, referral_body, roi_naming
+from tests.partner import consent_body, intake_body, referral_body, roi_naming, until_created
 
 PROBLEM = "application/problem+json"
 
@@ -50,7 +50,7 @@ class TestOneDiversion:
         assert refused.status_code == 403
         assert refused.headers["content-type"].startswith(PROBLEM)
 
-        consent = cm.post("/v1/consents", json=consent_body(participant_id))
+        consent = until_created(lambda: cm.post("/v1/consents", json=consent_body(participant_id)))
         assert consent.status_code == 201, consent.text
         consent_id = consent.json()["consent_id"]
         served = prosecutor.get(intake_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.conftest import System
-from tests.partner import consent_body, enrol, referral_body
+from tests.partner import consent_body, enrol, referral_body, until_created
 
 J = "seattle-king-county"
 NOW = datetime.now(UTC)
@@ -154,7 +154,8 @@ class TestASocialContactReferral:
         assert prosecutor.get(path).status_code == 403
         consent = consent_body(participant_id)
         consent["grants"][0]["categories"] = ["screening", "housing", "substance_use"]
-        assert cm.post("/v1/consents", json=consent).status_code == 201
+        # The consent service hears of the hand-off on its own time: retry until it knows who holds the person.
+        assert until_created(lambda: cm.post("/v1/consents", json=consent)).status_code == 201
         seen = prosecutor.get(path)
         assert seen.status_code == 200, seen.text
         form = seen.json()["form"]

@@ -74,6 +74,11 @@ def _with_database(server_url: str, database: str) -> str:
     return urlunsplit(("postgresql+asyncpg", parts.netloc, f"/{database}", parts.query, ""))
 
 
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{parts.hostname}:{parts.port}")) if parts.username else url
+
+
 def _plain(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
@@ -164,6 +169,8 @@ class Stack:
             "GATEWAY_BOOTSTRAP_CLIENTS_FILE": str(self.home / "demo-clients.json"),
             "GATEWAY_SITES_FILE": str(self.sites_file),
             "GATEWAY_NATS_URL": self.nats_url_for("gateway"),
+            # Where partners connect, as /asyncapi.json tells them (never with a credential).
+            "GATEWAY_PUBLIC_NATS_URL": _without_credentials(str(self.nats_url)),
         }
         env.update({f"GATEWAY_{s.upper()}_URL": self.service_url(s) for s in SERVICES})
         return env
