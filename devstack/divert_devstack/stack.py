@@ -160,6 +160,9 @@ class Stack:
             "GATEWAY_SIGNING_KEY_FILE": str(self.home / "secrets" / "signing-key.jwk.json"),
             "GATEWAY_BOOTSTRAP_CLIENTS_FILE": str(self.home / "demo-clients.json"),
             "GATEWAY_SITES_FILE": str(self.sites_file),
+            # Partner delivery consumes every stream; the demo's webhook receivers listen on 127.0.0.1.
+            "GATEWAY_NATS_URL": str(self.nats_url),
+            "GATEWAY_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
         }
         env.update({f"GATEWAY_{s.upper()}_URL": self.service_url(s) for s in SERVICES})
         return env

@@ -24,6 +24,10 @@ class GatewaySettings(BaseSettings):
     audit_url: str = "http://127.0.0.1:8105"
     upstream_timeout_seconds: float = 15.0
     max_body_bytes: int = 256 * 1024
+    # Partner delivery (DESIGN §7a): the bus the delivery component consumes; None runs the gateway without it.
+    nats_url: str | None = None
+    # Development only (the demo and tests run receivers on 127.0.0.1): webhook targets may be http and private.
+    webhook_allow_private_targets: bool = False
 
     @model_validator(mode="after")
     def _no_development_shortcuts_in_production(self) -> "GatewaySettings":
@@ -32,6 +36,8 @@ class GatewaySettings(BaseSettings):
                 raise ValueError("the development database password may not be used outside development")
             if self.bootstrap_clients_file is not None:
                 raise ValueError("clients are registered through the admin tooling outside development")
+            if self.webhook_allow_private_targets:
+                raise ValueError("webhook targets on private addresses are allowed only in development")
         return self
 
     def upstreams(self) -> dict[str, str]:
