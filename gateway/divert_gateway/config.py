@@ -26,6 +26,8 @@ class GatewaySettings(BaseSettings):
     max_body_bytes: int = 256 * 1024
     # Partner delivery (DESIGN §7a): the bus the delivery component consumes; None runs the gateway without it.
     nats_url: str | None = None
+    # The site directory (agencies per jurisdiction): whose NATS feed an entitled event goes to.
+    sites_file: str | None = None
     # Development only (the demo and tests run receivers on 127.0.0.1): webhook targets may be http and private.
     webhook_allow_private_targets: bool = False
 

@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,16 +19,14 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from divert_contracts.vocabulary import DEFAULT_PURPOSE
+from divert_gateway.delivery import decide
+from divert_gateway.delivery.decide import Mint
 from divert_gateway.domain import webhooks as rules
-from divert_kernel.auth import Principal
 from divert_kernel.clock import Clock, SystemClock
-from divert_kernel.errors import Unavailable
 from divert_kernel.gate import ConsentGate
 
 log = logging.getLogger("divert.gateway.delivery")
 
-Mint = Callable[[str, str, str], str]  # (jurisdiction, agency, agency_type) -> a short-lived access token
 LEASE = timedelta(seconds=60)
 _CLAIM = sa.text(
     """
@@ -108,35 +105,10 @@ class Dispatcher:
         return len(claimed)
 
     async def _decide(self, messages: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-        """Own records pass; each other message is decided in one batch per receiving (jurisdiction, agency)."""
-        out = [m for m in messages if m["reason"] == "own"]
-        groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-        for m in messages:
-            if m["reason"] != "own":
-                groups.setdefault((m["jurisdiction"], m["agency"], m["agency_type"]), []).append(m)
-        for (jurisdiction, agency, agency_type), group in groups.items():
-            principal = Principal(
-                client_id="divert-delivery",
-                agency=agency,
-                agency_type=agency_type,
-                jurisdictions=frozenset({jurisdiction}),
-                scopes=frozenset(),
-                token=self._mint(jurisdiction, agency, agency_type),
-            )
-            asks = [(m["participant_id"], jurisdiction, m["category"]) for m in group]
-            try:
-                decisions = await self._gate.decide_requests(
-                    principal, asks, purpose=DEFAULT_PURPOSE.get(agency_type, "care_coordination")
-                )
-            except Unavailable:
-                log.warning("consent service unavailable; %d webhook messages wait", len(group))
-                continue  # they stay leased and are tried again when the lease ends: never sent undecided
-            for m, decision in zip(group, decisions, strict=True):
-                if decision.permitted:
-                    out.append(m)
-                else:
-                    await self._settle(m, now, status="denied", outcome="denied", attempts=m["attempts"])
-        return out
+        permitted, denied = await decide.split(self._gate, self._mint, messages)
+        for m in denied:
+            await self._settle(m, now, status="denied", outcome="denied", attempts=m["attempts"])
+        return permitted
 
     async def _attempt(self, m: dict[str, Any], now: datetime) -> None:
         async with self._sending:

@@ -5,6 +5,7 @@ The consent gate is asked later, at each attempt (dispatch.py), so a retry after
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from divert_contracts import entitlements
 from divert_gateway.adapters import webhooks as store
 from divert_kernel.clock import Clock
 from divert_kernel.envelope import ReceivedEvent
+from divert_kernel.sites import Sites
 from divert_kernel.uow import UnitOfWork
 
 # Which event names which relation, and in which field.
@@ -23,6 +25,11 @@ _LEARNS: dict[str, tuple[str, str]] = {
     "ChargeHeld": ("charge_holder", "prosecutor_agency"),
     "WarmHandoffCompleted": ("handoff_provider", "case_management_agency"),
 }
+_FEED = sa.text(
+    "INSERT INTO feed_messages (jurisdiction, agency, agency_type, event_id, event_type, participant_id, category, "
+    "reason, envelope, status, next_attempt_at) VALUES (:jurisdiction, :agency, :agency_type, CAST(:event_id AS uuid), "
+    ":event_type, :participant_id, :category, :reason, CAST(:envelope AS jsonb), 'pending', :now) ON CONFLICT DO NOTHING"
+)
 _LEARN = sa.text(
     "INSERT INTO delivery_relations (jurisdiction, referral_id, relation, agency, participant_id) "
     "VALUES (:jurisdiction, :referral_id, :relation, :agency, :participant_id) ON CONFLICT DO NOTHING"
@@ -83,25 +90,44 @@ async def related(conn: AsyncConnection, received: ReceivedEvent) -> dict[str, s
     return out
 
 
-def handler(clock: Clock):  # type: ignore[no-untyped-def]
+def handler(clock: Clock, sites: Sites | None = None):  # type: ignore[no-untyped-def]
     async def record(uow: UnitOfWork, received: ReceivedEvent) -> None:
-        await queue(uow.conn, received, clock)
+        await queue(uow.conn, received, clock, sites)
 
     return record
 
 
-async def queue(conn: AsyncConnection, received: ReceivedEvent, clock: Clock) -> int:
-    """Queue the event for every endpoint that subscribed to it and whose agency is entitled; returns how many."""
+async def queue(conn: AsyncConnection, received: ReceivedEvent, clock: Clock, sites: Sites | None = None) -> int:
+    """Queue the event for every endpoint that subscribed to it and whose agency is entitled, and for the NATS
+    feed of every entitled agency of the site directory; returns how many webhook messages."""
     found = entitlements.entitlement(received.service, received.type)
     if found is None:
         return 0
     await learn(conn, received)
-    subscribed = await store.subscribers(conn, received.jurisdiction, received.type)
-    if not subscribed:
-        return 0
     actor = received.envelope.get("actoragency")
     receiving = entitlements.recipients(received.service, received.type, actor, await related(conn, received))
     participant = _data(received).get("participant_id")
+    site = sites.get(received.jurisdiction) if sites is not None else None
+    if site is not None:
+        types = {a.agency_id: a.agency_type for a in site.agencies}
+        for agency, reason in receiving.items():
+            if agency in types and (reason == "own" or participant):
+                await conn.execute(
+                    _FEED,
+                    {
+                        "jurisdiction": received.jurisdiction,
+                        "agency": agency,
+                        "agency_type": types[agency],
+                        "event_id": received.id,
+                        "event_type": received.type,
+                        "participant_id": str(participant) if participant else None,
+                        "category": found.category,
+                        "reason": reason,
+                        "envelope": json.dumps(received.envelope),
+                        "now": clock.now(),
+                    },
+                )
+    subscribed = await store.subscribers(conn, received.jurisdiction, received.type)
     queued = 0
     for endpoint in subscribed:
         reason = receiving.get(endpoint["agency"])

@@ -67,6 +67,26 @@ def upgrade() -> None:
     op.create_index(
         "webhook_messages_due", "webhook_messages", ["next_attempt_at"], postgresql_where=sa.text("status = 'pending'")
     )
+    # One message per (agency, event) for its NATS feed, feeds.<jurisdiction>.<agency>.<EventType>.
+    op.create_table(
+        "feed_messages",
+        sa.Column("jurisdiction", sa.Text, primary_key=True),
+        sa.Column("agency", sa.Text, primary_key=True),
+        sa.Column("event_id", UUID(as_uuid=False), primary_key=True),
+        sa.Column("agency_type", sa.Text, nullable=False),
+        sa.Column("event_type", sa.Text, nullable=False),
+        sa.Column("participant_id", sa.Text),
+        sa.Column("category", sa.Text, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("envelope", JSONB, nullable=False),
+        sa.Column("position", sa.BigInteger, sa.Identity(always=True), nullable=False, unique=True),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
+    )
+    op.create_index(
+        "feed_messages_due", "feed_messages", ["next_attempt_at"], postgresql_where=sa.text("status = 'pending'")
+    )
     op.create_table(
         "webhook_attempts",
         sa.Column("attempt_id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
@@ -82,5 +102,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("webhook_attempts", "webhook_messages", "webhook_endpoints", "delivery_relations"):
+    for table in ("webhook_attempts", "feed_messages", "webhook_messages", "webhook_endpoints", "delivery_relations"):
         op.drop_table(table)
