@@ -119,7 +119,8 @@ class Dispatcher:
             started = time.monotonic()
             code: int | None = None
             try:
-                rules.check_target(m["url"], allow_private=self._allow_private)
+                # Checked at each attempt (a name may come to resolve elsewhere); DNS off the event loop.
+                await asyncio.to_thread(rules.check_target, m["url"], allow_private=self._allow_private)
                 reply = await self._http.post(m["url"], content=body, headers=headers)
                 code = reply.status_code
             except (httpx.HTTPError, rules.TargetRefused):
