@@ -91,7 +91,7 @@ def test_a_denied_delivery_never_arrives_and_is_recorded(system: System, receive
     created, _ = referred(system, "DENY", roi_for_police=False)
     assert enrol(cm, created["participant_id"]).status_code == 200
     log = f"/v1/webhook-endpoints/{endpoint['endpoint_id']}/deliveries"
-    police.wait_for(log, lambda r: any(i["outcome"] == "denied" for i in r.json()["items"]), timeout=30)
+    police.wait_for(log, lambda r: any(i["outcome"] == "denied" for i in r.json()["items"]), timeout=60)
     assert intake_of(receiver, created["participant_id"]) == []
     system.partner("auditor").wait_for(
         f"/v1/participants/{created['participant_id']}/disclosures",
@@ -102,6 +102,7 @@ def test_a_denied_delivery_never_arrives_and_is_recorded(system: System, receive
             for i in r.json().get("items", [])
         ),
         params={"include_denied": "true"},
+        timeout=60,
     )
 
 

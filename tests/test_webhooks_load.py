@@ -21,9 +21,11 @@ async def test_500_events_each_arrive_at_least_once_through_a_receiver_failing_h
     created = await harness.endpoint(receiver)
     ids = await harness.publish(n=500)
     await harness.drain()
-    exhausted = await _count(harness, "webhook_messages", created, "AND status = 'failed'")
-    # 8 attempts at p = 1/2 leave about 2 in 500 exhausted: nothing is lost, they are replayed (and logged).
-    if exhausted:
+    # 8 attempts at p >= 1/2 leave about 2 in 500 exhausted: nothing is lost, they stay in the log as failed and
+    # are replayed (a few rounds at most; the request order, hence the random answers, varies between runs).
+    for _ in range(5):
+        if not await _count(harness, "webhook_messages", created, "AND status = 'failed'"):
+            break
         await harness.http.post(
             f"/v1/webhook-endpoints/{created['endpoint_id']}/replay",
             json={"since": (harness.clock.now() - timedelta(days=30)).isoformat()},
