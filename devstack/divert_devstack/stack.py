@@ -171,6 +171,8 @@ class Stack:
             "GATEWAY_NATS_URL": self.nats_url_for("gateway"),
             # Where partners connect, as /asyncapi.json tells them (never with a credential).
             "GATEWAY_PUBLIC_NATS_URL": _without_credentials(str(self.nats_url)),
+            # The demo's webhook receivers listen on 127.0.0.1 (refused outside development).
+            "GATEWAY_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
         }
         env.update({f"GATEWAY_{s.upper()}_URL": self.service_url(s) for s in SERVICES})
         return env

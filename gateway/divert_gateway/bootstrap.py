@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -12,15 +13,18 @@ from joserfc.jwk import KeySet
 
 from divert_gateway.adapters import clients, feeds, keys
 from divert_gateway.config import GatewaySettings
-from divert_gateway.entrypoints import contracts, docs, oauth, proxy, readiness
+from divert_gateway.delivery import runner
+from divert_gateway.entrypoints import contracts, docs, oauth, proxy, readiness, webhooks
 from divert_gateway.service_layer import TokenServer
 from divert_kernel import problems, telemetry
+from divert_kernel.clock import Clock, SystemClock
 from divert_kernel.db import make_engine
 from divert_kernel.limits import BodySizeLimit
 
 
-def create(settings: GatewaySettings | None = None) -> FastAPI:
+def create(settings: GatewaySettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
+    clock = clock or SystemClock()
     telemetry.setup("gateway")
 
     @contextlib.asynccontextmanager
@@ -43,9 +47,19 @@ def create(settings: GatewaySettings | None = None) -> FastAPI:
         }
         app.state.merged_openapi = None
         app.state.feed_provisioning = feeds.start()  # each agency's NATS feed stream and durable (§7a)
+        app.state.delivery_clock = clock
+        delivery = None
+        if settings.nats_url:
+            app.state.dispatcher = runner.dispatcher_for(app, key, clock)
+            delivery = asyncio.create_task(runner.run(app, app.state.dispatcher, clock))
         try:
             yield
         finally:
+            if delivery is not None:
+                delivery.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await delivery
+                await app.state.dispatcher.close()
             for upstream in app.state.upstreams.values():
                 await upstream.aclose()
             await app.state.engine.dispose()
@@ -65,6 +79,7 @@ def create(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(oauth.router)
     app.include_router(docs.router)
     app.include_router(contracts.router)
+    app.include_router(webhooks.router)  # before the proxy's catch-all /v1/{path}
     app.include_router(proxy.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -28,6 +28,12 @@ class GatewaySettings(BaseSettings):
     public_base_url: str | None = None
     # The NATS address partners connect to for their feeds, as published in /asyncapi.json.
     public_nats_url: str = "nats://127.0.0.1:44222"
+    # Partner delivery (DESIGN §7a): the bus the delivery component consumes; None runs the gateway without it.
+    nats_url: str | None = None
+    # The site directory (agencies per jurisdiction): whose NATS feed an entitled event goes to.
+    sites_file: str | None = None
+    # Development only (the demo and tests run receivers on 127.0.0.1): webhook targets may be http and private.
+    webhook_allow_private_targets: bool = False
 
     @model_validator(mode="after")
     def _no_development_shortcuts_in_production(self) -> "GatewaySettings":
@@ -36,6 +42,8 @@ class GatewaySettings(BaseSettings):
                 raise ValueError("the development database password may not be used outside development")
             if self.bootstrap_clients_file is not None:
                 raise ValueError("clients are registered through the admin tooling outside development")
+            if self.webhook_allow_private_targets:
+                raise ValueError("webhook targets on private addresses are allowed only in development")
         return self
 
     @property

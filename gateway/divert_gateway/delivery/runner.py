@@ -1,0 +1,62 @@
+"""The delivery component as the gateway's background job: a durable consumer of every service's stream, and the
+webhook dispatcher. Restarted if it fails; NATS and the consent service may come and go."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from fastapi import FastAPI
+
+from divert_gateway.delivery import intake, tokens
+from divert_gateway.delivery.dispatch import Dispatcher
+from divert_gateway.delivery.publish import FeedPublisher
+from divert_kernel import bus
+from divert_kernel.clock import Clock
+from divert_kernel.consumer import ANY_EVENT, Consumer
+from divert_kernel.gate import ConsentGate
+from divert_kernel.sites import load_sites
+
+log = logging.getLogger("divert.gateway.delivery")
+
+SOURCES = ("referral", "casemgmt", "consent", "prosecution")
+SUBSCRIBER = "gateway-delivery"
+
+
+def dispatcher_for(app: FastAPI, key, clock: Clock) -> Dispatcher:  # type: ignore[no-untyped-def]
+    settings = app.state.settings
+    app.state.delivery_gate = ConsentGate(settings.consent_url, timeout=5.0)
+    app.state.delivery_mint = tokens.minter(key, settings.issuer, settings.audience)
+    return Dispatcher(
+        app.state.engine,
+        app.state.delivery_gate,
+        app.state.delivery_mint,
+        clock=clock,
+        allow_private=settings.webhook_allow_private_targets,
+    )
+
+
+async def run(app: FastAPI, dispatcher: Dispatcher, clock: Clock) -> None:
+    """Consume every stream and dispatch, for the app's life."""
+    settings = app.state.settings
+    nc = None
+    while nc is None:
+        try:
+            nc = await bus.connect(settings.nats_url, "divert-gateway-delivery")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - not reachable yet: keep trying
+            log.warning("NATS not reachable yet (%s); retrying", type(exc).__name__)
+            await asyncio.sleep(0.5)
+    sites = load_sites(settings.sites_file)
+    handlers = {ANY_EVENT: intake.handler(clock, sites)}
+    consumers = [
+        Consumer(app.state.engine, nc, subscriber=SUBSCRIBER, source=source, handlers=handlers) for source in SOURCES
+    ]
+    feeds = FeedPublisher(app.state.engine, nc, app.state.delivery_gate, app.state.delivery_mint, clock)
+    try:
+        await asyncio.gather(dispatcher.run(), feeds.run(), *(c.run() for c in consumers))
+    finally:
+        with contextlib.suppress(Exception):
+            await nc.close()
