@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -198,3 +199,43 @@ def diversion_offered(referral_id: str, participant_id: str, **overrides: Any) -
         "rms_incident_number": "2026-000777",
     }
     return DiversionOffered(**(fields | overrides))
+
+
+@pytest.fixture(scope="module")
+def sites_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's two sites, as `make run` seeds them (a module may override it with a site of its own)."""
+    path = tmp_path_factory.mktemp("sites") / "sites.json"
+    path.write_text(json.dumps(demo_site.sites()))
+    return path
+
+
+@contextlib.asynccontextmanager
+async def consent_service(
+    database_url: str, nats_url: str, jwks_file: Path, sites_file: Path, log_dir: Path
+) -> AsyncIterator[str]:
+    """The real consent service as its own uvicorn process (as under `make run`), on a migrated database (see
+    `create_database(postgres, "consent")`) and the given NATS, for a service's tests of reads that must be decided; yields its URL. Services never import one
+    another, their tests included: this is the one place that starts it."""
+    import os
+    import sys
+
+    from divert_devstack.procs import spawn, stop, wait_for_port
+
+    port = free_port()
+    env = {
+        "CONSENT_DATABASE_URL": database_url,
+        "CONSENT_NATS_URL": nats_url,
+        "CONSENT_JWKS_URL": str(jwks_file),
+        "CONSENT_TOKEN_ISSUER": tokens.ISSUER,
+        "CONSENT_TOKEN_AUDIENCE": tokens.AUDIENCE,
+        "CONSENT_SITES_FILE": str(sites_file),
+    }
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "consent.bootstrap:create", "--port", str(port)]
+    proc = spawn(
+        [*argv, "--host", "127.0.0.1", "--no-access-log"], log=log_dir / "consent.log", env={**os.environ, **env}
+    )
+    try:
+        await asyncio.to_thread(wait_for_port, port, proc=proc, timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)

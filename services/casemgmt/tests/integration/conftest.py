@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,19 +16,10 @@ import httpx
 import nats
 import pytest
 
-from divert_devstack import demo_site, tokens
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer
-from divert_devstack.procs import free_port, spawn, stop, wait_for_port
-from divert_devstack.testing import JURISDICTION, create_database, eventually
-
-
-@pytest.fixture(scope="module")
-def sites_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo's two sites, as `make run` seeds them."""
-    path = tmp_path_factory.mktemp("sites") / "sites.json"
-    path.write_text(json.dumps(demo_site.sites()))
-    return path
+from divert_devstack.procs import free_port
+from divert_devstack.testing import JURISDICTION, consent_service, create_database, eventually
 
 
 @pytest.fixture(scope="module")
@@ -41,24 +30,9 @@ async def consent_url(
     sites_file: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[str]:
-    database = await create_database(postgres, "consent")
-    port = free_port()
-    env = {
-        "CONSENT_DATABASE_URL": database,
-        "CONSENT_NATS_URL": module_nats.url,
-        "CONSENT_JWKS_URL": str(jwks_file),
-        "CONSENT_TOKEN_ISSUER": tokens.ISSUER,
-        "CONSENT_TOKEN_AUDIENCE": tokens.AUDIENCE,
-        "CONSENT_SITES_FILE": str(sites_file),
-    }
-    argv = [sys.executable, "-m", "uvicorn", "--factory", "consent.bootstrap:create", "--port", str(port)]
-    log = tmp_path_factory.mktemp("consent") / "consent.log"
-    proc = spawn([*argv, "--host", "127.0.0.1", "--no-access-log"], log=log, env={**os.environ, **env})
-    try:
-        wait_for_port(port, proc=proc, timeout=60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
+    database, log_dir = await create_database(postgres, "consent"), tmp_path_factory.mktemp("consent")
+    async with consent_service(database, module_nats.url, jwks_file, sites_file, log_dir) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ published on the module's own NATS and applied by the service's durable consumer
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -33,13 +32,6 @@ J = demo_site.SEATTLE
 @pytest.fixture(scope="module")
 async def database(postgres: PostgresServer) -> str:
     return await create_database(postgres, "consent")
-
-
-@pytest.fixture(scope="session")
-def sites_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sites") / "sites.json"
-    path.write_text(json.dumps(demo_site.sites()))
-    return path
 
 
 @pytest.fixture(scope="module")

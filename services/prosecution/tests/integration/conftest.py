@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime
@@ -18,11 +16,10 @@ import pytest
 from fastapi import FastAPI
 
 from divert_contracts.referral import DiversionOffered
-from divert_devstack import demo_site, tokens
+from divert_devstack import demo_site
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer
-from divert_devstack.procs import free_port, spawn, stop, wait_for_port
-from divert_devstack.testing import create_database, diversion_offered, running, service_settings
+from divert_devstack.testing import consent_service, create_database, diversion_offered, running, service_settings
 from divert_kernel.clock import FixedClock
 from prosecution.bootstrap import create
 from prosecution.config import ProsecutionSettings
@@ -174,23 +171,7 @@ async def real_consent_url(
     sites_file: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[str]:
-    """The consent service itself, as its own uvicorn process (as under `make run`), on the module's NATS: it
-    sees the same referral events the prosecution service does."""
-    database = await create_database(postgres, "consent")
-    port = free_port()
-    env = {
-        "CONSENT_DATABASE_URL": database,
-        "CONSENT_NATS_URL": module_nats.url,
-        "CONSENT_JWKS_URL": str(jwks_file),
-        "CONSENT_TOKEN_ISSUER": tokens.ISSUER,
-        "CONSENT_TOKEN_AUDIENCE": tokens.AUDIENCE,
-        "CONSENT_SITES_FILE": str(sites_file),
-    }
-    argv = [sys.executable, "-m", "uvicorn", "--factory", "consent.bootstrap:create", "--port", str(port)]
-    log = tmp_path_factory.mktemp("consent") / "consent.log"
-    proc = spawn([*argv, "--host", "127.0.0.1", "--no-access-log"], log=log, env={**os.environ, **env})
-    try:
-        wait_for_port(port, proc=proc, timeout=60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
+    """The consent service itself, as its own process: it sees the same referral events this service does."""
+    database, log_dir = await create_database(postgres, "consent"), tmp_path_factory.mktemp("consent")
+    async with consent_service(database, module_nats.url, jwks_file, sites_file, log_dir) as url:
+        yield url

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,27 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
-from consent.bootstrap import create as create_consent
-from consent.config import ConsentSettings
-from divert_devstack import demo_site
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer
-from divert_devstack.procs import free_port
-from divert_devstack.testing import create_database, eventually, service_settings
-from divert_kernel.clock import FixedClock
+from divert_devstack.testing import consent_service, create_database, eventually
 from divert_kernel.db import make_engine
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def sites_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Both demo jurisdictions: seattle-king-county has two police agencies and two providers."""
-    path = tmp_path_factory.mktemp("sites") / "sites.json"
-    path.write_text(json.dumps(demo_site.sites()))
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -41,26 +25,16 @@ async def consent_database(postgres: PostgresServer) -> str:
 
 @pytest.fixture(scope="module")
 async def consent_url(
-    consent_database: str, module_nats: NatsServer, jwks_file: Path, sites_file: Path
+    consent_database: str,
+    module_nats: NatsServer,
+    jwks_file: Path,
+    sites_file: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[str]:
     """The consent service on a port of its own, as the referral service's gate calls it over HTTP."""
-    settings = ConsentSettings(
-        **service_settings(database_url=consent_database, nats_url=module_nats.url, jwks_file=jwks_file),
-        sites_file=str(sites_file),
-    )
-    port = free_port()
-    config = uvicorn.Config(
-        create_consent(settings, FixedClock(NOW)), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    log_dir = tmp_path_factory.mktemp("consent")
+    async with consent_service(consent_database, module_nats.url, jwks_file, sites_file, log_dir) as url:
+        yield url
 
 
 def referrals_reach_consent(consent_database: str):  # type: ignore[no-untyped-def]
