@@ -83,30 +83,6 @@ class ConsentGate:
             raise not_permitted()
         return decision
 
-    async def require_read(
-        self, principal: Principal, *, participant_id: str, jurisdiction: str | None, category: str, purpose: str
-    ) -> Decision:
-        """Like `require`, for a record that may not exist (`jurisdiction` None): the gate is asked all the same,
-        so an unknown record is refused exactly like a withheld one, and both are 503 when consent is down."""
-        decision = await self.require(
-            principal,
-            participant_id=participant_id,
-            jurisdiction=jurisdiction or min(principal.jurisdictions),
-            category=category,
-            purpose=purpose,
-        )
-        if jurisdiction is None:
-            raise not_permitted()
-        return decision
-
-    async def permits(self, principal: Principal, **request: str) -> bool:
-        """Like `require`, but a deny is False (for optional parts of a response); no answer still raises."""
-        try:
-            await self.require(principal, **request)
-        except Forbidden:
-            return False
-        return True
-
     async def decide_each(
         self, principal: Principal, participant_ids: Sequence[str], *, jurisdiction: str, category: str, purpose: str
     ) -> dict[str, Decision]:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from divert_gateway.delivery import decide
 from divert_gateway.delivery.decide import Mint
+from divert_gateway.delivery.loop import poll_forever
 from divert_gateway.domain import webhooks as rules
 from divert_kernel.clock import Clock, SystemClock
 from divert_kernel.gate import ConsentGate
@@ -78,15 +79,7 @@ class Dispatcher:
         await self._gate.close()
 
     async def run(self, idle: float = 0.2) -> None:
-        while True:
-            try:
-                if await self.step() == 0:
-                    await asyncio.sleep(idle)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the loop must never die; the message stays leased
-                log.warning("webhook dispatch failed: %s", type(exc).__name__)
-                await asyncio.sleep(1)
+        await poll_forever(self.step, "webhook dispatch", idle)
 
     async def step(self) -> int:
         """One batch of due messages; returns how many were claimed."""

@@ -5,7 +5,6 @@ publish is not acknowledged and the message is retried on the webhook schedule, 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from datetime import timedelta
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from divert_gateway.delivery import decide
 from divert_gateway.delivery.decide import Mint
+from divert_gateway.delivery.loop import poll_forever
 from divert_gateway.domain import webhooks as rules
 from divert_kernel.clock import Clock
 from divert_kernel.gate import ConsentGate
@@ -48,15 +48,7 @@ class FeedPublisher:
         self._engine, self._js, self._gate, self._mint, self._clock = engine, nc.jetstream(), gate, mint, clock
 
     async def run(self, idle: float = 0.2) -> None:
-        while True:
-            try:
-                if await self.step() == 0:
-                    await asyncio.sleep(idle)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the loop must never die; claimed messages stay leased
-                log.warning("feed publishing failed: %s", type(exc).__name__)
-                await asyncio.sleep(1)
+        await poll_forever(self.step, "feed publishing", idle)
 
     async def step(self) -> int:
         now = self._clock.now()
