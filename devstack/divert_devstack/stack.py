@@ -265,6 +265,13 @@ class Stack:
             "token_url": f"{self.gateway_url}/oauth/token",
         }
         _write_private(self.home / "endpoints.json", endpoints)
+        # What the `divert` command needs to operate this instance (credentials included, hence 0600).
+        operator = {
+            **endpoints,
+            "nats_url": str(self.nats_credentials.get("operator", self.nats_url)),
+            "databases": {name: self.database_url(name) for name in DATABASES},
+        }
+        _write_private(self.home / "operator.json", operator)
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -319,6 +326,7 @@ class Stack:
         if self.postgres is not None:
             self.postgres.stop()
         (self.home / "endpoints.json").unlink(missing_ok=True)
+        (self.home / "operator.json").unlink(missing_ok=True)
 
 
 def _write_private(path: Path, data: object) -> None:

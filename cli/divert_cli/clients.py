@@ -1,0 +1,7 @@
+"""`divert clients`: not yet built (owned by one helper; see the issue)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="clients (not yet built)", no_args_is_help=True)

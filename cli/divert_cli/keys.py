@@ -1,0 +1,7 @@
+"""`divert keys`: not yet built (owned by one helper; see the issue)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="keys (not yet built)", no_args_is_help=True)
