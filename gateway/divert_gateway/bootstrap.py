@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from joserfc.jwk import KeySet
 
 from divert_gateway.adapters import clients, feeds, keys
 from divert_gateway.config import GatewaySettings
@@ -29,13 +29,17 @@ def create(settings: GatewaySettings | None = None, clock: Clock | None = None) 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        key = keys.load_or_create(settings.signing_key_file)
-        app.state.jwks = keys.public_jwks(key)
-        app.state.public_keys = KeySet.import_key_set(app.state.jwks)
+        app.state.engine = make_engine(settings.database_url, pool_size=5)
+        # The key set lives in the gateway database, shared by every replica (adapters/keys.py).
+        await keys.ensure_one(app.state.engine, settings.signing_key_file)
+        lifetime = timedelta(seconds=settings.token_ttl_seconds)
+        app.state.keyring = keys.KeyRing(app.state.engine, lifetime, clock.now)
+        await oauth.refresh(app)
+        key = app.state.keyring.current  # the signing key as of each call: tokens follow a rotation
         app.state.token_server = TokenServer(
             issuer=settings.issuer, audience=settings.audience, key=key, ttl=settings.token_ttl_seconds
         )
-        app.state.engine = make_engine(settings.database_url, pool_size=5)
+        current = asyncio.create_task(oauth.keep_current(app), name="gateway-keys-and-revocations")
         if settings.bootstrap_clients_file is not None and settings.bootstrap_clients_file.exists():
             await clients.register(app.state.engine, clients.read_clients_file(settings.bootstrap_clients_file))
         # Idle connections are dropped before uvicorn's 5 s keep-alive closes them from the other end; reusing
@@ -55,6 +59,9 @@ def create(settings: GatewaySettings | None = None, clock: Clock | None = None) 
         try:
             yield
         finally:
+            current.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await current
             if delivery is not None:
                 delivery.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
@@ -55,13 +55,14 @@ class _ClientCredentials(grants.ClientCredentialsGrant):  # type: ignore[misc]
 
 
 class _AccessTokens(JWTBearerTokenGenerator):  # type: ignore[misc]
-    def __init__(self, issuer: str, audience: str, key: RSAKey, ttl: int) -> None:
+    def __init__(self, issuer: str, audience: str, key: Callable[[], RSAKey], ttl: int) -> None:
         super().__init__(issuer=issuer, alg="RS256", expires_generator=lambda client, grant_type: ttl)
         self._audience = audience
-        self._jwks = KeySet([key]).as_dict(private=True)
+        self._key = key
 
     def get_jwks(self) -> dict[str, Any]:
-        return self._jwks
+        # The key that signs now (the key ring's newest active key): one key, so its kid goes into the header.
+        return KeySet([self._key()]).as_dict(private=True)  # type: ignore[no-any-return]
 
     def get_audiences(self, client: RegisteredClient, user: Any, scope: str) -> str:
         return self._audience
@@ -75,7 +76,7 @@ class _AccessTokens(JWTBearerTokenGenerator):  # type: ignore[misc]
 
 
 class TokenServer(AuthorizationServer):  # type: ignore[misc]
-    def __init__(self, *, issuer: str, audience: str, key: RSAKey, ttl: int) -> None:
+    def __init__(self, *, issuer: str, audience: str, key: Callable[[], RSAKey], ttl: int) -> None:
         super().__init__()
         self.register_grant(_ClientCredentials)
         self.register_token_generator("default", _AccessTokens(issuer, audience, key, ttl))

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from nats.aio.client import Client
 
 from divert_kernel import bus, idempotency, problems, readiness, telemetry
-from divert_kernel.auth import CurrentPrincipal, TokenVerifier
+from divert_kernel.auth import CurrentPrincipal, TokenVerifier, revocations_beside
 from divert_kernel.clock import Clock, SystemClock
 from divert_kernel.consumer import Consumer, EventHandler
 from divert_kernel.db import make_engine
@@ -84,7 +84,12 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings.database_url)
-        app.state.verifier = TokenVerifier(settings.jwks_url, settings.token_issuer, settings.token_audience)
+        app.state.verifier = TokenVerifier(
+            settings.jwks_url,
+            settings.token_issuer,
+            settings.token_audience,
+            revocations_source=revocations_beside(settings.jwks_url),  # disabled clients' tokens, within seconds
+        )
         app.state.gate = ConsentGate(settings.consent_url)
         app.state.relay = None
         app.state.bus = MessageBus(app.state.engine, spec.name, spec.commands, on_commit=_wake_relay(app))

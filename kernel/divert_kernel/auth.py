@@ -6,6 +6,7 @@ import asyncio
 import base64
 import binascii
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -23,6 +24,9 @@ from divert_kernel import context
 from divert_kernel.errors import Forbidden, InvalidInput, Unauthenticated, Unavailable
 
 ALGORITHMS = ["RS256"]
+JWKS_PATH = "/.well-known/jwks.json"
+REVOCATIONS_PATH = "/oauth/revocations"
+log = logging.getLogger("divert.auth")
 _PERSON_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,64}$")
 
 
@@ -63,6 +67,8 @@ class TokenVerifier:
         refresh_after: float = 300,
         min_refresh_interval: float = 10,
         monotonic: Callable[[], float] = time.monotonic,
+        revocations_source: str | None = None,
+        revocations_interval: float = 1.0,
     ) -> None:
         self._source = jwks_source
         self._issuer = issuer
@@ -74,6 +80,7 @@ class TokenVerifier:
         self._fetched_at: float | None = None
         self._tried_at: float | None = None
         self._lock = asyncio.Lock()
+        self._revocations = Revocations(revocations_source, revocations_interval, monotonic)
 
     async def _load(self) -> KeySet:
         if self._source.startswith(("http://", "https://")):
@@ -88,9 +95,9 @@ class TokenVerifier:
     def _may_fetch(self) -> bool:
         return self._tried_at is None or self._now() - self._tried_at >= self._min_interval
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, *, announced: bool = False) -> None:
         async with self._lock:
-            if not self._may_fetch():  # another request refreshed while this one waited
+            if not announced and not self._may_fetch():  # another request refreshed while this one waited
                 return
             self._tried_at = self._now()
             try:
@@ -111,9 +118,17 @@ class TokenVerifier:
             raise Unavailable("token signing keys could not be loaded")
         return self._keys
 
+    async def _follow_announcements(self) -> None:
+        """Fetch the JWKS at once when the gateway announces a key we do not hold (a rotation), unthrottled: the
+        announcement comes from the gateway at most once per revocations interval, never from a caller's token."""
+        announced = await self._revocations.refresh_if_due()
+        if announced and (self._keys is None or not all(_holds(self._keys, kid) for kid in announced)):
+            await self._refresh(announced=True)
+
     async def verify(self, token: str) -> dict[str, Any]:
         """The token's claims, or Unauthenticated."""
         kid = _key_id(token)
+        await self._follow_announcements()
         try:
             decoded = jwt.decode(token, await self._keyset(kid), algorithms=ALGORITHMS)
         except (JoseError, ValueError):
@@ -128,7 +143,65 @@ class TokenVerifier:
             registry.validate(decoded.claims)
         except JoseError:
             raise Unauthenticated("the access token is expired or not meant for this API") from None
+        if is_revoked(decoded.claims, self._revocations.bounds):
+            raise Unauthenticated("the access token has been revoked") from None
         return decoded.claims
+
+
+class Revocations:
+    """The gateway's list of revoked clients (client id -> the `iat` at or below which its tokens are refused),
+    fetched at most once per `interval` on the request path, so a disabled client's tokens stop within seconds.
+
+    If the gateway cannot be reached the last list is kept (fail open): the gateway then issues no tokens
+    either, and refusing every request because it blipped would make it a hard dependency of each service.
+    The same answer announces the published key ids, so a rotated key is fetched before it signs anything.
+    """
+
+    def __init__(self, source: str | None, interval: float, monotonic: Callable[[], float]) -> None:
+        self._source = source
+        self._interval = interval
+        self._now = monotonic
+        self._tried_at: float | None = None
+        self._lock = asyncio.Lock()
+        self.bounds: dict[str, int] = {}
+
+    async def refresh_if_due(self) -> list[str]:
+        """The key ids the gateway announced if the list was refreshed now, else an empty list."""
+        if self._source is None or not self._due():
+            return []
+        async with self._lock:
+            if not self._due():  # another request refreshed while this one waited
+                return []
+            self._tried_at = self._now()
+            try:
+                async with httpx.AsyncClient(timeout=2) as client:
+                    response = await client.get(self._source)
+                    response.raise_for_status()
+                    data = response.json()
+                self.bounds = {str(k): int(v) for k, v in data["revoked"].items()}
+                return [str(kid) for kid in data.get("kids", [])]
+            except Exception as exc:  # noqa: BLE001 - any failure keeps the last list; the next request retries
+                log.warning("revocation list not refreshed (%s); keeping the last one", type(exc).__name__)
+                return []
+
+    def _due(self) -> bool:
+        return self._tried_at is None or self._now() - self._tried_at >= self._interval
+
+
+def is_revoked(claims: dict[str, Any], bounds: dict[str, int]) -> bool:
+    """A token is revoked when its client has a bound and the token was issued at or before it."""
+    bound = bounds.get(str(claims.get("client_id") or claims.get("sub") or ""))
+    if bound is None:
+        return False
+    issued = claims.get("iat")
+    return not isinstance(issued, int | float) or issued <= bound
+
+
+def revocations_beside(jwks_source: str) -> str | None:
+    """The gateway's revocation list, beside its JWKS (a JWKS from a file, as in unit tests, has none)."""
+    if jwks_source.startswith(("http://", "https://")) and jwks_source.endswith(JWKS_PATH):
+        return jwks_source[: -len(JWKS_PATH)] + REVOCATIONS_PATH
+    return None
 
 
 def _key_id(token: str) -> str | None:

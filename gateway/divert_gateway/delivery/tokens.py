@@ -5,6 +5,7 @@ The consent service then records each decision as that agency's read, like any o
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from uuid import uuid4
 
 from joserfc import jwt
@@ -14,8 +15,11 @@ CLIENT_ID = "divert-delivery"
 TTL_SECONDS = 60
 
 
-def minter(key: RSAKey, issuer: str, audience: str):  # type: ignore[no-untyped-def]
+def minter(key: RSAKey | Callable[[], RSAKey], issuer: str, audience: str):  # type: ignore[no-untyped-def]
+    """`key` may be the key ring's current key, so tokens follow a rotation."""
+
     def mint(jurisdiction: str, agency: str, agency_type: str) -> str:
+        signing = key() if callable(key) else key
         now = int(time.time())
         claims = {
             "iss": issuer,
@@ -30,6 +34,6 @@ def minter(key: RSAKey, issuer: str, audience: str):  # type: ignore[no-untyped-
             "agency_type": agency_type,
             "jurisdictions": [jurisdiction],
         }
-        return jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "at+jwt"}, claims, key)
+        return jwt.encode({"alg": "RS256", "kid": signing.kid, "typ": "at+jwt"}, claims, signing)
 
     return mint

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import datetime
 
 from authlib.oauth2.rfc6749 import ClientMixin
 
@@ -49,3 +50,16 @@ class RegisteredClient(ClientMixin):  # type: ignore[misc]
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type == "client_credentials"
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    """A client as an operator lists it: never its secret (only a hash is stored anyway)."""
+
+    client_id: str
+    agency_id: str
+    agency_type: str
+    jurisdictions: tuple[str, ...]
+    scopes: tuple[str, ...]
+    disabled: bool
+    created_at: datetime

@@ -1,9 +1,18 @@
-"""The token endpoint and the published signing keys."""
+"""The token endpoint, the published signing keys and the revoked clients, and the job that keeps them current.
+
+Every gateway replica reloads the key set and the revoked clients from the gateway database every second
+(`keep_current`), so `divert keys rotate` and `divert clients disable` reach every replica within seconds.
+Services fetch `/oauth/revocations` at most once a second (divert_kernel.auth.Revocations): it lists the
+clients whose tokens issued up to a moment are refused, and the published key ids, so a service fetches a
+rotated key's JWKS before that key signs anything.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import logging
 from typing import Any
 from urllib.parse import unquote
 
@@ -12,10 +21,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from divert_gateway.adapters import clients
+from divert_gateway.domain.keys import VERIFIER_LEEWAY
 from divert_gateway.service_layer import TokenRequest
 from divert_kernel.text_guard import unstorable as unstorable_text
 
 router = APIRouter(tags=["auth"])
+log = logging.getLogger("divert.gateway.keys")
+REFRESH_SECONDS = 1.0
 
 TOKEN_FORM = {
     "application/x-www-form-urlencoded": {
@@ -90,6 +102,38 @@ async def issue_token(request: Request) -> JSONResponse:
 async def jwks(request: Request) -> dict[str, Any]:
     """The public keys access tokens are signed with."""
     return request.app.state.jwks  # type: ignore[no-any-return]
+
+
+@router.get("/oauth/revocations")
+async def revocations(request: Request) -> dict[str, Any]:
+    """Clients whose tokens issued at or before a time (`iat`, seconds) are refused; the published key ids.
+    Client ids name no person; services fetch this about once a second."""
+    return {
+        "revoked": request.app.state.revoked,
+        "kids": request.app.state.keyring.kids,
+        "refresh_seconds": REFRESH_SECONDS,
+    }
+
+
+async def refresh(app: Any) -> None:
+    """Reload the key set and the revoked clients from the gateway database into this replica."""
+    await app.state.keyring.refresh()
+    app.state.jwks = app.state.keyring.jwks
+    app.state.public_keys = app.state.keyring.public_keys
+    horizon = app.state.settings.token_ttl_seconds + VERIFIER_LEEWAY.total_seconds()
+    app.state.revoked = await clients.revoked(app.state.engine, horizon)
+
+
+async def keep_current(app: Any) -> None:
+    """For the app's life: refresh every second; a failed refresh keeps the last state and tries again."""
+    while True:
+        await asyncio.sleep(REFRESH_SECONDS)
+        try:
+            await refresh(app)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the database may come and go; never let the loop die
+            log.warning("signing keys and revocations not refreshed (%s); retrying", type(exc).__name__)
 
 
 @router.get("/.well-known/oauth-authorization-server")

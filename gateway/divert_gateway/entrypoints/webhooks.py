@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from divert_contracts.entitlements import EVENT_TYPES
 from divert_gateway.adapters import webhooks as store
 from divert_gateway.domain import webhooks as rules
-from divert_kernel.auth import Principal, principal_from_claims
+from divert_kernel.auth import Principal, is_revoked, principal_from_claims
 from divert_kernel.errors import InvalidInput, NotFound, Unauthenticated
 
 router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
@@ -47,6 +47,8 @@ async def caller(request: Request) -> Principal:
         ).validate(decoded.claims)
     except (JoseError, ValueError):
         raise Unauthenticated("the access token is invalid or expired") from None
+    if is_revoked(decoded.claims, request.app.state.revoked):
+        raise Unauthenticated("the access token has been revoked")
     return principal_from_claims(decoded.claims, token.strip(), None)
 
 
