@@ -171,3 +171,11 @@ class TestLauncher:
         # Nothing was spawned: each child's log (and PostgreSQL's data directory) would exist.
         left = sorted(p.name for p in home.iterdir())
         assert left == ["launcher.lock"], left
+
+    def test_one_port_given_to_two_parts_is_refused(self, tmp_path: Path, own_env: dict) -> None:
+        home = tmp_path / ".divert"
+        gateway = own_env["DIVERT_GATEWAY_PORT"]
+        refused = _launch(home, {**own_env, "DIVERT_SERVICE_BASE_PORT": gateway})
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert f"port {gateway} for referral" in refused.stderr
+        assert sorted(p.name for p in home.iterdir()) == ["launcher.lock"]
