@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -31,12 +33,20 @@ def _descendants(pid: int) -> set[int]:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split()[2] != "Z"
+    """Running and not a zombie (ps, not /proc: the same on Linux and macOS)."""
+    state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True).stdout.strip()
+    return bool(state) and not state.startswith("Z")
+
+
+def _launch(home: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the launcher to its end: it is expected to refuse at once."""
+    return subprocess.run(
+        [sys.executable, "-m", "divert_devstack.run"],
+        env={**os.environ, "DIVERT_HOME": str(home), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture
@@ -116,3 +126,56 @@ class TestLauncher:
             assert kept.status_code == 200, kept.text
         finally:
             assert stop_launcher(again) == 0
+
+    def test_a_second_launcher_on_the_same_home_refuses_and_leaves_the_first_alone(
+        self, tmp_path: Path, own_env: dict
+    ) -> None:
+        home = tmp_path / ".divert"
+        first, endpoints = start_launcher(home, own_env)
+        try:
+            operator = (home / "operator.json").read_text()
+            second = _launch(home, own_env)
+            assert second.returncode == 1, second.stdout + second.stderr
+            assert f"already running on {home}" in second.stderr
+            assert f"launcher pid {first.pid}" in second.stderr
+            assert "Divert is up" not in second.stdout
+            assert json.loads((home / "endpoints.json").read_text()) == endpoints
+            assert (home / "operator.json").read_text() == operator
+            assert first.poll() is None
+            # Still answering, database included: a demo client still gets a token.
+            client = json.loads((home / "demo-clients.json").read_text())["clients"][0]
+            token = httpx.post(
+                endpoints["token_url"],
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": client["client_id"],
+                    "client_secret": client["client_secret"],
+                },
+                timeout=20,
+            )
+            assert token.status_code == 200, token.text
+        finally:
+            assert stop_launcher(first) == 0
+
+    def test_a_taken_gateway_port_is_named_and_nothing_starts(self, tmp_path: Path, own_env: dict) -> None:
+        home = tmp_path / ".divert"
+        with socket.socket() as squatter:
+            squatter.bind(("127.0.0.1", 0))
+            squatter.listen()
+            port = squatter.getsockname()[1]
+            refused = _launch(home, {**own_env, "DIVERT_GATEWAY_PORT": str(port)})
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert f"port {port} for gateway" in refused.stderr
+        assert "DIVERT_GATEWAY_PORT" in refused.stderr
+        assert "Divert is up" not in refused.stdout
+        # Nothing was spawned: each child's log (and PostgreSQL's data directory) would exist.
+        left = sorted(p.name for p in home.iterdir())
+        assert left == ["launcher.lock"], left
+
+    def test_one_port_given_to_two_parts_is_refused(self, tmp_path: Path, own_env: dict) -> None:
+        home = tmp_path / ".divert"
+        gateway = own_env["DIVERT_GATEWAY_PORT"]
+        refused = _launch(home, {**own_env, "DIVERT_SERVICE_BASE_PORT": gateway})
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert f"port {gateway} for referral" in refused.stderr
+        assert sorted(p.name for p in home.iterdir()) == ["launcher.lock"]

@@ -21,6 +21,7 @@ from typing import Literal
 
 from divert_contracts import casemgmt, consent, prosecution, referral
 from divert_contracts.vocabulary import CATEGORIES
+from divert_kernel.events import Event
 
 Relation = Literal["referrer", "charge_holder", "handoff_provider"]
 RELATIONS: tuple[str, ...] = Relation.__args__  # type: ignore[attr-defined]
@@ -38,7 +39,7 @@ _ALL = frozenset(RELATIONS)
 _PROSECUTION_WATCH = frozenset({"referrer", "charge_holder"})
 _OWN = frozenset[str]()
 
-_TABLE: tuple[tuple[type, str, frozenset[str]], ...] = (
+_TABLE: tuple[tuple[type[Event], str, frozenset[str]], ...] = (
     # The referral's path: the police agency that referred, the office holding the charge, the provider.
     (referral.DiversionOffered, "referral", _OWN),
     (referral.SocialContactReferralSubmitted, "referral", _OWN),

@@ -7,6 +7,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,8 @@ def _run_as() -> str | None:
     """PostgreSQL refuses to run as root; under root we run it as an unprivileged user."""
     if os.geteuid() != 0:
         return None
+    if not sys.platform.startswith("linux"):
+        raise RuntimeError("PostgreSQL refuses to run as root: run `make run` as an ordinary user")
     try:
         pwd.getpwnam(_UNPRIVILEGED_USER)
     except KeyError:

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,10 +17,12 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:
-    # If the launcher is killed outright, the kernel sends SIGTERM to each child: no orphans.
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    os.setpgrp()
+    # Linux only: if the launcher is killed outright, the kernel sends SIGTERM to each child, so no orphans.
+    # Elsewhere (macOS) a launcher killed by SIGKILL leaves its children running; Ctrl-C and SIGTERM stop them.
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)  # the C library already loaded: glibc or musl
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    os.setpgrp()  # POSIX: the child and its own children are stopped together, by process group
 
 
 def spawn(

@@ -7,10 +7,12 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from divert_devstack.stack import Stack
+from divert_devstack.preflight import AlreadyRunning, HomeLock, PortsTaken, check_ports
+from divert_devstack.stack import SERVICES, Stack
 
 
 class _Stop(Exception):
@@ -27,17 +29,49 @@ def redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"***@{parts.hostname}:{parts.port}")) if parts.username else url
 
 
+# The setting that moves each port, for the "port taken" message.
+PORT_SETTINGS = {
+    "gateway": "DIVERT_GATEWAY_PORT",
+    "PostgreSQL": "DIVERT_PG_PORT (or DIVERT_DATABASE_URL for a PostgreSQL of your own)",
+    "NATS": "DIVERT_NATS_PORT (or DIVERT_NATS_URL for a NATS of your own)",
+    **{s: "DIVERT_SERVICE_BASE_PORT (the five service ports start there)" for s in SERVICES},
+}
+
+
+def _progress(started: float) -> Callable[[str], None]:
+    def say(step: str) -> None:
+        print(f"[{time.monotonic() - started:5.1f}s] {step}", flush=True)
+
+    return say
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     for chatty in ("alembic", "httpx"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    home = Path(os.environ.get("DIVERT_HOME", ".divert"))
-    stack = Stack(home)
+    started = time.monotonic()
+    stack = Stack(Path(os.environ.get("DIVERT_HOME", ".divert")), progress=_progress(started))
+    # Both checks come before anything is started, written or deleted: a refused launcher leaves the home,
+    # the ports and any running instance exactly as they were.
+    try:
+        with HomeLock(stack.home):
+            check_ports(stack.ports_to_bind(), PORT_SETTINGS)
+            return _run(stack, started)
+    except (AlreadyRunning, PortsTaken) as refused:
+        print(f"divert: {refused}", file=sys.stderr, flush=True)
+        return 1
+
+
+def _run(stack: Stack, started: float) -> int:
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     try:
         stack.start()
-        print(f"Divert is up: gateway {stack.gateway_url}, NATS {redacted(str(stack.nats_url))}", flush=True)
+        took = time.monotonic() - started
+        print(
+            f"Divert is up in {took:.0f}s: gateway {stack.gateway_url}, NATS {redacted(str(stack.nats_url))}",
+            flush=True,
+        )
         print(f"  endpoints:    {stack.home / 'endpoints.json'}", flush=True)
         print(f"  demo clients: {stack.home / 'demo-clients.json'}", flush=True)
         print(f"  logs:         {stack.home / 'logs'}/   (Ctrl-C stops everything)", flush=True)

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -86,8 +87,16 @@ def _plain(url: str) -> str:
 class Stack:
     """Start, watch and stop the system; everything lives under `home`."""
 
-    def __init__(self, home: Path, ports: Ports | None = None, *, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        ports: Ports | None = None,
+        *,
+        extra_env: dict[str, str] | None = None,
+        progress: Callable[[str], None] = log.info,
+    ) -> None:
         self.home = home.resolve()
+        self.progress = progress  # one line per start-up step, so a slow or stuck step shows where it is
         self.ports = ports or Ports.from_env()
         self.extra_env = extra_env or {}
         self.postgres: PostgresServer | None = None
@@ -100,6 +109,15 @@ class Stack:
         # With an external NATS: its credentials file (NatsServer.credentials()), for a URL per service.
         self.nats_credentials_file = os.environ.get("DIVERT_NATS_CREDENTIALS")
         self.nats_credentials: dict = {}  # type: ignore[type-arg]
+
+    def ports_to_bind(self) -> dict[str, int]:
+        """Every port this stack will listen on, by what listens there (none for an external PostgreSQL or NATS)."""
+        ports = {"gateway": self.ports.gateway, **self.ports.services}
+        if self.server_url is None:
+            ports["PostgreSQL"] = self.ports.postgres
+        if self.nats_url is None:
+            ports["NATS"] = self.ports.nats
+        return ports
 
     @property
     def gateway_url(self) -> str:
@@ -119,18 +137,26 @@ class Stack:
         if self.server_url is None:
             password = _secret(secrets_dir / "postgres-password")
             self.postgres = PostgresServer(self.home / "postgres", self.ports.postgres, password=password)
+            first = "" if (self.postgres.data_dir / "PG_VERSION").exists() else " (first run: creating the cluster)"
+            self.progress(f"starting PostgreSQL on 127.0.0.1:{self.ports.postgres}{first}")
             self.postgres.start()
             self.server_url = _plain(self.postgres.url("postgres"))
+        else:
+            self.progress("using the PostgreSQL of DIVERT_DATABASE_URL")
+        self.progress(f"creating any missing database ({', '.join(DATABASES)})")
         asyncio.run(ensure_databases(_plain(self.database_url("postgres")), list(DATABASES)))
         if self.nats_url is None:
             self.write_sites()
             feeds = feeds_of(json.loads(self.sites_file.read_text()))
             self.nats = NatsServer(self.home / "nats", self.ports.nats, secrets_dir=secrets_dir, feeds=feeds)
+            self.progress(f"starting NATS (JetStream) on 127.0.0.1:{self.ports.nats}")
             self.nats.start()
             self.nats_url = self.nats.url
             self.nats_credentials = self.nats.credentials()
-        elif self.nats_credentials_file:
-            self.nats_credentials = json.loads(Path(self.nats_credentials_file).read_text())
+        else:
+            self.progress("using the NATS of DIVERT_NATS_URL")
+            if self.nats_credentials_file:
+                self.nats_credentials = json.loads(Path(self.nats_credentials_file).read_text())
 
     def nats_url_for(self, service: str) -> str:
         """The service's own NATS user; an external NATS given without credentials: its one URL for all."""
@@ -140,6 +166,7 @@ class Stack:
         from divert_kernel.migrate import upgrade
 
         for name in DATABASES:
+            self.progress(f"migrating the {name} database")
             upgrade(migrations_dir(PACKAGES[name]), self.database_url(name), kernel_tables=name != "gateway")
 
     # -- applications --------------------------------------------------------------------------------
@@ -204,13 +231,17 @@ class Stack:
         self.write_sites()
         self.write_demo_clients()
         for service in SERVICES:
+            self.progress(f"starting the {service} service on 127.0.0.1:{self.ports.services[service]}")
             self._spawn_app(
                 service, f"{service}.bootstrap:create", self.ports.services[service], self._service_env(service)
             )
+        self.progress(f"starting the gateway on 127.0.0.1:{self.ports.gateway}")
         self._spawn_app("gateway", "divert_gateway.bootstrap:create", self.ports.gateway, self._gateway_env())
         for name, proc in self.apps.items():
             port = self.ports.gateway if name == "gateway" else self.ports.services[name]
             wait_for_port(port, proc=proc, timeout=60)
+            self.progress(f"{name} is listening")
+        self.progress("waiting for every process to answer /healthz")
         self._wait_healthy()
 
     def _wait_healthy(self, timeout: float = 60) -> None:
@@ -282,6 +313,8 @@ class Stack:
             self.start_infrastructure()
             self.migrate()
             self.start_apps()
+            seeded = (self.home / "seeded").exists()
+            self.progress("demo site policies: seeded earlier" if seeded else "seeding the demo site policies")
             seed.site_policies(self.gateway_url, self.home / "demo-clients.json", self.home / "seeded")
             self.write_endpoints()
         except BaseException:

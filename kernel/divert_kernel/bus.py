@@ -109,4 +109,4 @@ async def ensure_stream(js: JetStreamContext, service: str) -> None:
         await js.add_stream(config)
     except BadRequestError:
         # Already exists with another config (e.g. an operator tuned it): use it as it is.
-        await js.stream_info(config.name)
+        await js.stream_info(stream_name(service))

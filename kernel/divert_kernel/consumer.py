@@ -11,6 +11,7 @@ import nats.js.errors
 import sqlalchemy as sa
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -98,7 +99,7 @@ class Consumer:
         except Exception:
             return False
 
-    async def _subscribe(self):  # type: ignore[no-untyped-def]
+    async def _subscribe(self) -> JetStreamContext.PullSubscription:
         while True:
             try:
                 await bus.ensure_stream(self._js, self.source)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,23 +15,23 @@ from divert_kernel.sites import Sites
 
 
 def _bus(request: Request) -> MessageBus:
-    return request.app.state.bus
+    return cast(MessageBus, request.app.state.bus)
 
 
 def _engine(request: Request) -> AsyncEngine:
-    return request.app.state.engine
+    return cast(AsyncEngine, request.app.state.engine)
 
 
 def _gate(request: Request) -> ConsentGate:
-    return request.app.state.gate
+    return cast(ConsentGate, request.app.state.gate)
 
 
 def _clock(request: Request) -> Clock:
-    return request.app.state.clock
+    return cast(Clock, request.app.state.clock)
 
 
 def _sites(request: Request) -> Sites:
-    return request.app.state.sites
+    return cast(Sites, request.app.state.sites)
 
 
 Bus = Annotated[MessageBus, Depends(_bus)]

@@ -91,7 +91,7 @@ async def claim(conn: AsyncConnection, client_id: str, keyed: KeyedRequest) -> N
     raise Replayed(row.status, bytes(row.body or b""), row.content_type, row.location)
 
 
-async def record(conn: AsyncConnection, keyed: KeyedRequest, status: int, body: bytes, headers: dict) -> None:
+async def record(conn: AsyncConnection, keyed: KeyedRequest, status: int, body: bytes, headers: dict[str, str]) -> None:
     params = {
         "client_id": keyed.client_id,
         "key": keyed.key,

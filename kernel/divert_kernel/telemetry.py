@@ -22,7 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 _propagator = TraceContextTextMapPropagator()
 # FastAPI's own telemetry (newer releases) exports raw paths, query strings and validation messages, any of
 # which can hold personal data or refused text; Divert's spans come from TracingMiddleware alone.
-FASTAPI_NATIVE_OFF: dict[str, Any] = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+# Any: FastAPI's TelemetryConfig exists only in those releases; older ones take the argument as an unused extra.
+FASTAPI_NATIVE_OFF: Any = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 _configured = False
 
 

@@ -46,7 +46,7 @@ class Row:
     seq: int
     event_id: str
     recorded_at: datetime
-    entry: dict[str, Any]
+    entry: Any  # the stored JSON as read: a tampered row may hold an array or a scalar, not only an object
     prev_hash: str
     hash: str
     hash_version: int = HASH_VERSION

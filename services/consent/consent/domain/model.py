@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from functools import singledispatchmethod
+from typing import Any
 
 from consent.domain import commands
 from consent.domain.errors import (
@@ -66,7 +67,8 @@ class Consent(Aggregate):
             )
             for g in cmd.grants
         ]
-        terms = {
+        # Any: the events' fields are checked by pydantic when they are built, one value type per key.
+        terms: dict[str, Any] = {
             "consent_id": consent_id,
             "participant_id": cmd.participant_id,
             "grants": grants,
@@ -78,6 +80,7 @@ class Consent(Aggregate):
         if cmd.draft:
             consent._record(ConsentDrafted(**terms))
         else:
+            assert cmd.signed_document_sha256 is not None  # check_terms refuses a grant without its document
             consent._record(ConsentGranted(**terms, signed_document_sha256=cmd.signed_document_sha256))
         return consent
 

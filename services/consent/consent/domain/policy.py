@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from divert_kernel.sites import ROI_ONLY_CATEGORIES  # only a participant's own ROI opens these (DESIGN §5)
+from divert_kernel.sites import (
+    ROI_ONLY_CATEGORIES as ROI_ONLY_CATEGORIES,  # only a participant's own ROI opens these (DESIGN §5)
+)
 
 # Agencies that enforce the law, and the purpose a prosecutor reads for: what a participant shares through
 # LEAD is never a basis for enforcement (the golden rule), and Part 2 records never serve a prosecution.

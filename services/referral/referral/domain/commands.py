@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from divert_contracts.vocabulary import AgeBand, Ethnicity, Gender, Race
 from referral.domain.settings import SiteSettings
 
 
@@ -106,10 +107,10 @@ class RecordDiscretion:
     offense_codes: tuple[str, ...]
     reason: str
     officer_badge: str
-    race: str
-    ethnicity: str
-    gender: str
-    age_band: str
+    race: Race
+    ethnicity: Ethnicity
+    gender: Gender
+    age_band: AgeBand
     recorded_by: str = ""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from functools import singledispatchmethod
+from typing import Any, cast
 
 from divert_contracts.referral import (
     DiversionAccepted,
@@ -64,13 +65,14 @@ class Referral(Aggregate):
         referral.check_police_fields(cmd)
         referral.check_not_in_future(cmd.incident.occurred_at, now, cmd.person.date_of_birth)
         referral.check_eligible(cmd, policy)
-        demographics = {
+        # Any: the events' fields are checked by pydantic when they are built, one value type per key.
+        demographics: dict[str, Any] = {
             "race": cmd.person.race,
             "ethnicity": cmd.person.ethnicity,
             "gender": cmd.person.gender,
             "age_band": age_band(cmd.person.date_of_birth, cmd.incident.occurred_at.date()),
         }
-        common = {
+        common: dict[str, Any] = {
             "referral_id": referral_id,
             "participant_id": participant_id,
             "referral_type": cmd.referral_type,
@@ -175,7 +177,7 @@ class Referral(Aggregate):
             raise IneligibleReferral(
                 "a denial says where the person was referred instead: " + ", ".join(REFERRED_TO), field="referred_to"
             )
-        common = {
+        common: dict[str, Any] = {
             "referral_id": self.id,
             "participant_id": self.participant_id,
             "decided_by": decided_by,
@@ -184,7 +186,8 @@ class Referral(Aggregate):
         if approved:
             self._record(SocialContactReferralApproved(**common, waitlisted=program_full))
         else:
-            self._record(SocialContactReferralDenied(**common, referred_to=referred_to))
+            # One of REFERRED_TO: checked above.
+            self._record(SocialContactReferralDenied(**common, referred_to=cast(ReferredTo, referred_to)))
 
     def release(self, now: datetime) -> None:
         self.check_status("waitlisted", "release")

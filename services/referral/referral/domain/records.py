@@ -115,10 +115,10 @@ class DiscretionRecord(Aggregate):
                 reason=cmd.reason,
                 officer_badge=cmd.officer_badge,
                 race=cmd.race,
-                ethnicity=cmd.ethnicity,  # type: ignore[arg-type]
+                ethnicity=cmd.ethnicity,
                 gender=cmd.gender,
                 age_band=cmd.age_band,
-                recorded_at=now,  # type: ignore[arg-type]
+                recorded_at=now,
             )
         )
         return record
