@@ -216,6 +216,8 @@ class TestDemoSeed:
         referral = police.get(f"/v1/referrals/{steps['refer-arrest-1']['referral_id']}")
         assert referral.status_code == 200, referral.text
         provider = system.agency("lead-case-management")
+        intake = provider.get(f"/v1/participants/{steps['refer-arrest-1']['participant_id']}/intake")
+        assert intake.json()["intake_status"] == "completed", intake.text
         contacts = provider.get(f"/v1/participants/{steps['refer-arrest-1']['participant_id']}/contacts")
         assert contacts.json()["counts"] == {"street": 1, "office": 1}, contacts.text
         prosecutor = system.agency("kc-prosecutor")

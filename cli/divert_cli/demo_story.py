@@ -119,8 +119,8 @@ def intake(referral: str, provider: str) -> Callable[[Story, Steps], Steps]:
             "consent_to_participate": {"signed_at": story.at(minutes=-20), "signed_document_sha256": "0d" * 32},
         }
         path = f"/v1/participants/{steps[referral]['participant_id']}/intake"
-        done = story.agencies[provider].send("POST", path, body, key=f"intake-{referral}", retry_403=True)
-        return {"intake_status": done.get("intake_status")}
+        story.agencies[provider].send("POST", path, body, key=f"intake-{referral}", retry_403=True)
+        return {"completed_at": body["completed_at"]}
 
     return step
 

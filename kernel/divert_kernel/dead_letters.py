@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _HAS_RETRY_COLUMN = sa.text(
@@ -63,7 +64,10 @@ class Claimed:
 
 
 def error_text(exc: BaseException) -> str:
-    """The error as kept: its class and our own message (events carry no personal data), bounded."""
+    """The error as kept: its class and the message, bounded. A database error keeps the driver's message only:
+    never the statement or its parameters, which may hold what the event did not (names, notes)."""
+    if isinstance(exc, StatementError) and exc.orig is not None:
+        return f"{type(exc).__name__}: {exc.orig}"[:1000]
     return f"{type(exc).__name__}: {exc}"[:1000]
 
 
