@@ -15,6 +15,7 @@ from typing import Any
 from uuid import uuid4
 
 import asyncpg
+import httpx
 import nats
 import pytest
 from typer.testing import CliRunner, Result
@@ -157,9 +158,28 @@ class TestDeadLetters:
 
 
 class TestAuditVerify:
-    def test_the_live_chain_is_valid(self, system: System) -> None:
+    def test_the_live_chain_is_valid_with_its_signed_checkpoints(self, system: System) -> None:
+        # The audit service seals a checkpoint a minute: wait for one, so its signature and published copy count.
+        eventually(lambda: sql(system.database_url("audit"), "SELECT 1 FROM audit_checkpoints LIMIT 1"), timeout=120)
         result = divert(system.home, "audit", "verify")
         assert result.exit_code == 0 and "valid" in result.stdout, result.output
+        assert "newest published checkpoint" in result.stdout, result.output
+
+    def test_checkpoints_that_another_key_would_have_signed_are_refused(self, system: System, tmp_path: Path) -> None:
+        import base64
+
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+        eventually(lambda: sql(system.database_url("audit"), "SELECT 1 FROM audit_checkpoints LIMIT 1"), timeout=120)
+        audit_url = json.loads((system.home / "operator.json").read_text())["services"]["audit"]
+        kid = httpx.get(f"{audit_url}/v1/audit/checkpoint-key").json()["keys"][0]["kid"]  # the real key's id
+        raw = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        impostor = tmp_path / "key.json"
+        impostor.write_text(json.dumps({"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid}))
+        result = divert(system.home, "audit", "verify", "--key", str(impostor))
+        assert result.exit_code == 1 and "signature" in result.stdout, result.output
 
     async def test_a_tampered_entry_is_named_and_exits_1(self, postgres: PostgresServer, tmp_path: Path) -> None:
         from audit.adapters import store
