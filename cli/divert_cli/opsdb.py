@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -29,8 +30,12 @@ def asyncpg_url(url: str) -> str:
 
 @contextlib.asynccontextmanager
 async def engine(database: str, deployment: target.Target) -> AsyncIterator[AsyncEngine]:
+    try:
+        url = deployment.database_url(database)
+    except target.TargetError as exc:
+        fail(str(exc), code=2)
     # NullPool: a command opens few connections and must leave none behind in the operator's database.
-    made = create_async_engine(asyncpg_url(deployment.database_url(database)), poolclass=NullPool)
+    made = create_async_engine(asyncpg_url(url), poolclass=NullPool)
     try:
         yield made
     finally:
@@ -46,7 +51,13 @@ def deployment() -> target.Target:
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
+    """Run a command's work; a database or bus that cannot be reached is a message and exit status 2, not a
+    traceback (the class only: a driver's message may carry a URL with its password)."""
+    try:
+        return asyncio.run(coro)
+    except (OSError, TimeoutError, DBAPIError) as exc:
+        fail(f"cannot reach the deployment ({type(exc).__name__}): is it up, and are the DIVERT_* URLs right?", code=2)
+        raise
 
 
 def fail(message: str, code: int = 1) -> None:
