@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 
 import nats.errors
@@ -16,7 +17,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from divert_kernel import bus, context, envelope, telemetry
+from divert_kernel import bus, context, dead_letters, envelope, telemetry
 from divert_kernel.envelope import ReceivedEvent
 from divert_kernel.uow import UnitOfWork
 
@@ -57,11 +58,14 @@ class Consumer:
         self._handlers = handlers
         self._on_commit = on_commit
         self._max_attempts = max_attempts
+        self._retries: bool | None = None  # whether the database can hold retry requests; asked once
+        self._retry_polled = 0.0
 
     async def run(self) -> None:
         sub = await self._subscribe()
         idle = 0
         while True:
+            await self.retry_requested()
             try:
                 messages = await sub.fetch(batch=64, timeout=1)
                 idle = 0
@@ -155,9 +159,47 @@ class Consumer:
                     await handler(uow, received)
                 await uow.commit()
 
+    async def retry_requested(self, every: float = 1.0) -> None:
+        """Run the dead letters an operator asked to retry (`divert dead-letters retry`), at most once per `every`
+        seconds, in this loop: never beside a live message, and through the same handler path."""
+        now = time.monotonic()
+        if self._retries is False or now - self._retry_polled < every:
+            return
+        self._retry_polled = now
+        try:
+            for _ in range(16):  # a bounded batch: live messages wait at most this long
+                async with self._engine.begin() as conn:
+                    if self._retries is None:
+                        self._retries = await dead_letters.retries_supported(conn)
+                    claimed = await dead_letters.claim_retry(conn, self.name) if self._retries else None
+                if claimed is None:
+                    return
+                await self._retry(claimed)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("%s could not look for retry requests: %s", self.name, type(exc).__name__)
+
+    async def _retry(self, claimed: dead_letters.Claimed) -> None:
+        try:
+            received = envelope.from_bytes(claimed.envelope.encode())
+            handler = self._handlers.get(received.type) or self._handlers.get(ANY_EVENT)
+            if handler is not None:
+                await self._apply(handler, received)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("%s: a retried dead letter failed again: %s", self.name, type(exc).__name__)
+            async with self._engine.begin() as conn:
+                await dead_letters.failed_again(conn, claimed, exc)
+            return
+        async with self._engine.begin() as conn:
+            await dead_letters.resolved(conn, claimed, self.name)
+        log.info("%s applied a retried dead letter", self.name)
+
     async def _dead_letter(self, msg: Msg, event_id: str, exc: Exception) -> None:
         # The error names its class and our own message only; events carry no personal data.
-        error = f"{type(exc).__name__}: {exc}"[:1000]
+        error = dead_letters.error_text(exc)
         log.error("%s dead-lettered an event: %s", self.name, type(exc).__name__)
         async with self._engine.begin() as conn:
             await conn.execute(

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from divert_devstack.postgres import PostgresServer
+from divert_devstack.procs import free_port
 from divert_devstack.testing import create_database, running
 from divert_gateway.adapters import clients
 from divert_gateway.bootstrap import create
@@ -38,7 +39,12 @@ async def gateway(
     await clients.register(engine, [POLICE])
     await engine.dispose()
     key_file = tmp_path_factory.mktemp("keys") / "signing.jwk.json"
-    settings = GatewaySettings(database_url=url, issuer=ISSUER, signing_key_file=key_file)
+    # Services "down" on ports nobody listens on: never the defaults, which `make run` may hold beside the tests.
+    down = {
+        f"{s}_url": f"http://127.0.0.1:{free_port()}"
+        for s in ("referral", "casemgmt", "consent", "prosecution", "audit")
+    }
+    settings = GatewaySettings(database_url=url, issuer=ISSUER, signing_key_file=key_file, **down)
     async with running(create(settings)) as client:
         yield client
 

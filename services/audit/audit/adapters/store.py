@@ -91,10 +91,16 @@ async def checkpoints(conn: AsyncConnection) -> list[SealedHead]:
     ]
 
 
-async def verify(engine: AsyncEngine, verifies: Verifies, published: SealedHead | None = None) -> Verification:
+async def verify(
+    engine: AsyncEngine,
+    verifies: Verifies,
+    published: SealedHead | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Verification:
     """Walk every row from one snapshot (so a concurrent append cannot look like tampering), in constant memory.
 
     Checked against the signed checkpoints in the database and the newest copy published outside it.
+    `progress(seq, head_seq)`, if given, hears of each entry checked (`divert audit verify` draws a bar with it).
     """
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="REPEATABLE READ")
@@ -106,6 +112,8 @@ async def verify(engine: AsyncEngine, verifies: Verifies, published: SealedHead 
                 row = Row(int(r.seq), r.event_id, r.recorded_at, r.entry, r.prev_hash, r.hash, int(r.hash_version))
                 if not walker.feed(row):
                     break
+                if progress is not None:
+                    progress(row.seq, head_seq)
             await result.close()
     return walker.result()
 
