@@ -178,3 +178,25 @@ def _grant_roi(system: System, provider: Partner, subject: Subject, *, revoke: b
         _ok(provider.post(f"/v1/consents/{consent_id}/revocation", json={}))
     else:
         subject.roi_recipients = {r.agency for r in recipients}
+
+
+# Webhook endpoints (DESIGN §7a) are agency records, not participants': only the endpoint's own agency reads one.
+# Owners chosen so that every kind of other reader exists: the same type in the same jurisdiction (kc-sheriff),
+# the same type in the other jurisdiction (santa-fe-pd), and any other type.
+ENDPOINT_OWNERS = ("seattle-pd", "kc-sheriff", "santa-fe-pd", "lead-case-management")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    owner: str
+    endpoint_id: str
+
+
+def webhook_endpoints(system: System) -> list[Endpoint]:
+    """One endpoint per owner, subscribed to a rare event type at an address nothing listens on."""
+    made = []
+    for owner in ENDPOINT_OWNERS:
+        body = {"url": "http://127.0.0.1:9/isolation", "event_types": ["ConsentExpired"], "description": "iso"}
+        created = _ok(system.agency(owner).post("/v1/webhook-endpoints", json=body), 201)
+        made.append(Endpoint(owner, created["endpoint_id"]))
+    return made

@@ -14,7 +14,7 @@ from uuid import uuid4
 import pytest
 
 from tests.conftest import System
-from tests.isolation import Reader, Subject, build, readers
+from tests.isolation import Endpoint, Reader, Subject, build, readers, webhook_endpoints
 from tests.partner import Partner
 
 SEATTLE, SANTA_FE = "seattle-king-county", "santa-fe"
@@ -129,6 +129,36 @@ def subjects(system: System) -> list[Subject]:
     return built
 
 
+@pytest.fixture(scope="module")
+def endpoints(system: System) -> list[Endpoint]:
+    return webhook_endpoints(system)
+
+
+ENDPOINT_READS = ("/v1/webhook-endpoints/{id}", "/v1/webhook-endpoints/{id}/deliveries")
+
+
+def _endpoint_cells(system: System, endpoints: list[Endpoint]) -> Iterator[tuple[str, bool, bool, str]]:
+    """Each endpoint read and listed by every agency: served to its owner only; otherwise as unknown as a made-up
+    id, and absent from the list."""
+    for reader in readers(system):
+        partner = system.agency(reader.agency)
+        listed = partner.get("/v1/webhook-endpoints")
+        listed_ids = {e["endpoint_id"] for e in listed.json()} if listed.status_code == 200 else set()
+        for template in ENDPOINT_READS:
+            unknown = _refusal(partner.get(template.format(id=uuid4())))
+            for endpoint in endpoints:
+                reply = partner.get(template.format(id=endpoint.endpoint_id))
+                served = reply.status_code == 200
+                note = "" if served or _refusal(reply) == unknown else f"refusal differs: {_refusal(reply)}"
+                cell = f"{template} | {reader.agency}@{reader.jurisdiction} | endpoint of {endpoint.owner}"
+                yield cell, reader.agency == endpoint.owner, served, note
+        for endpoint in endpoints:
+            cell = (
+                f"/v1/webhook-endpoints (list) | {reader.agency}@{reader.jurisdiction} | endpoint of {endpoint.owner}"
+            )
+            yield cell, reader.agency == endpoint.owner, endpoint.endpoint_id in listed_ids, ""
+
+
 def _refusal(reply) -> tuple[int, str | None]:  # type: ignore[no-untyped-def]
     body = reply.json() if reply.headers.get("content-type", "").endswith("json") else {}
     return reply.status_code, body.get("detail")
@@ -185,8 +215,10 @@ def _listed(partner: Partner, listing: Listing, jurisdiction: str) -> tuple[str,
 
 
 class TestIsolationMatrix:
-    def test_every_cell_reads_as_the_design_says(self, system: System, subjects: list[Subject]) -> None:
-        cells = list(_cells(system, subjects))
+    def test_every_cell_reads_as_the_design_says(
+        self, system: System, subjects: list[Subject], endpoints: list[Endpoint]
+    ) -> None:
+        cells = list(_cells(system, subjects)) + list(_endpoint_cells(system, endpoints))
         leaks = [c for c, want, got, _ in cells if got and not want]
         missing = [c for c, want, got, _ in cells if want and not got]
         tells = [f"{c}: {note}" for c, _, _, note in cells if note]

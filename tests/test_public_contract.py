@@ -18,6 +18,8 @@ PATHS_BUILT_SO_FAR = [
     "/v1/participants/{participant_id}/status",
     "/v1/held-charges/{referral_id}",
     "/v1/audit/verification",
+    "/v1/webhook-endpoints",
+    "/v1/feeds/replay",
 ]
 
 

@@ -26,7 +26,8 @@ WEBHOOK_HEADERS: dict[str, str] = {
 }
 DELIVERY_NOTE = (
     "At least once: retried immediately, then after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h; "
-    "`410 Gone` disables the endpoint. Verify the signature (e.g. with the `standardwebhooks` library) and "
+    "`410 Gone`, or five days of failures, disables the endpoint, and the agency receives WebhookEndpointDisabled "
+    "on its feed (and at its endpoints subscribed to it). Verify the signature (e.g. with the `standardwebhooks` library) and "
     "dedupe on `webhook-id`."
 )
 

@@ -8,6 +8,10 @@ An event goes to an agency for one of these reasons:
 - `handoff_provider`: the case-management provider named in the hand-off (WarmHandoffCompleted
   `case_management_agency`).
 
+A few events are about an agency's own configuration rather than a participant (the gateway's
+WebhookEndpointDisabled): Divert records them, so the owner is the agency their data names (`owner_field`), and
+they disclose no category: they go to that agency only, never through a decision.
+
 Delivery to any agency but the recorder is a cross-agency read of the participant: the consent gate decides it for
 the category declared here, which is the category of the read that shows the same fact (intake completion is
 `assessment`, as GET /v1/participants/{id}/intake is; the held charge's state is `referral`, court dates are
@@ -17,9 +21,9 @@ the category declared here, which is the category of the read that shows the sam
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from divert_contracts import casemgmt, consent, prosecution, referral
+from divert_contracts import casemgmt, consent, gateway, prosecution, referral
 from divert_contracts.vocabulary import CATEGORIES
 from divert_kernel.events import Event
 
@@ -31,15 +35,16 @@ RELATIONS: tuple[str, ...] = Relation.__args__  # type: ignore[attr-defined]
 class Entitlement:
     service: str
     event_type: str
-    category: str
+    category: str | None  # None: about no participant, so only ever to its owner
     relations: frozenset[str]
+    owner_field: str | None = None  # the data field naming the owning agency; None: the actor agency
 
 
 _ALL = frozenset(RELATIONS)
 _PROSECUTION_WATCH = frozenset({"referrer", "charge_holder"})
 _OWN = frozenset[str]()
 
-_TABLE: tuple[tuple[type[Event], str, frozenset[str]], ...] = (
+_TABLE: tuple[tuple[type[Event], str | None, frozenset[str]], ...] = (
     # The referral's path: the police agency that referred, the office holding the charge, the provider.
     (referral.DiversionOffered, "referral", _OWN),
     (referral.SocialContactReferralSubmitted, "referral", _OWN),
@@ -77,13 +82,18 @@ _TABLE: tuple[tuple[type[Event], str, frozenset[str]], ...] = (
     (consent.ConsentGranted, "referral", _OWN),
     (consent.ConsentRevoked, "referral", _OWN),
     (consent.ConsentExpired, "referral", _OWN),
+    # The endpoint's agency learns that Divert stopped delivering to it (its own record).
+    (gateway.WebhookEndpointDisabled, None, _OWN),
 )
+_OWNER_FIELDS = {(gateway.WebhookEndpointDisabled.service, "WebhookEndpointDisabled"): "agency"}
 
 ENTITLEMENTS: dict[tuple[str, str], Entitlement] = {
-    (cls.service, cls.__name__): Entitlement(cls.service, cls.__name__, category, relations)
+    (cls.service, cls.__name__): Entitlement(
+        cls.service, cls.__name__, category, relations, _OWNER_FIELDS.get((cls.service, cls.__name__))
+    )
     for cls, category, relations in _TABLE
 }
-assert all(e.category in CATEGORIES for e in ENTITLEMENTS.values())
+assert all(e.category in CATEGORIES or (e.category is None and not e.relations) for e in ENTITLEMENTS.values())
 
 EVENT_TYPES: frozenset[str] = frozenset(event_type for _, event_type in ENTITLEMENTS)
 
@@ -91,6 +101,17 @@ EVENT_TYPES: frozenset[str] = frozenset(event_type for _, event_type in ENTITLEM
 def entitlement(service: str, event_type: str) -> Entitlement | None:
     """The entitlement of an event type, or None: an event type not listed here leaves Divert to no one."""
     return ENTITLEMENTS.get((service, event_type))
+
+
+def owner(service: str, event_type: str, envelope: dict[str, Any]) -> str | None:
+    """The agency whose own record the event is: the one its data names, else the agency that recorded it."""
+    found = entitlement(service, event_type)
+    data = envelope.get("data")
+    if found is not None and found.owner_field is not None:
+        named = data.get(found.owner_field) if isinstance(data, dict) else None
+        return str(named) if named else None
+    actor = envelope.get("actoragency")
+    return str(actor) if actor else None
 
 
 def recipients(service: str, event_type: str, actor_agency: str | None, related: dict[str, set[str]]) -> dict[str, str]:

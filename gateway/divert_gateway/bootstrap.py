@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from divert_gateway.adapters import clients, feeds, keys
 from divert_gateway.config import GatewaySettings
 from divert_gateway.delivery import runner
-from divert_gateway.entrypoints import contracts, docs, oauth, proxy, readiness, webhooks
+from divert_gateway.entrypoints import contracts, docs, feed_replay, oauth, proxy, readiness, webhooks
 from divert_gateway.service_layer import TokenServer
 from divert_kernel import problems, telemetry
 from divert_kernel.clock import Clock, SystemClock
@@ -87,6 +87,7 @@ def create(settings: GatewaySettings | None = None, clock: Clock | None = None) 
     app.include_router(docs.router)
     app.include_router(contracts.router)
     app.include_router(webhooks.router)  # before the proxy's catch-all /v1/{path}
+    app.include_router(feed_replay.router)
     app.include_router(proxy.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -10,6 +10,8 @@ from uuid import uuid4
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from divert_gateway.adapters import tx
+
 _COLUMNS = (
     "endpoint_id, agency, agency_type, jurisdictions, url, description, event_types, enabled, disabled_reason, "
     "secret, previous_secret, previous_until, failing_since, created_at, updated_at"
@@ -18,7 +20,7 @@ _COLUMNS = (
 
 async def create(engine: AsyncEngine, fields: dict[str, Any], now: datetime) -> dict[str, Any]:
     row = {**fields, "endpoint_id": str(uuid4()), "enabled": True, "now": now}
-    async with engine.begin() as conn:
+    async with tx.begin(engine) as conn:
         await conn.execute(
             sa.text(
                 "INSERT INTO webhook_endpoints (endpoint_id, agency, agency_type, jurisdictions, url, description, "
@@ -34,7 +36,7 @@ async def create(engine: AsyncEngine, fields: dict[str, Any], now: datetime) -> 
 
 async def get(engine: AsyncEngine, endpoint_id: str, agency: str) -> dict[str, Any] | None:
     """The endpoint if it is this agency's; another agency's endpoint is as unknown as a made-up id."""
-    async with engine.connect() as conn:
+    async with tx.begin(engine) as conn:
         row = await conn.execute(
             sa.text(
                 f"SELECT {_COLUMNS} FROM webhook_endpoints WHERE endpoint_id = CAST(:id AS uuid) AND agency = :agency"
@@ -46,7 +48,7 @@ async def get(engine: AsyncEngine, endpoint_id: str, agency: str) -> dict[str, A
 
 
 async def list_for(engine: AsyncEngine, agency: str) -> list[dict[str, Any]]:
-    async with engine.connect() as conn:
+    async with tx.begin(engine) as conn:
         rows = await conn.execute(
             sa.text(
                 f"SELECT {_COLUMNS} FROM webhook_endpoints WHERE agency = :agency ORDER BY created_at, endpoint_id"
@@ -58,7 +60,7 @@ async def list_for(engine: AsyncEngine, agency: str) -> list[dict[str, Any]]:
 
 async def update(engine: AsyncEngine, endpoint_id: str, agency: str, changes: dict[str, Any], now: datetime) -> None:
     sets = ", ".join(f"{name} = :{name}" for name in changes)
-    async with engine.begin() as conn:
+    async with tx.begin(engine) as conn:
         await conn.execute(
             sa.text(
                 f"UPDATE webhook_endpoints SET {sets}, updated_at = :now "
@@ -69,7 +71,7 @@ async def update(engine: AsyncEngine, endpoint_id: str, agency: str, changes: di
 
 
 async def delete(engine: AsyncEngine, endpoint_id: str, agency: str) -> bool:
-    async with engine.begin() as conn:
+    async with tx.begin(engine) as conn:
         gone = await conn.execute(
             sa.text("DELETE FROM webhook_endpoints WHERE endpoint_id = CAST(:id AS uuid) AND agency = :agency"),
             {"id": endpoint_id, "agency": agency},
@@ -110,7 +112,7 @@ async def replay(
     engine: AsyncEngine, endpoint_id: str, *, since: datetime | None, after_event: str | None, now: datetime
 ) -> int | None:
     """Queue again every message of the endpoint from a time or after an event; None if that event is unknown."""
-    async with engine.begin() as conn:
+    async with tx.begin(engine) as conn:
         params: dict[str, Any] = {"id": endpoint_id, "now": now}
         if after_event is not None:
             position = (
@@ -141,7 +143,7 @@ async def attempts_page(
     engine: AsyncEngine, endpoint_id: str, *, after: int | None, limit: int
 ) -> list[dict[str, Any]]:
     """The newest attempts first; `after` is the last attempt id of the previous page."""
-    async with engine.connect() as conn:
+    async with tx.begin(engine) as conn:
         rows = await conn.execute(
             sa.text(
                 "SELECT attempt_id, event_id, attempted_at, outcome, status_code, duration_ms, next_retry_at "

@@ -19,7 +19,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from divert_gateway.delivery import decide
+from divert_gateway.delivery import decide, disabling
 from divert_gateway.delivery.decide import Mint
 from divert_gateway.delivery.loop import poll_forever
 from divert_gateway.domain import webhooks as rules
@@ -49,6 +49,10 @@ _LOG = sa.text(
     "INSERT INTO webhook_attempts (endpoint_id, event_id, attempted_at, outcome, status_code, duration_ms, "
     "next_retry_at) VALUES (CAST(:endpoint_id AS uuid), CAST(:event_id AS uuid), :now, :outcome, :status_code, "
     ":duration_ms, :next)"
+)
+_HEALTH = sa.text(
+    "UPDATE webhook_endpoints SET failing_since = CASE WHEN :healthy THEN NULL ELSE COALESCE(failing_since, :now) END "
+    "WHERE endpoint_id = CAST(:endpoint_id AS uuid)"
 )
 
 
@@ -171,17 +175,6 @@ class Dispatcher:
             )
             if outcome == "denied":
                 return
-            await conn.execute(
-                sa.text(
-                    "UPDATE webhook_endpoints SET failing_since = CASE WHEN :healthy THEN NULL "
-                    "ELSE COALESCE(failing_since, :now) END, enabled = enabled AND :keep, "
-                    "disabled_reason = COALESCE(:reason, disabled_reason) WHERE endpoint_id = CAST(:endpoint_id AS uuid)"
-                ),
-                {
-                    "endpoint_id": ids["endpoint_id"],
-                    "healthy": healthy,
-                    "now": now,
-                    "keep": disable is None,
-                    "reason": disable,
-                },
-            )
+            await conn.execute(_HEALTH, {"endpoint_id": ids["endpoint_id"], "healthy": healthy, "now": now})
+            if disable is not None:
+                await disabling.disable(conn, ids["endpoint_id"], m["jurisdiction"], disable, now)

@@ -25,6 +25,8 @@ _LEARNS: dict[str, tuple[str, str]] = {
     "ChargeHeld": ("charge_holder", "prosecutor_agency"),
     "WarmHandoffCompleted": ("handoff_provider", "case_management_agency"),
 }
+# An event about no participant (e.g. WebhookEndpointDisabled) goes to its owner only: nothing is decided for it.
+NO_CATEGORY = "none"
 _FEED = sa.text(
     "INSERT INTO feed_messages (jurisdiction, agency, agency_type, event_id, event_type, participant_id, category, "
     "reason, envelope, status, next_attempt_at) VALUES (:jurisdiction, :agency, :agency_type, CAST(:event_id AS uuid), "
@@ -104,8 +106,9 @@ async def queue(conn: AsyncConnection, received: ReceivedEvent, clock: Clock, si
     if found is None:
         return 0
     await learn(conn, received)
-    actor = received.envelope.get("actoragency")
-    receiving = entitlements.recipients(received.service, received.type, actor, await related(conn, received))
+    owner = entitlements.owner(received.service, received.type, received.envelope)
+    receiving = entitlements.recipients(received.service, received.type, owner, await related(conn, received))
+    category = found.category or NO_CATEGORY
     participant = _data(received).get("participant_id")
     site = sites.get(received.jurisdiction) if sites is not None else None
     if site is not None:
@@ -121,7 +124,7 @@ async def queue(conn: AsyncConnection, received: ReceivedEvent, clock: Clock, si
                         "event_id": received.id,
                         "event_type": received.type,
                         "participant_id": str(participant) if participant else None,
-                        "category": found.category,
+                        "category": category,
                         "reason": reason,
                         "envelope": json.dumps(received.envelope),
                         "now": clock.now(),
@@ -143,7 +146,7 @@ async def queue(conn: AsyncConnection, received: ReceivedEvent, clock: Clock, si
                 "event_type": received.type,
                 "jurisdiction": received.jurisdiction,
                 "participant_id": str(participant) if participant else None,
-                "category": found.category,
+                "category": category,
                 "reason": reason,
                 "envelope": received.envelope,
                 "event_time": received.time,

@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from fastapi import FastAPI
+from nats.aio.client import Client
 
 from divert_gateway.delivery import intake, tokens
 from divert_gateway.delivery.dispatch import Dispatcher
@@ -16,11 +19,13 @@ from divert_kernel import bus
 from divert_kernel.clock import Clock
 from divert_kernel.consumer import ANY_EVENT, Consumer
 from divert_kernel.gate import ConsentGate
+from divert_kernel.outbox import OutboxRelay
 from divert_kernel.sites import load_sites
 
 log = logging.getLogger("divert.gateway.delivery")
 
-SOURCES = ("referral", "casemgmt", "consent", "prosecution")
+# The gateway's own events (WebhookEndpointDisabled) go to their agency's feed by the same path as every other.
+SOURCES = ("referral", "casemgmt", "consent", "prosecution", "gateway")
 SUBSCRIBER = "gateway-delivery"
 
 
@@ -49,14 +54,23 @@ async def run(app: FastAPI, dispatcher: Dispatcher, clock: Clock) -> None:
         except Exception as exc:  # noqa: BLE001 - not reachable yet: keep trying
             log.warning("NATS not reachable yet (%s); retrying", type(exc).__name__)
             await asyncio.sleep(0.5)
+    app.state.delivery_nc = nc  # feed replay (POST /v1/feeds/replay) repositions durables over it
+    try:
+        await asyncio.gather(dispatcher.run(), *workers(app, nc, clock))
+    finally:
+        app.state.delivery_nc = None
+        with contextlib.suppress(Exception):
+            await nc.close()
+
+
+def workers(app: FastAPI, nc: Client, clock: Clock) -> list[Coroutine[Any, Any, None]]:
+    """Everything but the webhook dispatcher: the gateway's outbox relay, the consumers, the feed publisher."""
+    settings = app.state.settings
     sites = load_sites(settings.sites_file)
     handlers = {ANY_EVENT: intake.handler(clock, sites)}
     consumers = [
         Consumer(app.state.engine, nc, subscriber=SUBSCRIBER, source=source, handlers=handlers) for source in SOURCES
     ]
+    relay = OutboxRelay(app.state.engine, "gateway", nc, public_base_url=settings.public_base)
     feeds = FeedPublisher(app.state.engine, nc, app.state.delivery_gate, app.state.delivery_mint, clock)
-    try:
-        await asyncio.gather(dispatcher.run(), feeds.run(), *(c.run() for c in consumers))
-    finally:
-        with contextlib.suppress(Exception):
-            await nc.close()
+    return [relay.run(), feeds.run(), *(c.run() for c in consumers)]

@@ -15,44 +15,19 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 import httpx
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from divert_contracts.entitlements import EVENT_TYPES
 from divert_gateway.adapters import webhooks as store
 from divert_gateway.domain import webhooks as rules
-from divert_kernel.auth import Principal, is_revoked, principal_from_claims
-from divert_kernel.errors import InvalidInput, NotFound, Unauthenticated
+from divert_gateway.entrypoints.callers import Caller
+from divert_gateway.entrypoints.keyed import KeyedRoute
+from divert_kernel.auth import Principal
+from divert_kernel.errors import InvalidInput, NotFound
 
-router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"], route_class=KeyedRoute)
 _NOT_FOUND = "no such webhook endpoint"
-
-
-async def caller(request: Request) -> Principal:
-    """The verified caller of a gateway-served route (the gateway holds the keys it signs with)."""
-    from joserfc import jwt
-    from joserfc.errors import JoseError
-
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("a bearer access token is required")
-    settings = request.app.state.settings
-    try:
-        decoded = jwt.decode(token.strip(), request.app.state.public_keys, algorithms=["RS256"])
-        jwt.JWTClaimsRegistry(
-            iss={"essential": True, "value": settings.issuer},
-            aud={"essential": True, "value": settings.audience},
-            exp={"essential": True},
-            leeway=5,
-        ).validate(decoded.claims)
-    except (JoseError, ValueError):
-        raise Unauthenticated("the access token is invalid or expired") from None
-    if is_revoked(decoded.claims, request.app.state.revoked):
-        raise Unauthenticated("the access token has been revoked")
-    return principal_from_claims(decoded.claims, token.strip(), None)
-
-
-Caller = Annotated[Principal, Depends(caller)]
 
 
 def _event_types(value: list[str]) -> list[str]:

@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0004_signing_keys"
-down_revision = "0003"
+down_revision = "0004"
 
 
 def upgrade() -> None:
