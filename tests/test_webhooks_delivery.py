@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from divert_devstack.postgres import PostgresServer
 from divert_devstack.testing import create_database, running
-from divert_gateway.adapters import clients, keys
+from divert_gateway.adapters import clients
 from divert_gateway.bootstrap import create
 from divert_gateway.config import GatewaySettings
 from divert_gateway.delivery import intake, tokens
@@ -47,11 +47,10 @@ POLICE, OTHER = _client("seattle-pd", "police"), _client("kc-sheriff", "police")
 class Harness:
     def __init__(self, app, http: httpx.AsyncClient, clock: FixedClock) -> None:  # type: ignore[no-untyped-def]
         self.app, self.http, self.clock = app, http, clock
-        key = keys.load_or_create(app.state.settings.signing_key_file)
         self.dispatcher = Dispatcher(
             app.state.engine,
             ConsentGate("http://127.0.0.1:9"),  # never asked here: own records only
-            tokens.minter(key, ISSUER, "divert-api"),
+            tokens.minter(app.state.keyring.current, ISSUER, "divert-api"),
             clock=clock,
             allow_private=True,
         )

@@ -11,7 +11,6 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import jsonschema_rs
 import nats
@@ -24,7 +23,7 @@ from divert_devstack import demo_site
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer
 from divert_devstack.testing import create_database, running
-from divert_gateway.adapters import clients, feeds, keys
+from divert_gateway.adapters import clients, feeds
 from divert_gateway.bootstrap import create
 from divert_gateway.config import GatewaySettings
 from divert_gateway.delivery import runner, tokens
@@ -61,7 +60,7 @@ async def harness(
     async with running(app) as http:
         await clients.register(app.state.engine, [POLICE])
         app.state.delivery_gate = ConsentGate("http://127.0.0.1:9")  # never asked: the agency's own record
-        app.state.delivery_mint = tokens.minter(keys.load_or_create(Path(settings.signing_key_file)), ISSUER, "x")
+        app.state.delivery_mint = tokens.minter(app.state.keyring.current, ISSUER, "x")
         background = [asyncio.create_task(w) for w in runner.workers(app, nc, clock)]
         h = Harness(app, http, clock)
         try:
