@@ -17,6 +17,7 @@ from divert_gateway.delivery import runner
 from divert_gateway.entrypoints import contracts, docs, oauth, proxy, ratelimit, readiness, webhooks
 from divert_gateway.service_layer import TokenServer
 from divert_kernel import problems, telemetry
+from divert_kernel.app import operation_id
 from divert_kernel.clock import Clock, SystemClock
 from divert_kernel.db import make_engine
 from divert_kernel.limits import BodySizeLimit
@@ -84,6 +85,7 @@ def create(settings: GatewaySettings | None = None, clock: Clock | None = None) 
         docs_url=None,
         redoc_url=None,
         telemetry=telemetry.FASTAPI_NATIVE_OFF,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     problems.install(app)
