@@ -19,8 +19,8 @@ from tests.conftest import System
 from tests.partner import referral_body
 
 CAMEL_CASE = re.compile(r"^[a-z][a-zA-Z0-9]*$")
-# The gateway's own POSTs: the token endpoint and webhook subscriptions take neither header (see the report of
-# the docs work: they are served by the gateway, not by a service's idempotent command path).
+# The gateway's own POSTs (the token endpoint, webhook subscriptions) take neither header: no service's idempotent
+# command path serves them, so declaring Idempotency-Key there would promise what they do not do.
 GATEWAY_OWN = re.compile(r"^(/oauth/token|/v1/webhook-endpoints)")
 # Where FastAPI's default pages (and most tutorials) load Swagger UI and Redoc from.
 CDN_HOSTS = ("cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com", "fonts.googleapis.com", "fonts.gstatic.com")

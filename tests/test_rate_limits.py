@@ -211,6 +211,22 @@ class TestTokenEndpointLockout:
         assert sf_item(reply.headers["ratelimit-policy"]) == ("token", {"q": 100, "w": 60})
 
 
+async def test_unreachable_counters_limit_nothing_and_break_nothing(tmp_path: Path) -> None:
+    settings = GatewaySettings(
+        database_url=f"postgresql+asyncpg://divert:divert@127.0.0.1:{free_port()}/gateway",
+        issuer=ISSUER,
+        signing_key_file=tmp_path / "k.jwk.json",
+        rate_limits={"reads": "1/minute"},
+    )
+    app = create(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+            for _ in range(3):  # past the limit: nothing counts, nothing is refused, nothing is a 500
+                reply = await http.get("/v1/webhook-endpoints")
+                assert reply.status_code == 401 and "ratelimit" not in reply.headers
+
+
 # -- two gateway processes, one database ------------------------------------------------------------------------
 
 
