@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from divert_devstack.postgres import PostgresServer
 from divert_devstack.procs import free_port, spawn, stop, wait_for_port
@@ -211,12 +212,15 @@ class TestTokenEndpointLockout:
         assert sf_item(reply.headers["ratelimit-policy"]) == ("token", {"q": 100, "w": 60})
 
 
-async def test_unreachable_counters_limit_nothing_and_break_nothing(tmp_path: Path) -> None:
+async def test_broken_counters_limit_nothing_and_break_nothing(postgres: PostgresServer, tmp_path: Path) -> None:
+    url = await create_database(postgres, "divert_gateway")
+    engine = make_engine(url)
+    async with engine.begin() as conn:  # the counters' table gone: every count fails
+        await conn.execute(sa.text("DROP TABLE rate_limit_counters"))
+    await clients.register(engine, [CLIENTS[0]])
+    await engine.dispose()
     settings = GatewaySettings(
-        database_url=f"postgresql+asyncpg://divert:divert@127.0.0.1:{free_port()}/gateway",
-        issuer=ISSUER,
-        signing_key_file=tmp_path / "k.jwk.json",
-        rate_limits={"reads": "1/minute"},
+        database_url=url, issuer=ISSUER, signing_key_file=tmp_path / "k.jwk.json", rate_limits={"reads": "1/minute"}
     )
     app = create(settings)
     async with app.router.lifespan_context(app):
@@ -225,6 +229,12 @@ async def test_unreachable_counters_limit_nothing_and_break_nothing(tmp_path: Pa
             for _ in range(3):  # past the limit: nothing counts, nothing is refused, nothing is a 500
                 reply = await http.get("/v1/webhook-endpoints")
                 assert reply.status_code == 401 and "ratelimit" not in reply.headers
+                assert (await http.post("/oauth/token", data=_form(CLIENTS[0], secret="wrong"))).status_code in (
+                    400,
+                    401,
+                )
+            # The token request's body, read to find its client id, still reaches the token endpoint.
+            assert (await http.post("/oauth/token", data=_form(CLIENTS[0]))).status_code == 200
 
 
 # -- two gateway processes, one database ------------------------------------------------------------------------

@@ -37,6 +37,7 @@ TOKEN_PATH = "/oauth/token"
 # Whole-caseload documents and the audit chain's verification: one call costs what hundreds of reads do.
 _EXPORTS = re.compile(r"^/v1/(participants/export|owg/(agenda|roster)|audit/verification)/?$")
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
 def route_class(method: str, path: str) -> str | None:
@@ -131,37 +132,54 @@ class RateLimits:
         if policy is None or limiter is None:
             await self.app(scope, receive, send)
             return
+        if policy == "token":
+            await self._token(limiter, scope, receive, send)
+            return
+        window: Window | None = None
         try:
-            if policy == "token":
-                await self._token(limiter, scope, receive, send)
-                return
             window = await limiter.hit(policy, _caller(scope))
         except StorageError as exc:
-            log.warning("rate-limit counters unavailable (%s); request not limited", type(exc.storage_error).__name__)
-            await self.app(scope, receive, send)
-            return
-        if not window.allowed:
-            await _send_all(send, too_many(window, f"the {policy} limit for this client is spent; retry later"))
-            return
-        await self.app(scope, receive, _with_headers(send, window))
+            _unavailable(exc)
+        await _answer(self.app, scope, receive, send, window, f"the {policy} limit for this client is spent")
 
     async def _token(self, limiter: Limiter, scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read_body(receive)
+        replay = _replay(body, receive)
         client_id = _token_client_id(scope, body)
         address = _address(scope)
-        locked = await limiter.locked_out(client_id, address)
+        try:
+            locked = await limiter.locked_out(client_id, address)
+            who = f"client:{client_id}" if client_id else f"address:{address}"
+            window = None if locked else await limiter.hit("token", who)
+        except StorageError as exc:
+            _unavailable(exc)
+            locked = window = None
         if locked is not None:
-            detail = "too many failed client authentications; retry after the window ends"
-            await _send_all(send, too_many(locked, detail))
+            await _send_all(
+                send, too_many(locked, "too many failed client authentications; retry after the window ends")
+            )
             return
-        window = await limiter.hit("token", f"client:{client_id}" if client_id else f"address:{address}")
-        if not window.allowed:
-            await _send_all(send, too_many(window, "the token limit for this client is spent; retry later"))
-            return
-        answer = _Captured(_with_headers(send, window))
-        await self.app(scope, _replay(body, receive), answer)
+        answer = _Captured(send)
+        await _answer(self.app, scope, replay, answer, window, "the token limit for this client is spent")
         if answer.authentication_failed():
-            await limiter.failed(client_id, address)
+            try:
+                await limiter.failed(client_id, address)
+            except StorageError as exc:
+                _unavailable(exc)
+
+
+def _unavailable(exc: StorageError) -> None:
+    log.warning("rate-limit counters unavailable (%s); request not limited", type(exc.storage_error).__name__)
+
+
+async def _answer(app: ASGIApp, scope: Scope, receive: Receive, send: Send, window: Window | None, spent: str) -> None:
+    """Refuse past the limit; otherwise serve, with the window's fields (none when it could not be counted)."""
+    if window is None:
+        await app(scope, receive, send)
+    elif not window.allowed:
+        await _send_all(send, too_many(window, f"{spent}; retry later"))
+    else:
+        await app(scope, receive, _with_headers(send, window))
 
 
 class _Captured:
@@ -206,7 +224,7 @@ def _token_client_id(scope: Scope, body: bytes) -> str | None:
         form = {}
     named = (form.get("client_id") or [None])[0]
     if named:
-        return named[:200]
+        return _as_key(named)
     headers = dict(scope.get("headers") or [])
     scheme, _, encoded = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
     if scheme.lower() != "basic":
@@ -215,7 +233,12 @@ def _token_client_id(scope: Scope, body: bytes) -> str | None:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
         return None
-    return unquote(decoded.partition(":")[0])[:200] or None
+    return _as_key(unquote(decoded.partition(":")[0]))
+
+
+def _as_key(client_id: str) -> str | None:
+    """A client id fit to key a count by (the token endpoint itself refuses the others)."""
+    return client_id if _CLIENT_ID.match(client_id) else None
 
 
 async def _read_body(receive: Receive) -> bytes:
