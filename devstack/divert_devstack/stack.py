@@ -30,6 +30,11 @@ log = logging.getLogger("divert.stack")
 
 SERVICES = ("referral", "casemgmt", "consent", "prosecution", "audit")
 DATABASES = (*SERVICES, "gateway")
+DEVSTACK_RATE_LIMITS = {
+    "GATEWAY_RATE_LIMITS": json.dumps(dict.fromkeys(("reads", "writes", "exports", "token"), "100000/minute")),
+    "GATEWAY_TOKEN_FAILURES_PER_CLIENT": "100000/minute",
+    "GATEWAY_TOKEN_FAILURES_PER_ADDRESS": "100000/minute",
+}
 PACKAGES = {**{s: s for s in SERVICES}, "gateway": "divert_gateway"}
 DEMO_JURISDICTION = demo_site.SEATTLE
 
@@ -202,6 +207,9 @@ class Stack:
             "GATEWAY_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
         }
         env.update({f"GATEWAY_{s.upper()}_URL": self.service_url(s) for s in SERVICES})
+        # The system tests call far faster than any partner, from one address: generous limits here, unless the
+        # environment names its own (tests/test_rate_limits.py proves the limits on a gateway of its own).
+        env.update({k: v for k, v in DEVSTACK_RATE_LIMITS.items() if k not in os.environ})
         return env
 
     def _spawn_app(self, name: str, factory: str, port: int, env: dict[str, str]) -> None:

@@ -11,12 +11,13 @@ import httpx
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from divert_gateway.adapters import clients, feeds, keys
+from divert_gateway.adapters import clients, feeds, keys, ratelimits
 from divert_gateway.config import GatewaySettings
 from divert_gateway.delivery import runner
-from divert_gateway.entrypoints import contracts, docs, feed_replay, oauth, proxy, readiness, webhooks
+from divert_gateway.entrypoints import contracts, docs, feed_replay, oauth, proxy, ratelimit, readiness, webhooks
 from divert_gateway.service_layer import TokenServer
 from divert_kernel import problems, telemetry
+from divert_kernel.app import operation_id
 from divert_kernel.clock import Clock, SystemClock
 from divert_kernel.db import make_engine
 from divert_kernel.limits import BodySizeLimit
@@ -40,6 +41,9 @@ def create(settings: GatewaySettings | None = None, clock: Clock | None = None) 
             issuer=settings.issuer, audience=settings.audience, key=key, ttl=settings.token_ttl_seconds
         )
         current = asyncio.create_task(oauth.keep_current(app), name="gateway-keys-and-revocations")
+        # Its own small pool: counting requests never waits behind the requests' own database work.
+        counters = ratelimits.storage_for(settings.database_url, clock)
+        app.state.rate_limiter = ratelimit.Limiter(counters, settings, clock)
         if settings.bootstrap_clients_file is not None and settings.bootstrap_clients_file.exists():
             await clients.register(app.state.engine, clients.read_clients_file(settings.bootstrap_clients_file))
         # Idle connections are dropped before uvicorn's 5 s keep-alive closes them from the other end; reusing
@@ -70,6 +74,7 @@ def create(settings: GatewaySettings | None = None, clock: Clock | None = None) 
             for upstream in app.state.upstreams.values():
                 await upstream.aclose()
             await app.state.engine.dispose()
+            await counters.close()
 
     app = FastAPI(
         title="Divert API",
@@ -80,6 +85,7 @@ def create(settings: GatewaySettings | None = None, clock: Clock | None = None) 
         docs_url=None,
         redoc_url=None,
         telemetry=telemetry.FASTAPI_NATIVE_OFF,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     problems.install(app)
@@ -100,6 +106,7 @@ def create(settings: GatewaySettings | None = None, clock: Clock | None = None) 
         """The gateway's database and every service's own /readyz; 503 unless all are ready."""
         return await readiness.report(app)
 
+    app.add_middleware(ratelimit.RateLimits)  # inside the size bound: it reads token requests' bodies
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(telemetry.TracingMiddleware)
     return app

@@ -1,7 +1,11 @@
 from pathlib import Path
 
-from pydantic import model_validator
+from limits import parse
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Per client and class of route, in the `limits` notation ("N/period"); see divert_gateway.entrypoints.ratelimit.
+DEFAULT_RATE_LIMITS = {"reads": "600/minute", "writes": "120/minute", "exports": "10/minute", "token": "30/minute"}
 
 
 class GatewaySettings(BaseSettings):
@@ -34,6 +38,29 @@ class GatewaySettings(BaseSettings):
     sites_file: str | None = None
     # Development only (the demo and tests run receivers on 127.0.0.1): webhook targets may be http and private.
     webhook_allow_private_targets: bool = False
+    # Rate limits, counted in the gateway's database so every replica shares them; a partial mapping (say
+    # GATEWAY_RATE_LIMITS='{"exports": "5/minute"}') keeps the other classes' defaults.
+    rate_limits: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    # Failed client authentications at /oauth/token, per client id and per remote address: past either, the
+    # endpoint answers 429, even to the right secret, until the window ends.
+    token_failures_per_client: str = "10/15 minutes"
+    token_failures_per_address: str = "50/15 minutes"
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _known_classes(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(DEFAULT_RATE_LIMITS))
+        if unknown:
+            raise ValueError(f"unknown route classes {unknown}; known: {sorted(DEFAULT_RATE_LIMITS)}")
+        for limit in value.values():
+            parse(limit)
+        return {**DEFAULT_RATE_LIMITS, **value}
+
+    @field_validator("token_failures_per_client", "token_failures_per_address")
+    @classmethod
+    def _a_limit(cls, value: str) -> str:
+        parse(value)
+        return value
 
     @model_validator(mode="after")
     def _no_development_shortcuts_in_production(self) -> "GatewaySettings":

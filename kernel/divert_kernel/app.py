@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from nats.aio.client import Client
 
 from divert_kernel import bus, idempotency, problems, readiness, telemetry
@@ -116,6 +117,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None
         lifespan=lifespan,
         responses=problems.PROBLEM_RESPONSES,
         telemetry=telemetry.FASTAPI_NATIVE_OFF,
+        generate_unique_id_function=operation_id,
     )
     app.state.clock = clock or SystemClock()
     app.state.settings = settings
@@ -147,6 +149,12 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None
     app.add_middleware(telemetry.TracingMiddleware)
     _add_problem_schema(app)
     return app
+
+
+def operation_id(route: APIRoute) -> str:
+    """An SDK-style operation id: the route function's name in camelCase (`submit_referral` → `submitReferral`)."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
 def _wake_relay(app: FastAPI):  # type: ignore[no-untyped-def]

@@ -1,18 +1,74 @@
-"""One OpenAPI 3.1 document for the whole public API: the gateway's own paths plus each service's /v1 paths."""
+"""The API reference, offline: /openapi.json for the whole API, Swagger UI at /docs and Redoc at /redoc.
+
+Both pages load only files shipped in this package (vendor/ with their licences, static/ of ours), served at
+/docs/assets/: the machine running Divert may have no internet. Their Content-Security-Policy keeps every request
+on the gateway, so nothing of a visitor's reaches a third party either.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi import APIRouter, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
-from divert_contracts.asyncapi import openapi_webhooks
+from divert_gateway.entrypoints.openapi_document import merge
+from divert_kernel.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+ASSETS: dict[str, tuple[Path, str]] = {
+    "swagger-ui-bundle.js": (_PACKAGE / "vendor/swagger-ui/swagger-ui-bundle.js", "text/javascript"),
+    "swagger-ui.css": (_PACKAGE / "vendor/swagger-ui/swagger-ui.css", "text/css"),
+    "favicon-32x32.png": (_PACKAGE / "vendor/swagger-ui/favicon-32x32.png", "image/png"),
+    "redoc.standalone.js": (_PACKAGE / "vendor/redoc/redoc.standalone.js", "text/javascript"),
+    "swagger-init.js": (_PACKAGE / "static/swagger-init.js", "text/javascript"),
+    "docs.css": (_PACKAGE / "static/docs.css", "text/css"),
+}
+# Swagger UI and Redoc style elements inline and Redoc runs its search in a blob: worker; every fetch stays here.
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+LINKS = (
+    '<p class="divert-links">Events (webhooks and NATS feeds): <a href="/asyncapi.json">AsyncAPI 3.0 document</a>'
+    ' · HTTP API: <a href="/openapi.json">OpenAPI document</a> · <a href="/docs">Swagger UI</a>'
+    ' · <a href="/redoc">Redoc</a></p>'
+)
+_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
+<link rel="stylesheet" href="/docs/assets/docs.css">
+{head}
+</head>
+<body>
+{links}
+{body}
+</body>
+</html>
+"""
+SWAGGER_PAGE = _PAGE.format(
+    title="Divert API",
+    head='<link rel="stylesheet" href="/docs/assets/swagger-ui.css">',
+    links=LINKS,
+    body='<div id="swagger-ui"></div>\n<script src="/docs/assets/swagger-ui-bundle.js"></script>\n'
+    '<script src="/docs/assets/swagger-init.js"></script>',
+)
+REDOC_PAGE = _PAGE.format(
+    title="Divert API reference",
+    head="",
+    links=LINKS,
+    body='<redoc spec-url="/openapi.json"></redoc>\n<script src="/docs/assets/redoc.standalone.js"></script>',
+)
 
 
 async def _service_schema(client: httpx.AsyncClient) -> dict[str, Any] | None:
@@ -22,39 +78,6 @@ async def _service_schema(client: httpx.AsyncClient) -> dict[str, Any] | None:
         return reply.json()  # type: ignore[no-any-return]
     except (httpx.HTTPError, ValueError):
         return None
-
-
-def merge(own: dict[str, Any], schemas: list[dict[str, Any]]) -> dict[str, Any]:
-    """Add each service's /v1 paths and component schemas to the gateway's document."""
-    merged = {**own, "paths": dict(own.get("paths", {}))}
-    components = merged.setdefault("components", {}).setdefault("schemas", {})
-    for schema in schemas:
-        merged["paths"].update({p: ops for p, ops in schema.get("paths", {}).items() if p.startswith("/v1/")})
-        for name, definition in schema.get("components", {}).get("schemas", {}).items():
-            components.setdefault(name, definition)
-    merged.setdefault("components", {})["securitySchemes"] = {
-        "oauth2": {"type": "oauth2", "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {}}}}
-    }
-    merged["security"] = [{"oauth2": []}]
-    return with_webhooks(merged)
-
-
-EVENTS_NOTE = (
-    "\n\nEvents: partners receive them by webhook (the `webhooks` below: each a CloudEvent signed per Standard "
-    "Webhooks) or on their agency's NATS feed. The AsyncAPI 3.0 document of both: [/asyncapi.json](/asyncapi.json); "
-    "each event's JSON Schema is at its `dataschema` URL, /v1/schemas/events/{service}/{type}/v{n}.json."
-)
-
-
-def with_webhooks(document: dict[str, Any]) -> dict[str, Any]:
-    """One `webhooks` entry per event type, and a link to /asyncapi.json in the description."""
-    webhooks, schemas = openapi_webhooks()
-    components = document.setdefault("components", {}).setdefault("schemas", {})
-    for name, definition in schemas.items():
-        components.setdefault(name, definition)
-    info = document.setdefault("info", {})
-    info["description"] = info.get("description", "") + EVENTS_NOTE
-    return {**document, "webhooks": webhooks}
 
 
 @router.get("/openapi.json")
@@ -69,13 +92,25 @@ async def openapi(request: Request) -> dict[str, Any]:
     return document
 
 
-LINKS = (
-    '<p style="font-family:sans-serif;margin:1em 2em">Events (webhooks and NATS feeds): '
-    '<a href="/asyncapi.json">AsyncAPI 3.0 document</a> · HTTP API: <a href="/openapi.json">OpenAPI document</a></p>'
-)
+def _page(html: str) -> HTMLResponse:
+    return HTMLResponse(html, headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/docs")
 async def docs() -> HTMLResponse:
-    page = get_swagger_ui_html(openapi_url="/openapi.json", title="Divert API").body.decode()
-    return HTMLResponse(page.replace("<body>", "<body>\n" + LINKS, 1))
+    return _page(SWAGGER_PAGE)
+
+
+@router.get("/redoc")
+async def redoc() -> HTMLResponse:
+    return _page(REDOC_PAGE)
+
+
+@router.get("/docs/assets/{name}")
+async def asset(name: str) -> FileResponse:
+    """Only the files listed: a name is never a path."""
+    if name not in ASSETS:
+        raise NotFound("no such documentation asset", field="path")
+    path, media_type = ASSETS[name]
+    # Assets change only with a release; a day of caching spares the 2 MB on every visit.
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})

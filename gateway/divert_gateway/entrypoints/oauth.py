@@ -40,7 +40,12 @@ TOKEN_FORM = {
                 "client_secret": {"type": "string"},
                 "scope": {"type": "string"},
             },
-        }
+        },
+        "example": {
+            "grant_type": "client_credentials",
+            "client_id": "spd-rms",
+            "client_secret": "the-secret-shown-once",
+        },
     }
 }
 

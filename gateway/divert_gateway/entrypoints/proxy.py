@@ -54,7 +54,7 @@ async def forward(path: str, request: Request) -> Response:
         raise NotFound("no such resource", field="path")
     headers = _forwarded_headers(request)
     key = headers.get("idempotency-key")
-    client_id = _client_of(request) if key is not None and request.method == "POST" else None
+    client_id = client_of(request) if key is not None and request.method == "POST" else None
     if client_id is None or key is None:
         return await _send(request, service, headers)
     if not _KEY.match(key):
@@ -95,8 +95,20 @@ def _in_flight() -> Response:
     return reply
 
 
-def _client_of(request: Request) -> str | None:
-    """The client a valid token of ours names; None lets the owning service refuse the request itself."""
+_CHECKED = "divert_client_id"
+
+
+def client_of(request: Request) -> str | None:
+    """The client a valid token of ours names; None lets the owning service refuse the request itself.
+
+    Verified once per request (the rate limiter asks first), remembered in the request's state."""
+    state = request.scope.setdefault("state", {})
+    if _CHECKED not in state:
+        state[_CHECKED] = _verified_client(request)
+    return state[_CHECKED]  # type: ignore[no-any-return]
+
+
+def _verified_client(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None

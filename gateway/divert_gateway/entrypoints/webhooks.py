@@ -38,7 +38,18 @@ def _event_types(value: list[str]) -> list[str]:
 
 
 class EndpointIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://rms.example.org/divert/webhooks",
+                    "event_types": ["DiversionOffered", "CaseOpened"],
+                    "description": "Records management system",
+                }
+            ]
+        },
+    )
     url: str = Field(min_length=8, max_length=2000)
     event_types: list[str] = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=500)
@@ -47,7 +58,7 @@ class EndpointIn(BaseModel):
 
 
 class EndpointPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"enabled": False}]})
     event_types: list[str] | None = Field(default=None, min_length=1, max_length=100)
     enabled: bool | None = None
     description: str | None = Field(default=None, max_length=500)
@@ -59,7 +70,7 @@ class EndpointPatch(BaseModel):
 
 
 class ReplayIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"since": "2026-11-20T00:00:00Z"}]})
     since: datetime | None = None
     after_event_id: UUID | None = None
 
@@ -114,7 +125,7 @@ async def _target(request: Request, url: str) -> str:
 
 
 @router.post("", status_code=201, response_model=EndpointOut)
-async def create_endpoint(body: EndpointIn, request: Request, principal: Caller) -> EndpointOut:
+async def create_endpoint(body: EndpointIn, request: Request, principal: Caller, response: Response) -> EndpointOut:
     """Subscribe the caller's agency; the answer carries the signing secret (`whsec_…`)."""
     fields = {
         "agency": principal.agency,
@@ -125,7 +136,9 @@ async def create_endpoint(body: EndpointIn, request: Request, principal: Caller)
         "event_types": body.event_types,
         "secret": rules.new_secret(),
     }
-    return _out(await store.create(request.app.state.engine, fields, _clock(request).now()), with_secret=True)
+    created = _out(await store.create(request.app.state.engine, fields, _clock(request).now()), with_secret=True)
+    response.headers["Location"] = f"/v1/webhook-endpoints/{created.endpoint_id}"
+    return created
 
 
 @router.get("", response_model=list[EndpointOut])

@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from casemgmt.adapters import care
 from casemgmt.domain import commands
@@ -175,13 +175,14 @@ async def get_plan(
 
 @router.post("/v1/participants/{participant_id}/contacts", status_code=201, response_model=dict[str, str])
 async def log_contact(
-    participant_id: UUID, body: ContactIn, principal: CaseManager, bus: Bus, engine: Engine
+    participant_id: UUID, body: ContactIn, principal: CaseManager, bus: Bus, engine: Engine, response: Response
 ) -> dict[str, str]:
     """Log a contact (ContactLogged carries its kind and date; notes stay here)."""
     row = await access.held(engine, participant_id, principal)
     contact_id = await bus.handle(
         commands.LogContact(row["participant_id"], body.kind, body.occurred_on, body.staff_id, body.notes)
     )
+    response.headers["Location"] = f"/v1/participants/{participant_id}/contacts"  # contacts are read as a list
     return {"contact_id": contact_id}
 
 

@@ -100,6 +100,7 @@ class ScreeningOut(BaseModel):
 
 
 class AssignIn(_Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"case_manager_id": "cm-17"}]})
     case_manager_id: StaffId
 
 
@@ -122,6 +123,22 @@ class Goal(_Strict):
 
 
 class PlanIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "goals": [
+                        {
+                            "goal": "Get my ID back",
+                            "action_steps": ["Order a birth certificate"],
+                            "progress": [{"on": "2026-11-21", "note": "Form filled in together"}],
+                        }
+                    ]
+                }
+            ]
+        },
+    )
     goals: list[Goal] = Field(min_length=1, max_length=30)
 
 
@@ -135,6 +152,19 @@ class PlanOut(BaseModel):
 
 
 class ContactIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2026-11-21",
+                    "kind": "street",
+                    "staff_id": "cm-17",
+                    "notes": "Met at the day center; wants help getting an ID.",
+                }
+            ]
+        },
+    )
     occurred_on: date
     kind: Literal["street", "office", "phone", "accompanied_appointment", "court"]
     staff_id: StaffId

@@ -72,7 +72,9 @@ class IntakeOut(BaseModel):
 
 
 class StatusIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"status": "inactive", "reason": "no_contact_90_days"}]}
+    )
 
     status: str = Field(description="active, inactive, or exited (only with reason code_of_conduct)")
     reason: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$", description="a reason code")
@@ -140,7 +142,19 @@ async def get_intake(
 
 
 class ExtensionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "intake_deadline": "2026-12-31",
+                    "law_enforcement_agency": "seattle-pd",
+                    "law_enforcement_agreed": True,
+                    "reason": "In hospital; intake resumes on discharge.",
+                }
+            ]
+        },
+    )
 
     intake_deadline: date = Field(
         description="the new deadline: later than the current one, within the site's bounds per extension and in all"

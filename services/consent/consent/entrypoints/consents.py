@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from consent.adapters import aliases, store
 from consent.domain import commands, enrolment
@@ -74,11 +74,12 @@ async def readable_consent(
 
 
 @router.post("", status_code=201, response_model=ConsentCreated)
-async def record_consent(body: ConsentIn, principal: CaseManager, bus: Bus) -> ConsentCreated:
+async def record_consent(body: ConsentIn, principal: CaseManager, bus: Bus, response: Response) -> ConsentCreated:
     """Record a signed ROI (ConsentGranted), or a draft to read to the participant before signing; only the
     provider holding the participant may, naming agencies of the site."""
     command = record_command(body, principal)
     consent_id = await bus.handle(command)
+    response.headers["Location"] = f"/v1/consents/{consent_id}"
     return ConsentCreated(consent_id=consent_id, state="draft" if command.draft else "active")
 
 

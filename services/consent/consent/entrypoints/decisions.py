@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from consent.adapters import decisions
 from consent.domain import commands, policy
@@ -115,7 +115,7 @@ async def site_grants(principal: AnyAgency, bus: Bus, jurisdiction: Annotated[Ju
 
 
 @router.post("/v1/break-glass", status_code=201, response_model=BreakGlassOut)
-async def break_glass(body: BreakGlassIn, principal: CaseManager, bus: Bus) -> BreakGlassOut:
+async def break_glass(body: BreakGlassIn, principal: CaseManager, bus: Bus, response: Response) -> BreakGlassOut:
     """Emergency access for at most an hour, by the provider holding the participant, with a written reason;
     never substance_use. Flagged in the audit log and the participant's accounting."""
     principal.check_jurisdiction(body.jurisdiction)
@@ -131,4 +131,6 @@ async def break_glass(body: BreakGlassIn, principal: CaseManager, bus: Bus) -> B
         reason=body.reason,
         minutes=body.minutes,
     )
+    # A use of break-glass has no URL of its own: it is read in the audit service's list of uses.
+    response.headers["Location"] = "/v1/audit/break-glass"
     return BreakGlassOut(**await bus.handle(command))

@@ -71,10 +71,17 @@ class ConsentCreated(BaseModel):
 
 
 class SignatureIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"signed_document_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}]
+        },
+    )
     signed_document_sha256: Sha256
 
 
 class RevocationIn(_Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"recipient_agency": "king-county-pao"}]})
     recipient_agency: AgencyId | None = Field(None, description="omit to revoke the whole consent")
 
 
@@ -115,6 +122,14 @@ class ConsentListOut(BaseModel):
 
 
 class RoiOnFileIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"participant_id": "7d9f2c1e-4b3a-4e8f-9c2d-1a6b5e4f3c21", "jurisdiction": "seattle-king-county"}
+            ]
+        },
+    )
     participant_id: UUID
     jurisdiction: Jurisdiction
 
@@ -126,6 +141,20 @@ class RoiOnFileOut(BaseModel):
 
 
 class AccessRequestIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "participant_id": "7d9f2c1e-4b3a-4e8f-9c2d-1a6b5e4f3c21",
+                    "jurisdiction": "seattle-king-county",
+                    "requester_agency": "seattle-pd",
+                    "category": "court_dates",
+                    "purpose": "diversion_monitoring",
+                }
+            ]
+        },
+    )
     participant_id: UUID
     jurisdiction: Jurisdiction
     requester_agency: AgencyId
@@ -143,6 +172,24 @@ class DecisionOut(BaseModel):
 
 
 class BatchIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "requests": [
+                        {
+                            "participant_id": "7d9f2c1e-4b3a-4e8f-9c2d-1a6b5e4f3c21",
+                            "jurisdiction": "seattle-king-county",
+                            "requester_agency": "seattle-pd",
+                            "category": "court_dates",
+                            "purpose": "diversion_monitoring",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
     requests: list[AccessRequestIn] = Field(min_length=1, max_length=1000)
 
 
@@ -191,6 +238,20 @@ class SiteMouOut(BaseModel):
 
 
 class BreakGlassIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "participant_id": "7d9f2c1e-4b3a-4e8f-9c2d-1a6b5e4f3c21",
+                    "jurisdiction": "seattle-king-county",
+                    "categories": ["identity", "mental_health"],
+                    "reason": "In crisis at the emergency room; the care team needs the safety plan now.",
+                    "minutes": 30,
+                }
+            ]
+        },
+    )
     participant_id: UUID
     jurisdiction: Jurisdiction
     categories: list[Category] = Field(min_length=1)
@@ -224,6 +285,19 @@ class PreviewOut(BaseModel):
 
 
 class ScopeIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "jurisdiction": "seattle-king-county",
+                    "requester_agency": "lead-case-management",
+                    "category": "plan",
+                    "purpose": "care_coordination",
+                }
+            ]
+        },
+    )
     jurisdiction: Jurisdiction
     requester_agency: AgencyId
     category: Category

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -44,6 +44,22 @@ class ChargeIn(_Strict):
 
 
 class CaseIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "participant_id": "7d9f2c1e-4b3a-4e8f-9c2d-1a6b5e4f3c21",
+                    "jurisdiction": "seattle-king-county",
+                    "kind": "legacy",
+                    "docket_number": "24-1-01234-5 SEA",
+                    "court": "King County District Court",
+                    "charges": [{"code": "35A", "description": "Drug/narcotic violation"}],
+                    "filed_at": "2026-10-02",
+                }
+            ]
+        },
+    )
     participant_id: UUID
     jurisdiction: Jurisdiction
     kind: CaseKind
@@ -58,6 +74,18 @@ class CaseCreated(BaseModel):
 
 
 class ReviewIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "decision": "continue_to_monitor",
+                    "rationale": "Engaged with case management; look again after the next review.",
+                    "follow_up_on": "2026-12-21",
+                }
+            ]
+        },
+    )
     decision: ReviewDecision
     rationale: Annotated[str, Field(min_length=1, max_length=4000)]
     follow_up_on: date | None = Field(
@@ -75,6 +103,10 @@ class ReviewIn(_Strict):
 
 
 class CourtDateIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"scheduled_for": "2026-12-08T09:00:00-08:00", "hearing": "arraignment"}]},
+    )
     scheduled_for: AwareDatetime
     hearing: Annotated[str, Field(pattern=r"^[a-z_]{1,40}$", description="e.g. arraignment, review, trial")]
 
@@ -164,7 +196,7 @@ def install(app: FastAPI) -> None:
 
 
 @router.post("/v1/cases", status_code=201, response_model=CaseCreated, responses=NOT_YET_KNOWN)
-async def register_case(body: CaseIn, principal: Prosecutor, bus: Bus) -> CaseCreated:
+async def register_case(body: CaseIn, principal: Prosecutor, bus: Bus, response: Response) -> CaseCreated:
     """Register a participant's pending case or post-diversion arrest (LegacyCaseRegistered). A participant this
     office has not yet heard of gets 409 with Retry-After, whether or not they exist anywhere else."""
     principal.check_jurisdiction(body.jurisdiction)
@@ -178,7 +210,9 @@ async def register_case(body: CaseIn, principal: Prosecutor, bus: Bus) -> CaseCr
         charges=tuple(commands.Charge(c.code, c.description) for c in body.charges),
         filed_at=body.filed_at,
     )
-    return CaseCreated(case_id=await bus.handle(command))
+    case_id = await bus.handle(command)
+    response.headers["Location"] = f"/v1/cases/{case_id}"
+    return CaseCreated(case_id=case_id)
 
 
 @router.get("/v1/cases/{case_id}", response_model=CaseOut)
@@ -198,22 +232,26 @@ async def get_case(
 
 
 @router.post("/v1/cases/{case_id}/reviews", status_code=201, response_model=CaseOut)
-async def review_case(case_id: UUID, body: ReviewIn, principal: Prosecutor, bus: Bus, engine: Engine) -> CaseOut:
+async def review_case(
+    case_id: UUID, body: ReviewIn, principal: Prosecutor, bus: Bus, engine: Engine, response: Response
+) -> CaseOut:
     """Record one of the toolkit's five review options with a rationale (LegacyCaseReviewed); by the owner only.
     `continue_to_monitor` takes a follow-up date (default 30 days on), shown in the queue when due."""
     await _owned_case(engine, case_id, principal)
     reviewer = principal.person or principal.agency
     await bus.handle(commands.ReviewCase(str(case_id), body.decision, body.rationale, reviewer, body.follow_up_on))
+    response.headers["Location"] = f"/v1/cases/{case_id}"  # a review is read in its case's history
     return await _owned_case(engine, case_id, principal)
 
 
 @router.post("/v1/cases/{case_id}/court-dates", status_code=201, response_model=CaseOut)
 async def schedule_court_date(
-    case_id: UUID, body: CourtDateIn, principal: Prosecutor, bus: Bus, engine: Engine
+    case_id: UUID, body: CourtDateIn, principal: Prosecutor, bus: Bus, engine: Engine, response: Response
 ) -> CaseOut:
     """Schedule a hearing (CourtDateScheduled) in the office's own case; others read it through the gate."""
     await _owned_case(engine, case_id, principal)
     await bus.handle(commands.ScheduleCourtDate(str(case_id), body.scheduled_for, body.hearing))
+    response.headers["Location"] = f"/v1/cases/{case_id}"  # a court date is read in its case
     return await _owned_case(engine, case_id, principal)
 
 

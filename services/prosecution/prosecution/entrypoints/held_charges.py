@@ -62,7 +62,7 @@ CLOSED_EXPLANATIONS = {
 
 
 class FilingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"meets_filing_standards": True}]})
 
     meets_filing_standards: Literal[True] = Field(description="the prosecutor's attestation; required")
 

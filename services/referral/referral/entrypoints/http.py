@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from divert_contracts.vocabulary import DEFAULT_PURPOSE, Purpose
 from divert_kernel import access
@@ -44,7 +44,7 @@ router = APIRouter(prefix="/v1/referrals", tags=["referrals"])
 
 
 @router.post("", status_code=201, response_model=ReferralCreated)
-async def submit_referral(body: ReferralIn, principal: Referrer, bus: Bus) -> ReferralCreated:
+async def submit_referral(body: ReferralIn, principal: Referrer, bus: Bus, response: Response) -> ReferralCreated:
     """Record an arrest diversion offer or a social-contact referral; publishes DiversionOffered or
     SocialContactReferralSubmitted."""
     principal.check_jurisdiction(body.jurisdiction)
@@ -64,6 +64,7 @@ async def submit_referral(body: ReferralIn, principal: Referrer, bus: Bus) -> Re
     if principal.agency_type == "community" and body.referral_type != "social_contact":
         raise Forbidden("community referrers make social-contact referrals only", field="referral_type")
     accepted = await bus.handle(command)
+    response.headers["Location"] = f"/v1/referrals/{accepted.referral_id}"
     return ReferralCreated(**accepted.__dict__)
 
 

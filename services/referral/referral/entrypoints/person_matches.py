@@ -67,7 +67,12 @@ class MatchReview(BaseModel):
 
 
 class ResolutionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"decision": "same_person", "same_as": "7d9f2c1e-4b3a-4e8f-9c2d-1a6b5e4f3c21"}]
+        },
+    )
 
     decision: Literal["same_person", "different_people"]
     same_as: UUID | None = Field(

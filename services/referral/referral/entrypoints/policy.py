@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from divert_contracts.vocabulary import (
@@ -98,6 +98,20 @@ class PolicyOut(BaseModel):
 
 
 class ScreeningIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "jurisdiction": "seattle-king-county",
+                    "referral_type": "arrest_diversion",
+                    "offense_codes": ["35A"],
+                    "exclusions_present": [],
+                    "victim_wants_prosecution": False,
+                }
+            ]
+        },
+    )
     jurisdiction: Jurisdiction
     referral_type: ReferralType
     offense_codes: list[OffenseCode] = Field(default_factory=list, max_length=20)
@@ -116,6 +130,23 @@ class ScreeningOut(BaseModel):
 
 
 class DiscretionIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "jurisdiction": "seattle-king-county",
+                    "offense_codes": ["35A"],
+                    "reason": "outstanding_warrant",
+                    "officer_badge": "B-4411",
+                    "race": "black",
+                    "ethnicity": "not_hispanic_or_latino",
+                    "gender": "female",
+                    "age_band": "25-34",
+                }
+            ]
+        },
+    )
     jurisdiction: Jurisdiction
     offense_codes: list[OffenseCode] = Field(min_length=1, max_length=20)
     reason: Literal[DISCRETION_REASONS]  # type: ignore[valid-type]
@@ -212,7 +243,7 @@ async def screen(body: ScreeningIn, principal: Police, bus: Bus) -> ScreeningOut
 
 
 @router.post("/v1/discretion-records", status_code=201, response_model=DiscretionOut)
-async def record_discretion(body: DiscretionIn, principal: Police, bus: Bus) -> DiscretionOut:
+async def record_discretion(body: DiscretionIn, principal: Police, bus: Bus, response: Response) -> DiscretionOut:
     """Document an eligible contact the officer did not divert, and why (EligibleContactNotDiverted)."""
     principal.check_jurisdiction(body.jurisdiction)
     command = commands.RecordDiscretion(
@@ -226,4 +257,6 @@ async def record_discretion(body: DiscretionIn, principal: Police, bus: Bus) -> 
         age_band=body.age_band,
         recorded_by=principal.agency,
     )
-    return DiscretionOut(record_id=await bus.handle(command))
+    record_id = await bus.handle(command)
+    response.headers["Location"] = "/v1/discretion-records"  # records are read as a list; none has a URL of its own
+    return DiscretionOut(record_id=record_id)

@@ -135,12 +135,26 @@ class ReferralOut(BaseModel):
 
 
 class DeclineIn(_Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "person_declined"}]})
     reason: Literal["person_declined", "person_left", "other"] = Field(
         description="a code; declining has no consequence beyond ordinary processing"
     )
 
 
 class HandoffIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "case_manager_id": "cm-17",
+                    "case_management_agency": "lead-case-management",
+                    "location": "LEAD office, 2nd Ave",
+                    "at": "2026-11-20T16:30:00Z",
+                }
+            ]
+        },
+    )
     case_manager_id: ShortId
     case_management_agency: AgencyId | None = Field(
         None,
@@ -152,6 +166,19 @@ class HandoffIn(_Strict):
 
 
 class OwgDecisionIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "decision": "denied",
+                    "decided_by": "owg-chair-3",
+                    "reason": "Better served by the shelter's own outreach team.",
+                    "referred_to": "shelter",
+                }
+            ]
+        },
+    )
     decision: Literal["approved", "denied"]
     decided_by: ShortId = Field(description="who decided for the Operations Work Group (an opaque staff id)")
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)] = Field(
