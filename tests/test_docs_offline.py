@@ -21,7 +21,8 @@ from tests.partner import referral_body
 CAMEL_CASE = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 # The gateway's own POSTs (the token endpoint, webhook subscriptions) take neither header: no service's idempotent
 # command path serves them, so declaring Idempotency-Key there would promise what they do not do.
-GATEWAY_OWN = re.compile(r"^(/oauth/token|/v1/webhook-endpoints)")
+GATEWAY_OWN = re.compile(r"^(/oauth/token|/v1/webhook-endpoints|/v1/feeds)")
+KEYED_GATEWAY_OWN = re.compile(r"^(/v1/webhook-endpoints|/v1/feeds)")
 # Where FastAPI's default pages (and most tutorials) load Swagger UI and Redoc from.
 CDN_HOSTS = ("cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com", "fonts.googleapis.com", "fonts.gstatic.com")
 
@@ -111,6 +112,12 @@ class TestTheDocument:
             <= {p["name"] for p in op.get("parameters", []) if p["in"] == "header"}
         ]
         assert len(posts) > 20 and not missing
+        # The gateway's own keyed POSTs honour Idempotency-Key (no acting person: no participant is touched).
+        keyed = [(path, op) for path, op in posts if KEYED_GATEWAY_OWN.match(path)]
+        undeclared = [
+            path for path, op in keyed if "Idempotency-Key" not in {p["name"] for p in op.get("parameters", [])}
+        ]
+        assert len(keyed) >= 5 and not undeclared
 
     def test_every_post_body_has_an_example_that_fits_its_schema(self, document: dict[str, Any]) -> None:
         checked, missing = 0, []

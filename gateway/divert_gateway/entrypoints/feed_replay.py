@@ -25,7 +25,10 @@ MAX_SEQUENCE = 2**53
 
 
 class FeedReplayIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"jurisdiction": "seattle-king-county", "from_time": "2026-11-20T00:00:00Z"}]},
+    )
     jurisdiction: str | None = Field(
         default=None, min_length=1, max_length=100, description="Needed when the caller's token names several."
     )

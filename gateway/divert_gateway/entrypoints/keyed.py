@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -22,7 +23,23 @@ from divert_kernel.errors import InvalidInput
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
+_DECLARED = {
+    "name": answers.HEADER,
+    "in": "header",
+    "required": False,
+    "description": "A retry with the same key and request gets the first answer again and acts no more.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": _KEY.pattern},
+}
+
+
 class KeyedRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if "POST" in {m.upper() for m in kwargs.get("methods") or ()}:
+            extra = dict(kwargs.get("openapi_extra") or {})
+            extra["parameters"] = [*extra.get("parameters", []), _DECLARED]  # honoured: declared in OpenAPI
+            kwargs["openapi_extra"] = extra
+        super().__init__(path, endpoint, **kwargs)
+
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handler = super().get_route_handler()
 
