@@ -22,6 +22,7 @@ from divert_kernel.gate import ConsentGate
 from divert_kernel.limits import BodySizeLimit
 from divert_kernel.messagebus import CommandHandler, MessageBus
 from divert_kernel.outbox import OutboxRelay
+from divert_kernel.schedule import Every, Scheduler
 from divert_kernel.settings import ServiceSettings
 from divert_kernel.sites import load_sites
 from divert_kernel.text_guard import TextGuard
@@ -38,7 +39,9 @@ class ServiceSpec:
     routers: Sequence[APIRouter]
     commands: Mapping[type, CommandHandler]
     subscriptions: Mapping[str, Mapping[str, EventHandler]] = field(default_factory=dict)
-    # Periodic work (sealing checkpoints, lapsing deadlines): each runs for the app's life, given the app.
+    # Timed commands (lapsing deadlines, sealing checkpoints), sent through the bus on one replica at a time.
+    schedules: Sequence[Every] = ()
+    # Other work for the app's life, given the app.
     background: Sequence[Callable[[FastAPI], Awaitable[None]]] = ()
 
 
@@ -97,6 +100,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None
         tasks = [asyncio.create_task(_run_messaging(app, spec, settings), name=f"{spec.name}-messaging")]
         jobs = [*spec.background, idempotency.purge_periodically]
         tasks += [asyncio.create_task(_supervised(job, app), name=f"{spec.name}-background") for job in jobs]
+        if spec.schedules:
+            scheduler = Scheduler(app.state.engine, spec.name, app.state.bus, spec.schedules)
+            tasks.append(asyncio.create_task(scheduler.run(), name=f"{spec.name}-schedule"))
         try:
             yield
         finally:
@@ -122,6 +128,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None
     app.state.clock = clock or SystemClock()
     app.state.settings = settings
     app.state.sites = load_sites(settings.sites_file)
+    app.state.schedules = spec.schedules
     problems.install(app)
     idempotency.install(app)
     for router in spec.routers:

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from divert_gateway.delivery import decide, disabling
 from divert_gateway.delivery.decide import Mint
-from divert_gateway.delivery.loop import poll_forever
 from divert_gateway.domain import webhooks as rules
 from divert_kernel.clock import Clock, SystemClock
 from divert_kernel.gate import ConsentGate
@@ -82,8 +81,14 @@ class Dispatcher:
         await self._http.aclose()
         await self._gate.close()
 
-    async def run(self, idle: float = 0.2) -> None:
-        await poll_forever(self.step, "webhook dispatch", idle)
+    async def drain(self) -> int:
+        """Every message due now, batch after batch (the scheduler's DispatchDueWebhooks); how many were claimed."""
+        total = 0
+        while True:
+            claimed = await self.step()
+            total += claimed
+            if claimed < self._batch:
+                return total
 
     async def step(self) -> int:
         """One batch of due messages; returns how many were claimed."""

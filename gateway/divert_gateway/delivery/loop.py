@@ -1,4 +1,4 @@
-"""The one polling loop of the delivery component's workers (webhooks, feeds)."""
+"""The polling loop of the delivery component's feed publisher (webhooks are dispatched on a schedule)."""
 
 from __future__ import annotations
 

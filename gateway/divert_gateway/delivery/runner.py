@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from nats.aio.client import Client
 
-from divert_gateway.delivery import intake, tokens
+from divert_gateway.delivery import intake, schedule, tokens
 from divert_gateway.delivery.dispatch import Dispatcher
 from divert_gateway.delivery.publish import FeedPublisher
 from divert_kernel import bus
@@ -56,7 +56,7 @@ async def run(app: FastAPI, dispatcher: Dispatcher, clock: Clock) -> None:
             await asyncio.sleep(0.5)
     app.state.delivery_nc = nc  # feed replay (POST /v1/feeds/replay) repositions durables over it
     try:
-        await asyncio.gather(dispatcher.run(), *workers(app, nc, clock))
+        await asyncio.gather(schedule.scheduler(app.state.engine, dispatcher).run(), *workers(app, nc, clock))
     finally:
         app.state.delivery_nc = None
         with contextlib.suppress(Exception):

@@ -6,8 +6,10 @@ from fastapi import FastAPI
 
 from divert_kernel.app import ServiceSpec, create_app
 from divert_kernel.clock import Clock, SystemClock
+from divert_kernel.schedule import Every
 from divert_kernel.sites import load_sites
 from prosecution.config import ProsecutionSettings
+from prosecution.domain.commands import LapseDueCharges
 from prosecution.entrypoints import cases, held_charges
 from prosecution.service_layer.handlers import Handlers
 
@@ -16,14 +18,14 @@ def create(settings: ProsecutionSettings | None = None, clock: Clock | None = No
     settings = settings or ProsecutionSettings()
     clock = clock or SystemClock()
     sites = load_sites(settings.sites_file)
-    handlers = Handlers(clock, settings.lapse_every_seconds, sites)
+    handlers = Handlers(clock, sites)
     spec = ServiceSpec(
         name="prosecution",
         title="Divert prosecution service",
         routers=[held_charges.router, cases.router],
         commands=handlers.commands(),  # type: ignore[arg-type]
         subscriptions=handlers.subscriptions(),  # type: ignore[arg-type]
-        background=[handlers.lapse_periodically],
+        schedules=[Every(settings.lapse_every_seconds, LapseDueCharges)],
     )
     app = create_app(spec, settings, clock)
     cases.install(app)

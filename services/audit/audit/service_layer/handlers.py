@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from fastapi import FastAPI
 from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,6 +15,7 @@ from audit.adapters.signing import CheckpointKey
 from audit.domain import chain
 from audit.domain.chain import Verification
 from audit.domain.checkpoint import SealedHead, signed_document
+from audit.domain.commands import SealAuditCheckpoint
 from divert_contracts.audit import AuditCheckpointSealed
 from divert_contracts.consent import AccessDecided
 from divert_contracts.referral import WarmHandoffCompleted
@@ -25,7 +24,6 @@ from divert_kernel.bus import PUBLISHING_SERVICES
 from divert_kernel.clock import Clock
 from divert_kernel.consumer import ANY_EVENT
 from divert_kernel.envelope import ReceivedEvent
-from divert_kernel.errors import ConcurrencyError
 from divert_kernel.uow import UnitOfWork
 
 log = logging.getLogger("divert.audit")
@@ -54,10 +52,12 @@ class Checkpoint(Aggregate):
 
 
 class Handlers:
-    def __init__(self, clock: Clock, key: CheckpointKey, checkpoint_seconds: float = 60.0) -> None:
+    def __init__(self, clock: Clock, key: CheckpointKey) -> None:
         self.clock = clock
         self.key = key
-        self.checkpoint_seconds = checkpoint_seconds
+
+    def commands(self) -> dict[type, object]:
+        return {SealAuditCheckpoint: self.seal}
 
     def subscriptions(self) -> dict[str, dict[str, object]]:
         return {source: {ANY_EVENT: self.record} for source in PUBLISHING_SERVICES if source != "audit"}
@@ -106,8 +106,9 @@ class Handlers:
         document = signed_document(checkpoint_id, seq, head_hash, now, self.key.key_id)
         return SealedHead(checkpoint_id, seq, head_hash, now, self.key.key_id, self.key.sign(document))
 
-    async def seal(self, uow: UnitOfWork) -> bool:
-        """Sign and seal the head if it moved since the last checkpoint; publishes AuditCheckpointSealed."""
+    async def seal(self, cmd: SealAuditCheckpoint, uow: UnitOfWork) -> bool:
+        """Sign and seal the head if it moved since the last checkpoint; publishes AuditCheckpointSealed.
+        Beside other replicas, the checkpoint's stream (named by the sequence) lets one seal a head."""
         seq, head_hash = await store.head(uow.conn)
         if seq == 0 or seq == await store.last_checkpoint(uow.conn):
             return False
@@ -117,13 +118,3 @@ class Handlers:
         uow.add(checkpoint)
         await store.add_checkpoint(uow.conn, sealed)
         return True
-
-    async def seal_periodically(self, app: FastAPI) -> None:
-        while True:
-            await asyncio.sleep(self.checkpoint_seconds)
-            try:
-                async with app.state.bus.uow() as uow:
-                    if await self.seal(uow):
-                        await uow.commit()
-            except ConcurrencyError:
-                pass  # another replica sealed this head first

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from audit.adapters import store
 from audit.bootstrap import create
 from audit.config import AuditSettings
+from audit.domain.commands import SealAuditCheckpoint
 from divert_contracts.consent import AccessDecided
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer
@@ -113,12 +114,10 @@ def verification(service: httpx.AsyncClient, tokens_for: Callable) -> Callable[[
 
 @pytest.fixture
 def seal(app: FastAPI, service: httpx.AsyncClient) -> Callable[[], Awaitable[int]]:
-    """Seal the head now, as the periodic job does; returns the sealed sequence."""
+    """Seal the head now, sending the command the scheduler sends; returns the sealed sequence."""
 
     async def now() -> int:
-        async with app.state.bus.uow() as uow:
-            assert await app.state.handlers.seal(uow)
-            await uow.commit()
+        assert await app.state.bus.handle(SealAuditCheckpoint())
         async with app.state.engine.connect() as conn:
             return await store.last_checkpoint(conn)
 

@@ -50,3 +50,8 @@ class ScheduleCourtDate:
     case_id: str
     scheduled_for: datetime
     hearing: str
+
+
+@dataclass(frozen=True)
+class LapseDueCharges:
+    """Record the lapse of every held charge whose intake window has passed at its site (sent on a schedule)."""

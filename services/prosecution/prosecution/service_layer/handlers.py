@@ -1,20 +1,16 @@
-"""One handler per command; event handlers for what police and case management publish; the lapse job."""
+"""One handler per command (the lapse is one, sent on a schedule); event handlers for police and case management."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
 from uuid import uuid4
-
-from fastapi import FastAPI
 
 from divert_contracts.casemgmt import IntakeCompleted, IntakeDeadlineExtended
 from divert_contracts.prosecution import ChargeHeld
 from divert_contracts.referral import DiversionDeclined, DiversionOffered, SocialContactReferralSubmitted
 from divert_kernel.clock import Clock
 from divert_kernel.envelope import ReceivedEvent
-from divert_kernel.errors import ConcurrencyError
 from divert_kernel.sites import Sites
 from divert_kernel.uow import UnitOfWork
 from prosecution.adapters import cases, held_charges, standing
@@ -28,9 +24,8 @@ log = logging.getLogger("divert.prosecution")
 
 
 class Handlers:
-    def __init__(self, clock: Clock, lapse_every_seconds: float = 30.0, sites: Sites | None = None) -> None:
+    def __init__(self, clock: Clock, sites: Sites | None = None) -> None:
         self.clock = clock
-        self.lapse_every_seconds = lapse_every_seconds
         self.sites = sites or Sites()
         self.people = People(clock)
 
@@ -40,6 +35,7 @@ class Handlers:
             commands.RegisterCase: self.register_case,
             commands.ReviewCase: self.review_case,
             commands.ScheduleCourtDate: self.schedule_court_date,
+            commands.LapseDueCharges: self.lapse_due,
         }
 
     def subscriptions(self) -> dict[str, dict[str, object]]:
@@ -161,9 +157,9 @@ class Handlers:
             charge.extend(extension.intake_deadline, self.clock.now())
             await self._sync(uow, charge)
 
-    async def lapse_due(self, uow: UnitOfWork) -> int:
+    async def lapse_due(self, cmd: commands.LapseDueCharges, uow: UnitOfWork) -> int:
         """Record IntakeDeadlineLapsed for every held charge whose window passed at its site (local midnight);
-        safe beside other replicas."""
+        safe beside other replicas (a lost race is retried by the bus on fresh state)."""
         now = self.clock.now()
         lapsed = 0
         for jurisdiction in await held_charges.jurisdictions_holding(uow.conn):
@@ -174,16 +170,6 @@ class Handlers:
                     await self._sync(uow, charge)
                     lapsed += 1
         return lapsed
-
-    async def lapse_periodically(self, app: FastAPI) -> None:
-        while True:
-            try:
-                async with app.state.bus.uow() as uow:
-                    if await self.lapse_due(uow):
-                        await uow.commit()
-            except ConcurrencyError:
-                log.info("another replica lapsed these charges first")
-            await asyncio.sleep(self.lapse_every_seconds)
 
     async def register_case(self, cmd: commands.RegisterCase, uow: UnitOfWork) -> str:
         jurisdiction = await held_charges.participant_jurisdiction(uow.conn, cmd.participant_id)

@@ -21,8 +21,10 @@ from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer
 from divert_devstack.testing import consent_service, create_database, diversion_offered, running, service_settings
 from divert_kernel.clock import FixedClock
+from divert_kernel.messagebus import MessageBus
 from prosecution.bootstrap import create
 from prosecution.config import ProsecutionSettings
+from prosecution.domain.commands import LapseDueCharges
 from prosecution.service_layer.handlers import Handlers
 
 OFFERED_AT = datetime(2026, 11, 1, 9, tzinfo=UTC)
@@ -89,12 +91,10 @@ async def service(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def run_lapse(app: FastAPI, handlers: Handlers | None = None) -> int:
-    """Run one pass of the lapse job, as the periodic task does."""
-    handlers = handlers or app.state.handlers
-    async with app.state.bus.uow() as uow:
-        lapsed = await handlers.lapse_due(uow)
-        await uow.commit()
-    return lapsed
+    """Send the lapse command through the bus, as the scheduler does (through a second replica's bus when given
+    that replica's handlers)."""
+    bus = app.state.bus if handlers is None else MessageBus(app.state.engine, "prosecution", handlers.commands())  # type: ignore[arg-type]
+    return await bus.handle(LapseDueCharges())  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
