@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from divert_devstack.preflight import AlreadyRunning, HomeLock, PortsTaken, check_ports
-from divert_devstack.stack import SERVICES, Stack
+from divert_devstack.stack import SERVICES, Stack, replicas_from_env
 
 
 class _Stop(Exception):
@@ -34,8 +34,14 @@ PORT_SETTINGS = {
     "gateway": "DIVERT_GATEWAY_PORT",
     "PostgreSQL": "DIVERT_PG_PORT (or DIVERT_DATABASE_URL for a PostgreSQL of your own)",
     "NATS": "DIVERT_NATS_PORT (or DIVERT_NATS_URL for a NATS of your own)",
-    **{s: "DIVERT_SERVICE_BASE_PORT (the five service ports start there)" for s in SERVICES},
+    **{s: "DIVERT_SERVICE_BASE_PORT (the service ports start there)" for s in SERVICES},
 }
+REPLICA_PORTS = "DIVERT_SERVICE_BASE_PORT (each replica's port follows the service ports) or DIVERT_REPLICAS"
+
+
+def port_settings(names: list[str]) -> dict[str, str]:
+    """The hint for each port the launcher binds: a replica's (`referral-2`) moves with the service base port."""
+    return {name: PORT_SETTINGS.get(name, REPLICA_PORTS) for name in names}
 
 
 def _progress(started: float) -> Callable[[str], None]:
@@ -50,12 +56,18 @@ def main() -> int:
     for chatty in ("alembic", "httpx"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     started = time.monotonic()
+    try:
+        replicas_from_env()
+    except ValueError as bad:
+        print(f"divert: {bad}", file=sys.stderr, flush=True)
+        return 2
     stack = Stack(Path(os.environ.get("DIVERT_HOME", ".divert")), progress=_progress(started))
     # Both checks come before anything is started, written or deleted: a refused launcher leaves the home,
     # the ports and any running instance exactly as they were.
     try:
         with HomeLock(stack.home):
-            check_ports(stack.ports_to_bind(), PORT_SETTINGS)
+            ports = stack.ports_to_bind()
+            check_ports(ports, port_settings(list(ports)))
             return _run(stack, started)
     except (AlreadyRunning, PortsTaken) as refused:
         print(f"divert: {refused}", file=sys.stderr, flush=True)
@@ -72,6 +84,8 @@ def _run(stack: Stack, started: float) -> int:
             f"Divert is up in {took:.0f}s: gateway {stack.gateway_url}, NATS {redacted(str(stack.nats_url))}",
             flush=True,
         )
+        if stack.ports.replicas > 1:
+            print(f"  replicas:     {stack.ports.replicas} processes per service and of the gateway", flush=True)
         print(f"  endpoints:    {stack.home / 'endpoints.json'}", flush=True)
         print(f"  demo clients: {stack.home / 'demo-clients.json'}", flush=True)
         print(f"  logs:         {stack.home / 'logs'}/   (Ctrl-C stops everything)", flush=True)

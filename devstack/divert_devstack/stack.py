@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from divert_devstack import demo_site, seed
+from divert_devstack.balancer import Balancer
 from divert_devstack.nats import NatsServer, feeds_of, persisted_secret
 from divert_devstack.postgres import PostgresServer, ensure_databases
 from divert_devstack.procs import Supervisor, spawn, stop, wait_for_port
@@ -36,15 +37,25 @@ DEVSTACK_RATE_LIMITS = {
     "GATEWAY_TOKEN_FAILURES_PER_ADDRESS": "100000/minute",
 }
 PACKAGES = {**{s: s for s in SERVICES}, "gateway": "divert_gateway"}
+APPS = (*SERVICES, "gateway")  # the processes run N times under DIVERT_REPLICAS=N
 DEMO_JURISDICTION = demo_site.SEATTLE
+
+
+MAX_REPLICAS = 16
 
 
 @dataclass(frozen=True)
 class Ports:
+    """Where each part listens. With `replicas` > 1 the gateway's and each service's port is a front (the launcher's
+    balancer) and its replicas listen from `replica_base` on, N ports per service in SERVICES order, then the
+    gateway's N; with one replica there are no fronts and each process listens on its own port as before."""
+
     gateway: int = 8000
     postgres: int = 55432
     nats: int = 44222
     services: dict[str, int] = field(default_factory=lambda: {s: 8101 + i for i, s in enumerate(SERVICES)})
+    replicas: int = 1
+    replica_base: int = 8101 + len(SERVICES)
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -54,7 +65,26 @@ class Ports:
             postgres=int(os.environ.get("DIVERT_PG_PORT", "55432")),
             nats=int(os.environ.get("DIVERT_NATS_PORT", "44222")),
             services={s: base + i for i, s in enumerate(SERVICES)},
+            replicas=replicas_from_env(),
+            replica_base=base + len(SERVICES),
         )
+
+    def front(self, name: str) -> int:
+        return self.gateway if name == "gateway" else self.services[name]
+
+    def replica_ports(self, name: str) -> list[int]:
+        """The ports `name`'s processes listen on (its front's port when it runs as one process)."""
+        if self.replicas == 1:
+            return [self.front(name)]
+        first = self.replica_base + APPS.index(name) * self.replicas
+        return list(range(first, first + self.replicas))
+
+
+def replicas_from_env() -> int:
+    value = os.environ.get("DIVERT_REPLICAS", "1").strip() or "1"
+    if not value.isdigit() or not 1 <= int(value) <= MAX_REPLICAS:
+        raise ValueError(f"DIVERT_REPLICAS must be a whole number from 1 to {MAX_REPLICAS}, not {value!r}")
+    return int(value)
 
 
 _secret = persisted_secret
@@ -109,6 +139,7 @@ class Stack:
         self.apps: dict[str, subprocess.Popen[bytes]] = {}
         self._app_argv: dict[str, tuple[list[str], dict[str, str]]] = {}
         self.supervisor = Supervisor()
+        self.balancer: Balancer | None = None  # the fronts, under DIVERT_REPLICAS > 1
         self.server_url = os.environ.get("DIVERT_DATABASE_URL")  # external PostgreSQL (admin URL), optional
         self.nats_url = os.environ.get("DIVERT_NATS_URL")  # external NATS (the operator's URL), optional
         # With an external NATS: its credentials file (NatsServer.credentials()), for a URL per service.
@@ -118,6 +149,10 @@ class Stack:
     def ports_to_bind(self) -> dict[str, int]:
         """Every port this stack will listen on, by what listens there (none for an external PostgreSQL or NATS)."""
         ports = {"gateway": self.ports.gateway, **self.ports.services}
+        if self.ports.replicas > 1:
+            for app in APPS:
+                for name, port in zip(self.process_names(app), self.ports.replica_ports(app), strict=True):
+                    ports[name] = port
         if self.server_url is None:
             ports["PostgreSQL"] = self.ports.postgres
         if self.nats_url is None:
@@ -130,6 +165,14 @@ class Stack:
 
     def service_url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports.services[service]}"
+
+    def process_names(self, app: str) -> list[str]:
+        """Each process of `app`, by the name its log file and the supervisor's lines use."""
+        n = self.ports.replicas
+        return [app] if n == 1 else [f"{app}-{i + 1}" for i in range(n)]
+
+    def replica_urls(self, app: str) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.ports.replica_ports(app)]
 
     def database_url(self, database: str) -> str:
         assert self.server_url is not None
@@ -206,7 +249,10 @@ class Stack:
             # The demo's webhook receivers listen on 127.0.0.1 (refused outside development).
             "GATEWAY_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
         }
-        env.update({f"GATEWAY_{s.upper()}_URL": self.service_url(s) for s in SERVICES})
+        # Every replica of each service: the gateway spreads requests over them itself, skipping one that is down.
+        env.update({f"GATEWAY_{s.upper()}_URL": ",".join(self.replica_urls(s)) for s in SERVICES})
+        # The delivery component's consent gate takes one address: the consent front, balanced by the launcher.
+        env["GATEWAY_DELIVERY_CONSENT_URL"] = self.service_url("consent")
         # The system tests call far faster than any partner, from one address: generous limits here, unless the
         # environment names its own (tests/test_rate_limits.py proves the limits on a gateway of its own).
         env.update({k: v for k, v in DEVSTACK_RATE_LIMITS.items() if k not in os.environ})
@@ -238,22 +284,28 @@ class Stack:
     def start_apps(self) -> None:
         self.write_sites()
         self.write_demo_clients()
-        for service in SERVICES:
-            self.progress(f"starting the {service} service on 127.0.0.1:{self.ports.services[service]}")
-            self._spawn_app(
-                service, f"{service}.bootstrap:create", self.ports.services[service], self._service_env(service)
-            )
-        self.progress(f"starting the gateway on 127.0.0.1:{self.ports.gateway}")
-        self._spawn_app("gateway", "divert_gateway.bootstrap:create", self.ports.gateway, self._gateway_env())
-        for name, proc in self.apps.items():
-            port = self.ports.gateway if name == "gateway" else self.ports.services[name]
-            wait_for_port(port, proc=proc, timeout=60)
-            self.progress(f"{name} is listening")
+        if self.ports.replicas > 1:
+            fronts = {self.ports.front(app): self.ports.replica_ports(app) for app in APPS}
+            self.progress(f"{self.ports.replicas} processes each; balancing the fronts {sorted(fronts)}")
+            self.balancer = Balancer(fronts)
+            self.balancer.start()
+        for app in APPS:
+            factory = "divert_gateway.bootstrap:create" if app == "gateway" else f"{app}.bootstrap:create"
+            env = self._gateway_env() if app == "gateway" else self._service_env(app)
+            for name, port in zip(self.process_names(app), self.ports.replica_ports(app), strict=True):
+                self.progress(f"starting {_called(name)} on 127.0.0.1:{port}")
+                self._spawn_app(name, factory, port, env)
+        for app in APPS:
+            for name, port in zip(self.process_names(app), self.ports.replica_ports(app), strict=True):
+                wait_for_port(port, proc=self.apps[name], timeout=60)
+                self.progress(f"{name} is listening")
         self.progress("waiting for every process to answer /healthz")
         self._wait_healthy()
 
     def _wait_healthy(self, timeout: float = 60) -> None:
-        urls = [self.gateway_url] + [self.service_url(s) for s in SERVICES]
+        urls = [url for app in APPS for url in self.replica_urls(app)]
+        if self.ports.replicas > 1:
+            urls += [self.gateway_url] + [self.service_url(s) for s in SERVICES]  # and through each front
         deadline = time.monotonic() + timeout
         for url in urls:
             while True:
@@ -300,6 +352,8 @@ class Stack:
             "gateway_url": self.gateway_url,
             "nats_url": self.nats_url,
             "services": {s: self.service_url(s) for s in SERVICES},
+            # Each process's own address (its /healthz, /readyz and /metrics), by service and the gateway.
+            "replicas": {app: self.replica_urls(app) for app in APPS},
             "jwks_url": f"{self.gateway_url}/.well-known/jwks.json",
             "token_url": f"{self.gateway_url}/oauth/token",
         }
@@ -358,16 +412,24 @@ class Stack:
 
     def stop(self) -> None:
         """Stop the gateway first, then the services, then NATS and PostgreSQL."""
-        for name in ["gateway", *reversed(SERVICES)]:
-            proc = self.apps.pop(name, None)
-            if proc is not None:
-                stop(proc)
+        for app in ["gateway", *reversed(SERVICES)]:
+            for name in self.process_names(app):
+                proc = self.apps.pop(name, None)
+                if proc is not None:
+                    stop(proc)
+        if self.balancer is not None:
+            self.balancer.stop()
+            self.balancer = None
         if self.nats is not None:
             self.nats.stop()
         if self.postgres is not None:
             self.postgres.stop()
         (self.home / "endpoints.json").unlink(missing_ok=True)
         (self.home / "operator.json").unlink(missing_ok=True)
+
+
+def _called(name: str) -> str:
+    return f"the {name}" if name.startswith("gateway") else f"the {name} service"
 
 
 def _write_private(path: Path, data: object) -> None:
