@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from divert_gateway.adapters import clients, feeds, keys, ratelimits
+from divert_gateway.adapters import clients, feeds, keys, ratelimits, upstreams
 from divert_gateway.config import GatewaySettings
 from divert_gateway.delivery import runner
 from divert_gateway.entrypoints import contracts, docs, feed_replay, oauth, proxy, ratelimit, readiness, webhooks
@@ -50,8 +50,8 @@ def create(settings: GatewaySettings | None = None, clock: Clock | None = None) 
         # one the service is closing at that instant fails the request with a needless 503.
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=2.0)
         app.state.upstreams = {
-            name: httpx.AsyncClient(base_url=url, timeout=settings.upstream_timeout_seconds, limits=limits)
-            for name, url in settings.upstreams().items()
+            name: upstreams.Replicas(urls, timeout=settings.upstream_timeout_seconds, limits=limits)
+            for name, urls in settings.upstreams().items()
         }
         app.state.merged_openapi = None
         app.state.feed_provisioning = feeds.start()  # each agency's NATS feed stream and durable (§7a)

@@ -21,11 +21,15 @@ class GatewaySettings(BaseSettings):
     token_ttl_seconds: int = 900
     # Development convenience: clients (with plaintext secrets) registered at start-up from this file.
     bootstrap_clients_file: Path | None = None
+    # Each service's address, or its replicas' addresses separated by commas: requests go to each in turn, and
+    # one that refuses the connection is skipped (adapters/upstreams.py).
     referral_url: str = "http://127.0.0.1:8101"
     casemgmt_url: str = "http://127.0.0.1:8102"
     consent_url: str = "http://127.0.0.1:8103"
     prosecution_url: str = "http://127.0.0.1:8104"
     audit_url: str = "http://127.0.0.1:8105"
+    # The consent service as the delivery component's gate asks it: one address (unset: the first consent URL).
+    delivery_consent_url: str | None = None
     upstream_timeout_seconds: float = 15.0
     max_body_bytes: int = 256 * 1024
     # Where partners reach the gateway (event `dataschema` URLs, the AsyncAPI servers); unset: the issuer.
@@ -56,6 +60,14 @@ class GatewaySettings(BaseSettings):
             parse(limit)
         return {**DEFAULT_RATE_LIMITS, **value}
 
+    @field_validator("referral_url", "casemgmt_url", "consent_url", "prosecution_url", "audit_url")
+    @classmethod
+    def _urls(cls, value: str) -> str:
+        urls = split_urls(value)
+        if not urls or not all(u.startswith(("http://", "https://")) for u in urls):
+            raise ValueError("one http(s) URL, or several separated by commas")
+        return ",".join(urls)
+
     @field_validator("token_failures_per_client", "token_failures_per_address")
     @classmethod
     def _a_limit(cls, value: str) -> str:
@@ -77,11 +89,21 @@ class GatewaySettings(BaseSettings):
     def public_base(self) -> str:
         return (self.public_base_url or self.issuer).rstrip("/")
 
-    def upstreams(self) -> dict[str, str]:
-        return {
+    @property
+    def gate_url(self) -> str:
+        return self.delivery_consent_url or split_urls(self.consent_url)[0]
+
+    def upstreams(self) -> dict[str, list[str]]:
+        """Each service's replicas' addresses (one for a service run as one process)."""
+        urls = {
             "referral": self.referral_url,
             "casemgmt": self.casemgmt_url,
             "consent": self.consent_url,
             "prosecution": self.prosecution_url,
             "audit": self.audit_url,
         }
+        return {name: split_urls(value) for name, value in urls.items()}
+
+
+def split_urls(value: str) -> list[str]:
+    return [url.strip().rstrip("/") for url in value.split(",") if url.strip()]

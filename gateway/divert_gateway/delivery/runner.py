@@ -31,7 +31,7 @@ SUBSCRIBER = "gateway-delivery"
 
 def dispatcher_for(app: FastAPI, key, clock: Clock) -> Dispatcher:  # type: ignore[no-untyped-def]
     settings = app.state.settings
-    app.state.delivery_gate = ConsentGate(settings.consent_url, timeout=5.0)
+    app.state.delivery_gate = ConsentGate(settings.gate_url, timeout=5.0)
     app.state.delivery_mint = tokens.minter(key, settings.issuer, settings.audience)
     return Dispatcher(
         app.state.engine,

@@ -18,6 +18,7 @@ from joserfc.errors import JoseError
 from opentelemetry.trace import SpanKind
 
 from divert_gateway.adapters import idempotency
+from divert_gateway.adapters.upstreams import Replicas
 from divert_gateway.domain.routes import owner_of
 from divert_kernel import problems, telemetry
 from divert_kernel.errors import DivertError, InvalidInput, NotFound, Unavailable
@@ -128,7 +129,7 @@ def _verified_client(request: Request) -> str | None:
 
 
 async def _send(request: Request, service: str, headers: dict[str, str]) -> Response:
-    upstream: httpx.AsyncClient = request.app.state.upstreams[service]
+    upstream: Replicas = request.app.state.upstreams[service]  # each request to the next replica in turn
     with telemetry.span_from(None, f"proxy {service}", SpanKind.CLIENT, **{"divert.upstream": service}):
         telemetry.inject_headers(headers)
         try:
