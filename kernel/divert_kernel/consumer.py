@@ -25,6 +25,13 @@ log = logging.getLogger("divert.consumer")
 
 EventHandler = Callable[[UnitOfWork, ReceivedEvent], Awaitable[None]]
 ANY_EVENT = "*"
+# A message may fail only because one before it (an earlier event of its aggregate, or the event it follows from
+# another service) is not applied yet. Replicas share a durable, so that one may be held by a replica that was
+# killed; JetStream hands it out again only after ACK_WAIT_SECONDS. The retries of the default MAX_ATTEMPTS
+# therefore span longer than that (1.2 + 2.4 + 4.8 + 9.6 + 19.2 = 37 s) before a message is dead-lettered.
+ACK_WAIT_SECONDS = 30
+MAX_ATTEMPTS = 6
+RETRY_BASE_SECONDS = 0.6
 
 _CLAIM = sa.text(
     "INSERT INTO processed_events (consumer, event_id) VALUES (:consumer, CAST(:event_id AS uuid)) "
@@ -48,7 +55,7 @@ class Consumer:
         source: str,
         handlers: Mapping[str, EventHandler],
         on_commit: Callable[[], None] | None = None,
-        max_attempts: int = 5,
+        max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self._engine = engine
         self._js = nc.jetstream()
@@ -69,7 +76,9 @@ class Consumer:
             try:
                 messages = await sub.fetch(batch=64, timeout=1)
                 idle = 0
-            except nats.errors.TimeoutError:
+            except TimeoutError:
+                # nats.errors.TimeoutError, or asyncio's own when a busy server answers the no-wait probe late
+                # (nats-py raises the builtin then): either way nothing came, which is idle, not a failure.
                 idle += 1
                 if idle % 30 == 0 and await self._durable_missing():
                     sub = await self._subscribe()
@@ -114,7 +123,7 @@ class Consumer:
                     config=ConsumerConfig(
                         ack_policy=AckPolicy.EXPLICIT,
                         deliver_policy=DeliverPolicy.ALL,
-                        ack_wait=30,
+                        ack_wait=ACK_WAIT_SECONDS,
                         max_deliver=-1,
                     ),
                 )
@@ -143,7 +152,7 @@ class Consumer:
                 await self._dead_letter(msg, received.id, exc)
             else:
                 log.info("%s will retry %s (attempt %d): %s", self.name, received.type, attempts, type(exc).__name__)
-                await msg.nak(delay=min(0.2 * 2**attempts, 30))
+                await msg.nak(delay=min(RETRY_BASE_SECONDS * 2**attempts, ACK_WAIT_SECONDS))
             return
         await msg.ack()
 
