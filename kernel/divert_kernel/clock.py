@@ -15,6 +15,17 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class OffsetClock:
+    """The system clock moved by a fixed amount: a development system living days ahead (`<SERVICE>_CLOCK_OFFSET_DAYS`),
+    so deadlines can pass on a running stack (the replica fault test lapses held charges this way)."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 class FixedClock:
     """A clock tests move by hand."""
 

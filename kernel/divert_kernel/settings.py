@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from divert_kernel.clock import Clock, OffsetClock, SystemClock
 
 
 class ServiceSettings(BaseSettings):
@@ -24,6 +28,12 @@ class ServiceSettings(BaseSettings):
     # The gateway's public address, under which each published event's `dataschema` URL points (DESIGN §4).
     # Unset: the token issuer, which is the gateway.
     public_base_url: str | None = None
+    # Development only: the service's clock runs this many days ahead of the system's (see `clock()`).
+    clock_offset_days: float = 0.0
+
+    def clock(self) -> Clock:
+        """The clock the service's time-dependent rules read: the system's, or moved by `clock_offset_days`."""
+        return OffsetClock(timedelta(days=self.clock_offset_days)) if self.clock_offset_days else SystemClock()
 
     @property
     def public_base(self) -> str:
@@ -33,4 +43,6 @@ class ServiceSettings(BaseSettings):
     def _no_development_secrets_in_production(self) -> ServiceSettings:
         if self.environment != "development" and "divert:divert@" in self.database_url:
             raise ValueError("the development database password may not be used outside development")
+        if self.environment != "development" and self.clock_offset_days:
+            raise ValueError("a clock offset is for development only")
         return self

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from divert_kernel.app import ServiceSpec, create_app
-from divert_kernel.clock import Clock, SystemClock
+from divert_kernel.clock import Clock
 from divert_kernel.schedule import Every
 from divert_kernel.sites import load_sites
 from prosecution.config import ProsecutionSettings
@@ -16,7 +16,7 @@ from prosecution.service_layer.handlers import Handlers
 
 def create(settings: ProsecutionSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or ProsecutionSettings()
-    clock = clock or SystemClock()
+    clock = clock or settings.clock()  # the system's, unless a development offset moves it
     sites = load_sites(settings.sites_file)
     handlers = Handlers(clock, sites)
     spec = ServiceSpec(
