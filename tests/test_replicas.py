@@ -3,45 +3,43 @@
 One launcher of the module's own (its own PostgreSQL and NATS), started exactly as `make run` starts it. A load
 client sends arrest-diversion referrals through the gateway's front (the launcher's balancer over the gateway's
 two replicas) for about 20 s, each with an Idempotency-Key, and retries a failed attempt with the same key, as an
-RMS would. Mid-load, kill -9 hits one replica of every service and of the gateway; the launcher restarts them.
+RMS would. Mid-load, kill -9 hits one replica of every service and of the gateway: for the apps with timed work
+(prosecution's lapses, audit's sealing, the gateway's webhook dispatch) the replica leading the job, found by the
+advisory lock its database connection holds; for the others the first. The launcher restarts them.
 
 Then: every acknowledged referral is readable and reached the prosecutor as a held charge; each key made exactly
-one referral, one DiversionOffered and one ChargeHeld (counted in the databases); and the timed work went on on
-the survivors: a held charge lapsed after the kill (prosecution runs 400 days ahead, so each held charge is due at
+one referral, one DiversionOffered and one ChargeHeld (counted in the databases); every durable consumer settles
+with nothing dead-lettered; and the timed work went on on the survivors: a held charge lapsed after the kill (prosecution runs 400 days ahead, so each held charge is due at
 its first tick) and an audit checkpoint was sealed after it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import asyncpg
 import httpx
 import nats
 import pytest
 
-from divert_devstack.procs import free_port
 from divert_devstack.stack import APPS, SERVICES
-from tests.conftest import _is_free, start_launcher, stop_launcher
-from tests.partner import Partner, referral_body
+from tests.conftest import start_launcher, stop_launcher
+from tests.partner import Partner
+from tests.replica_load import REPLICAS, ports_env, run_load
 
-REPLICAS = 2
 LOAD_SECONDS = 20.0
 KILL_AFTER_SECONDS = 7.0
-WORKERS = 4
-RETRYABLE = {409, 429, 502, 503, 504}
 
 
 @dataclass
@@ -60,25 +58,11 @@ class Launched:
         return (self.home / "launcher.log").read_text(errors="replace")
 
 
-def _ports_env() -> dict[str, str]:
-    """A free run of ports for the service fronts and every replica after them (none of them fixed)."""
-    needed = len(SERVICES) + len(APPS) * REPLICAS
-    base = free_port()
-    while base > 60000 or not all(_is_free(base + i) for i in range(needed)):
-        base = free_port()
-    return {
-        "DIVERT_SERVICE_BASE_PORT": str(base),
-        "DIVERT_GATEWAY_PORT": str(free_port()),
-        "DIVERT_PG_PORT": str(free_port()),
-        "DIVERT_NATS_PORT": str(free_port()),
-    }
-
-
 @pytest.fixture(scope="module")
 def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
     home = tmp_path_factory.mktemp("replicas") / ".divert"
     env = {
-        **_ports_env(),
+        **ports_env(),
         "DIVERT_REPLICAS": str(REPLICAS),
         # A claim left by the killed gateway frees after the upstream timeout + 5 s: keep that short.
         "GATEWAY_UPSTREAM_TIMEOUT_SECONDS": "5",
@@ -100,49 +84,18 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
     assert stop_launcher(proc) == 0
 
 
-@dataclass
-class Load:
-    """What the load client saw: each key's acknowledged referral, and every answer that was not retryable."""
-
-    acked: dict[str, str] = field(default_factory=dict)
-    retries: int = 0
-    refused: list[str] = field(default_factory=list)
-    unacked: list[str] = field(default_factory=list)
-
-
-async def _submit(http: httpx.AsyncClient, token: str, n: int, load: Load, give_up: float) -> None:
-    key = f"replicas-{uuid4()}"
-    tag = f"REPL-{n}-{uuid4().hex[:6]}"
-    body = referral_body(f"P-{tag}", incident={**referral_body()["incident"], "rms_incident_number": tag})
-    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
-    while time.monotonic() < give_up:
-        try:
-            reply = await http.post("/v1/referrals", json=body, headers=headers)
-        except httpx.TransportError:
-            reply = None  # the gateway replica died under us, or the balancer found none up yet
-        if reply is not None and reply.status_code == 201:
-            load.acked[key] = reply.json()["referral_id"]
-            return
-        if reply is not None and reply.status_code not in RETRYABLE:
-            load.refused.append(f"{reply.status_code} {reply.text[:200]}")
-            return
-        load.retries += 1
-        await asyncio.sleep(0.3)
-    load.unacked.append(key)
-
-
-async def _run_load(launched: Launched, token: str, load_end: float, give_up: float) -> Load:
-    load, counter = Load(), itertools.count()
-    # No keep-alive: each request takes a fresh connection, so the balancer spreads them over both gateways.
-    limits = httpx.Limits(max_keepalive_connections=0)
-    async with httpx.AsyncClient(base_url=launched.endpoints["gateway_url"], timeout=20, limits=limits) as http:
-
-        async def worker() -> None:
-            while time.monotonic() < load_end:
-                await _submit(http, token, next(counter), load, give_up)
-
-        await asyncio.gather(*(worker() for _ in range(WORKERS)))
-    return load
+# The advisory lock each scheduled job's leader holds (divert_kernel.schedule), by the app that runs the job.
+JOBS = {
+    "prosecution": "divert-schedule:prosecution:LapseDueCharges",
+    "audit": "divert-schedule:audit:SealAuditCheckpoint",
+    "gateway": "divert-schedule:gateway:DispatchDueWebhooks",
+}
+_LEADER_PORT = """
+    WITH k AS (SELECT hashtext($1)::bigint AS k)
+    SELECT a.client_port FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid, k
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+      AND l.classid::bigint = ((k.k >> 32) & 4294967295) AND l.objid::bigint = (k.k & 4294967295)
+"""
 
 
 def _pid_listening_on(port: int) -> int:
@@ -152,14 +105,30 @@ def _pid_listening_on(port: int) -> int:
     return pids[0]
 
 
-def _kill_one_replica_of_each(launched: Launched) -> list[int]:
-    victims = []
+async def _leader_pid(launched: Launched, app: str) -> int:
+    """The process leading `app`'s scheduled job: the one whose database connection holds the job's lock."""
+    rows = await _until(lambda: _fetch(launched.database(app), _LEADER_PORT, JOBS[app]), 20, f"a {app} leader")
+    port = rows[0]["client_port"]
+    out = subprocess.run(
+        ["ss", "-Htnp", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True
+    )
+    found = re.search(r"pid=(\d+)", out.stdout)
+    assert found, f"no process owns the {app} leader's connection: {out.stdout!r}"
+    return int(found.group(1))
+
+
+async def _kill_one_replica_of_each(launched: Launched) -> list[str]:
+    """kill -9 the leader of each scheduled job, and the first replica of every other app; their names."""
+    victims = {}
     for app in APPS:
-        port = int(launched.endpoints["replicas"][app][0].rsplit(":", 1)[1])
-        victims.append(_pid_listening_on(port))
-    for pid in victims:
+        ports = [int(url.rsplit(":", 1)[1]) for url in launched.endpoints["replicas"][app]]
+        pids = [_pid_listening_on(port) for port in ports]
+        victim = await _leader_pid(launched, app) if app in JOBS else pids[0]
+        assert victim in pids, f"the {app} leader {victim} is none of its replicas {pids}"
+        victims[f"{app}-{pids.index(victim) + 1}"] = victim
+    for pid in victims.values():
         os.kill(pid, signal.SIGKILL)
-    return victims
+    return list(victims)
 
 
 async def _fetch(url: str, query: str, *args: Any) -> list[asyncpg.Record]:
@@ -215,16 +184,16 @@ async def test_killing_one_replica_of_everything_mid_load_loses_nothing_and_doub
     police = Partner(launched.endpoints["gateway_url"], launched.police)
     token = police.token()
     load_end = time.monotonic() + LOAD_SECONDS
-    load_task = asyncio.create_task(_run_load(launched, token, load_end, give_up=load_end + 30))
+    load_task = asyncio.create_task(run_load(launched.endpoints["gateway_url"], token, load_end, give_up=load_end + 30))
     await asyncio.sleep(KILL_AFTER_SECONDS)
     killed_at = datetime.now(UTC)
-    victims = _kill_one_replica_of_each(launched)
+    victims = await _kill_one_replica_of_each(launched)
     load = await load_task
     assert not load.refused, load.refused[:5]
     assert not load.unacked, f"{len(load.unacked)} referrals never acknowledged"
-    assert len(load.acked) >= 20, "too little load to prove anything"
-    for app in APPS:
-        assert f"restarted {app}-1" in launched.log(), launched.log()[-3000:]
+    assert len(load.acked) >= 10, "too little load to prove anything"
+    for name in victims:
+        assert f"restarted {name} " in launched.log(), launched.log()[-3000:]
     ids = set(load.acked.values())
     assert len(ids) == len(load.acked)  # one referral per key
 
