@@ -117,9 +117,8 @@ class Handlers:
         site = self.sites.get(jurisdiction)
         office = site.prosecutor_office if site else None
         if office is None:
-            log.warning(
-                "no prosecutor office for jurisdiction %s in the site directory: no one holds this charge", jurisdiction
-            )
+            # No one holds this charge.
+            log.warning("prosecutor_office_unknown", extra={"jurisdiction": jurisdiction})
         return office
 
     async def return_declined(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
@@ -182,7 +181,7 @@ class Handlers:
                     if await self.lapse_due(uow):
                         await uow.commit()
             except ConcurrencyError:
-                log.info("another replica lapsed these charges first")
+                log.info("charges_already_lapsed_by_another_replica")
             await asyncio.sleep(self.lapse_every_seconds)
 
     async def register_case(self, cmd: commands.RegisterCase, uow: UnitOfWork) -> str:
