@@ -85,6 +85,14 @@ class TestLogLines:
             for personal in (name, place, rms, mark):
                 assert personal not in text, f"{personal!r} in {log_file.name}"
 
+    def test_the_gateway_counts_requests_by_route_template(self, system: System) -> None:
+        gateway = httpx.Client(base_url=system.endpoints["gateway_url"], timeout=10)
+        before = _samples(gateway.get("/metrics").text)
+        assert gateway.get(f"/v1/referrals/{uuid4()}").status_code == 401
+        after = _samples(gateway.get("/metrics").text)
+        proxied = ("/v1/{path:path}", "GET", "401")
+        assert _requests(after, *proxied) == _requests(before, *proxied) + 1
+
 
 def _samples(text: str) -> dict[tuple[str, frozenset], float]:
     return {

@@ -23,7 +23,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from divert_kernel import bus
+from divert_kernel import bus, readiness
 
 log = logging.getLogger("divert.http")
 
@@ -46,11 +46,6 @@ UNMATCHED = "unmatched"  # refused before routing, or no route: the raw path is 
 _QUIET = {"/healthz", "/readyz", "/metrics"}  # probes and scrapes: counted, not logged each time
 SAMPLE_TIMEOUT_SECONDS = 2.0
 
-_BACKLOG = sa.text(
-    "SELECT count(*) AS unpublished, "
-    "       coalesce(extract(epoch FROM now() - min(e.recorded_at)), 0) AS oldest_seconds "
-    "FROM outbox o JOIN events e ON e.position = o.position WHERE o.published_at IS NULL"
-)
 _DEAD = sa.text("SELECT consumer, count(*) AS n FROM dead_letters GROUP BY consumer")
 
 
@@ -98,7 +93,7 @@ class RequestMetrics:
 async def _sample_database(app: FastAPI, durables: list[str]) -> None:
     try:
         async with asyncio.timeout(SAMPLE_TIMEOUT_SECONDS), app.state.engine.connect() as conn:
-            backlog = (await conn.execute(_BACKLOG)).one()
+            backlog = (await conn.execute(readiness.OUTBOX_LAG)).one()
             dead = {row.consumer: row.n for row in await conn.execute(_DEAD)}
     except Exception as exc:  # noqa: BLE001 - a scrape must answer; NaN or absent series say "unknown", not stale
         log.info("metrics_sample_failed", extra={"source": "database", "error": type(exc).__name__})
