@@ -77,7 +77,7 @@ class Consumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("%s fetch failed: %s", self.name, type(exc).__name__)
+                log.warning("consumer_fetch_failed", extra={"durable": self.name, "error": type(exc).__name__})
                 await asyncio.sleep(0.5)
                 if await self._durable_missing():
                     sub = await self._subscribe()
@@ -90,7 +90,7 @@ class Consumer:
                 except Exception as exc:
                     # e.g. the ack could not be sent while NATS is away: JetStream redelivers, and the
                     # processed-event claim makes the second application a no-op.
-                    log.warning("%s could not settle a message: %s", self.name, type(exc).__name__)
+                    log.warning("consumer_settle_failed", extra={"durable": self.name, "error": type(exc).__name__})
 
     async def _durable_missing(self) -> bool:
         """True when the durable consumer is gone (deleted by an operator, or the stream was rebuilt)."""
@@ -98,7 +98,7 @@ class Consumer:
             await self._js.consumer_info(bus.stream_name(self.source), self.name)
             return False
         except nats.js.errors.NotFoundError:
-            log.warning("%s durable consumer is missing; re-creating it (redelivery is idempotent)", self.name)
+            log.warning("consumer_durable_missing", extra={"durable": self.name})
             return True
         except Exception:
             return False
@@ -121,7 +121,7 @@ class Consumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("%s cannot subscribe yet: %s", self.name, type(exc).__name__)
+                log.warning("consumer_subscribe_failed", extra={"durable": self.name, "error": type(exc).__name__})
                 await asyncio.sleep(0.5)
 
     async def handle(self, msg: Msg) -> None:
@@ -142,7 +142,13 @@ class Consumer:
             if attempts >= self._max_attempts:
                 await self._dead_letter(msg, received.id, exc)
             else:
-                log.info("%s will retry %s (attempt %d): %s", self.name, received.type, attempts, type(exc).__name__)
+                extra = {
+                    "durable": self.name,
+                    "event_type": received.type,
+                    "attempt": attempts,
+                    "error": type(exc).__name__,
+                }
+                log.info("consumer_retrying", extra=extra)
                 await msg.nak(delay=min(0.2 * 2**attempts, 30))
             return
         await msg.ack()
@@ -178,7 +184,7 @@ class Consumer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("%s could not look for retry requests: %s", self.name, type(exc).__name__)
+            log.warning("dead_letter_retries_not_read", extra={"durable": self.name, "error": type(exc).__name__})
 
     async def _retry(self, claimed: dead_letters.Claimed) -> None:
         try:
@@ -189,18 +195,18 @@ class Consumer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("%s: a retried dead letter failed again: %s", self.name, type(exc).__name__)
+            log.warning("dead_letter_retry_failed", extra={"durable": self.name, "error": type(exc).__name__})
             async with self._engine.begin() as conn:
                 await dead_letters.failed_again(conn, claimed, exc)
             return
         async with self._engine.begin() as conn:
             await dead_letters.resolved(conn, claimed, self.name)
-        log.info("%s applied a retried dead letter", self.name)
+        log.info("dead_letter_retry_applied", extra={"durable": self.name})
 
     async def _dead_letter(self, msg: Msg, event_id: str, exc: Exception) -> None:
         # The error names its class and our own message only; events carry no personal data.
         error = dead_letters.error_text(exc)
-        log.error("%s dead-lettered an event: %s", self.name, type(exc).__name__)
+        log.error("consumer_dead_lettered", extra={"durable": self.name, "error": type(exc).__name__})
         async with self._engine.begin() as conn:
             await conn.execute(
                 _DEAD_LETTER,

@@ -134,12 +134,12 @@ async def provision(settings: FeedSettings) -> None:
                 count = await ensure_feeds(js, sites)
             finally:
                 await nc.close()
-            log.info("partner feeds ready: %d", count)
+            log.info("partner_feeds_ready", extra={"feeds": count})
             return
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - NATS may not be up yet: retry, naming only the error's class
-            log.warning("partner feeds not provisioned yet (%s); retrying", type(exc).__name__)
+            log.warning("partner_feeds_not_provisioned", extra={"error": type(exc).__name__})
             await asyncio.sleep(1)
 
 

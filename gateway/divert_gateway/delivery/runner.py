@@ -52,7 +52,7 @@ async def run(app: FastAPI, dispatcher: Dispatcher, clock: Clock) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - not reachable yet: keep trying
-            log.warning("NATS not reachable yet (%s); retrying", type(exc).__name__)
+            log.warning("nats_unreachable", extra={"error": type(exc).__name__})
             await asyncio.sleep(0.5)
     app.state.delivery_nc = nc  # feed replay (POST /v1/feeds/replay) repositions durables over it
     try:

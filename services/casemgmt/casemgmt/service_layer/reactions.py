@@ -90,7 +90,7 @@ class Reactions:
             await self.handlers.assign(uow, case, handoff.case_management_agency, handoff.case_manager_id)
         except (CaseloadFull, AwaitingOwgApproval):
             # Over the cap, or before the OWG approved: unassigned (the caseload view counts them); never lost.
-            log.warning("hand-off without assignment (caseload cap or OWG approval pending)")
+            log.warning("handoff_without_assignment")  # caseload cap or OWG approval pending
 
     async def link(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         """A person match: the merged id answers for the survivor from now on, and its open referrals move."""

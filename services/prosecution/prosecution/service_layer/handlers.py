@@ -113,9 +113,8 @@ class Handlers:
         site = self.sites.get(jurisdiction)
         office = site.prosecutor_office if site else None
         if office is None:
-            log.warning(
-                "no prosecutor office for jurisdiction %s in the site directory: no one holds this charge", jurisdiction
-            )
+            # No one holds this charge.
+            log.warning("prosecutor_office_unknown", extra={"jurisdiction": jurisdiction})
         return office
 
     async def return_declined(self, uow: UnitOfWork, received: ReceivedEvent) -> None:

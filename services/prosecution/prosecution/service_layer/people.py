@@ -76,6 +76,7 @@ class People:
         assert isinstance(policy, EligibilityPolicyAmended)
         if zone_named(policy.time_zone) is None:
             # Kept out of the read model: the site directory's zone (or UTC) stays in force.
-            log.warning("policy %d of %s names an unknown time zone", policy.policy_version, received.jurisdiction)
+            extra = {"policy_version": policy.policy_version, "jurisdiction": received.jurisdiction}
+            log.warning("policy_time_zone_unknown", extra=extra)
             return
         await standing.put_time_zone(uow.conn, received.jurisdiction, policy.policy_version, policy.time_zone)
