@@ -26,9 +26,11 @@ _APPEND = sa.text(
         FROM unnest(CAST(:event_ids AS uuid[]), CAST(:versions AS int[]), CAST(:types AS text[]),
                     CAST(:schema_versions AS int[]), CAST(:datas AS text[]))
              AS e(event_id, version, type, schema_version, data)
-        RETURNING position
+        RETURNING position, version, recorded_at
+    ), queued AS (
+        INSERT INTO outbox (position) SELECT position FROM appended
     )
-    INSERT INTO outbox (position) SELECT position FROM appended
+    SELECT position, version, recorded_at FROM appended ORDER BY version
     """
 )
 
@@ -73,8 +75,9 @@ async def append(
     events: list[Event],
     causation: Causation,
     traceparent: str | None,
-) -> list[str]:
-    """Append events after `expected_version`; raise ConcurrencyError if someone got there first."""
+) -> list[Any]:
+    """Append events after `expected_version` and return their rows (position, version, recorded_at) in order;
+    raise ConcurrencyError if someone got there first."""
     if not events:
         return []
     event_ids = [str(uuid4()) for _ in events]
@@ -89,12 +92,12 @@ async def append(
         "datas": [e.model_dump_json() for e in events],
     }
     try:
-        await conn.execute(_APPEND, params)
+        rows = (await conn.execute(_APPEND, params)).all()
     except IntegrityError as exc:
         if "events_stream_version" in str(exc.orig):
             raise ConcurrencyError(f"stream was changed concurrently; expected version {expected_version}") from None
         raise
-    return event_ids
+    return list(rows)
 
 
 async def load(conn: AsyncConnection, service: str, stream_id: str) -> tuple[str | None, list[Event]]:
