@@ -24,7 +24,7 @@ _KEEP_REVIEW_RECORD = sa.text(
     "INSERT INTO case_review_records (case_id, stream_version, review_id, rationale, reviewed_by) "
     "VALUES (CAST(:case_id AS uuid), :stream_version, CAST(:review_id AS uuid), :rationale, :reviewed_by)"
 )
-# A case registered before its record was kept (impossible since 0005, which kept every one) reads its codes.
+# A case registered with no record kept (none since 0005, which kept every one) shows its codes alone.
 _ADD_CASE = sa.text(
     """
     INSERT INTO cases (case_id, participant_id, jurisdiction, agency, kind, docket_number, court, charges, filed_at,
@@ -144,8 +144,8 @@ async def keep_review_record(
 
 
 async def project_case(conn: AsyncConnection, event: LegacyCaseRegistered, jurisdiction: str) -> None:
-    codes = json.dumps([{"code": c, "description": None} for c in event.charge_codes])
-    params = event.model_dump(exclude={"charge_codes"}) | {"jurisdiction": jurisdiction, "codes": codes}
+    codes = json.dumps([{"code": c} for c in event.offense_codes])
+    params = event.model_dump(exclude={"offense_codes"}) | {"jurisdiction": jurisdiction, "codes": codes}
     await conn.execute(_ADD_CASE, params)
 
 

@@ -136,7 +136,7 @@ async def case_registered(uow: UnitOfWork, received: ReceivedEvent) -> None:
         kind=case.kind,
         docket_number=case.docket_number,
         court=case.court,
-        charge_codes=list(case.charge_codes),
+        charge_codes=list(case.offense_codes),
         filed_at=case.filed_at,
         registered_at=case.registered_at,
     )
