@@ -35,8 +35,10 @@ _APPEND = sa.text(
 )
 
 _LOAD = sa.text(
-    "SELECT type, schema_version, data, jurisdiction FROM events WHERE stream_id = :stream_id ORDER BY version"
+    "SELECT type, schema_version, data, jurisdiction FROM events WHERE stream_id = :stream_id "
+    "AND version <= :upto ORDER BY version"
 )
+_EVERY_VERSION = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,12 @@ async def append(
     return list(rows)
 
 
-async def load(conn: AsyncConnection, service: str, stream_id: str) -> tuple[str | None, list[Event]]:
-    """The stream's jurisdiction and events, upcast to current contract versions."""
-    rows = (await conn.execute(_LOAD, {"stream_id": stream_id})).all()
+async def load(
+    conn: AsyncConnection, service: str, stream_id: str, upto: int | None = None
+) -> tuple[str | None, list[Event]]:
+    """The stream's jurisdiction and events (up to version `upto`, if given), upcast to current contract versions."""
+    params = {"stream_id": stream_id, "upto": _EVERY_VERSION if upto is None else upto}
+    rows = (await conn.execute(_LOAD, params)).all()
     history: list[Event] = []
     for row in rows:
         event = load_event(service, row.type, row.schema_version, row.data)
