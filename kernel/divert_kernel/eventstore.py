@@ -26,11 +26,11 @@ _APPEND = sa.text(
         FROM unnest(CAST(:event_ids AS uuid[]), CAST(:versions AS int[]), CAST(:types AS text[]),
                     CAST(:schema_versions AS int[]), CAST(:datas AS text[]))
              AS e(event_id, version, type, schema_version, data)
-        RETURNING position, version, recorded_at
+        RETURNING position, version, recorded_at, event_id::text AS event_id
     ), queued AS (
         INSERT INTO outbox (position) SELECT position FROM appended
     )
-    SELECT position, version, recorded_at FROM appended ORDER BY version
+    SELECT position, version, recorded_at, event_id FROM appended ORDER BY version
     """
 )
 
@@ -78,7 +78,7 @@ async def append(
     causation: Causation,
     traceparent: str | None,
 ) -> list[Any]:
-    """Append events after `expected_version` and return their rows (position, version, recorded_at) in order;
+    """Append events after `expected_version` and return their rows (position, version, recorded_at, event_id);
     raise ConcurrencyError if someone got there first."""
     if not events:
         return []

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from divert_kernel.context import Actor
 from divert_kernel.envelope import ReceivedEvent, aggregate_id
 from divert_kernel.events import Event
 
@@ -28,6 +29,8 @@ class Fact:
     """One event as a projector sees it: the (upcast) event and where it sits in the service's one order."""
 
     event: Event
+    event_id: str
+    actor: Actor  # who caused it, as its metadata (own) or envelope (foreign) says
     source: str  # the publishing service
     jurisdiction: str
     subject: str  # the aggregate id
@@ -92,6 +95,8 @@ def foreign_fact(received: ReceivedEvent, position: int) -> Fact | None:
         return None
     return Fact(
         event=received.event,
+        event_id=received.id,
+        actor=received.actor,
         source=received.service,
         jurisdiction=received.jurisdiction,
         subject=received.subject,
@@ -111,13 +116,26 @@ async def consumed(conn: AsyncConnection, service: str, consumer: str, received:
         await projections.apply(conn, fact)
 
 
-def own_fact(service: str, event: Event, jurisdiction: str, stream_id: str, row: Any) -> Fact:
+def own_fact(service: str, event: Event, jurisdiction: str, stream_id: str, row: Any, actor: Actor) -> Fact:
+    """An own event as appended (`row` from eventstore.append) or as stored (a row of the events table)."""
     return Fact(
         event=event,
+        event_id=str(row.event_id),
+        actor=actor,
         source=service,
         jurisdiction=jurisdiction,
         subject=aggregate_id(stream_id),
         time=row.recorded_at,
         version=row.version,
         position=row.position,
+    )
+
+
+def stored_actor(metadata: dict[str, Any] | None) -> Actor:
+    actor = (metadata or {}).get("actor") or {}
+    return Actor(
+        client_id=actor.get("client_id", "system"),
+        agency=actor.get("agency", "divert"),
+        agency_type=actor.get("agency_type", "system"),
+        person=actor.get("person"),
     )

@@ -19,17 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from divert_kernel import envelope
 from divert_kernel.events import load_event
-from divert_kernel.projection import Fact, Projections, foreign_fact
+from divert_kernel.projection import Projections, foreign_fact, own_fact, stored_actor
 
 ASIDE = "divert_rebuild"
 PAGE = 500
 
 # Own events and consumed foreign events share one sequence (kernel migration k0002): one order to replay.
 _EVERYTHING = """
-    SELECT position, version, type, schema_version, data, jurisdiction, stream_id, recorded_at, NULL::jsonb AS envelope
+    SELECT position, event_id::text AS event_id, version, type, schema_version, data, jurisdiction, stream_id,
+           recorded_at, metadata, NULL::jsonb AS envelope
     FROM events WHERE position > :after
     UNION ALL
-    SELECT seq, NULL, NULL, NULL, NULL, NULL, NULL, NULL, envelope FROM consumed_events WHERE seq > :after
+    SELECT seq, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, envelope FROM consumed_events WHERE seq > :after
 """
 _PAGE = sa.text(f"{_EVERYTHING} ORDER BY 1 LIMIT :limit")
 _COUNT = sa.text("SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM consumed_events)")
@@ -150,15 +151,7 @@ async def _apply(conn: AsyncConnection, projections: Projections, row: sa.Row) -
         event = load_event(projections.service, row.type, row.schema_version, row.data)
         if event is None:
             raise LookupError(f"no contract for {projections.service}.{row.type} v{row.schema_version}")
-        fact = Fact(
-            event=event,
-            source=projections.service,
-            jurisdiction=row.jurisdiction,
-            subject=envelope.aggregate_id(row.stream_id),
-            time=row.recorded_at,
-            version=row.version,
-            position=row.position,
-        )
+        fact = own_fact(projections.service, event, row.jurisdiction, row.stream_id, row, stored_actor(row.metadata))
     if fact is not None:
         await projections.apply(conn, fact)
 

@@ -98,6 +98,6 @@ class UnitOfWork:
                 if projections is not None:
                     for event, row in zip(events, rows, strict=True):
                         fact = projection.own_fact(
-                            self.service, event, aggregate.jurisdiction, aggregate.stream_id, row
+                            self.service, event, aggregate.jurisdiction, aggregate.stream_id, row, causation.actor
                         )
                         await projections.apply(self.conn, fact)
