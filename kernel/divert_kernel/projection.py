@@ -107,12 +107,18 @@ def foreign_fact(received: ReceivedEvent, position: int) -> Fact | None:
 
 
 async def consumed(conn: AsyncConnection, service: str, consumer: str, received: ReceivedEvent) -> None:
-    """Keep a consumed foreign event (so a rebuild can replay it) and run the service's projectors of it."""
+    """Keep a consumed foreign event (so a rebuild can replay it) and run the service's projectors of it.
+
+    Only a service that declares projections keeps what it consumes: the others (and the gateway's delivery,
+    whose database has no kernel migrations) have nothing to rebuild. One that declares them later starts with
+    history it did not keep, which a rebuild refuses (divert_kernel.rebuild)."""
+    projections = of(service)
+    if projections is None:
+        return
     params = {"consumer": consumer, "event_id": received.id, "envelope": json.dumps(received.envelope)}
     seq = (await conn.execute(_STORE_CONSUMED, params)).scalar_one()
-    projections = of(service)
     fact = foreign_fact(received, seq)
-    if projections is not None and fact is not None:
+    if fact is not None:
         await projections.apply(conn, fact)
 
 
