@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import httpx
 import nats
+import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
@@ -158,3 +159,19 @@ class TestTheReadModelsAreProjections:
 
         await rebuild.run(app.state.engine, projections, verify=False)
         assert await checksums(app) == before
+
+
+async def test_a_rebuild_refuses_history_consumed_before_it_was_kept(app: FastAPI) -> None:
+    """A consumed event with no kept copy (taken in before kernel migration k0002) would be lost: refused."""
+    unkept = {"consumer": "prosecution-from-referral", "event_id": str(uuid4())}
+    async with app.state.engine.begin() as conn:
+        await conn.execute(
+            sa.text("INSERT INTO processed_events (consumer, event_id) VALUES (:consumer, :event_id)"), unkept
+        )
+    try:
+        with pytest.raises(rebuild.RebuildRefused, match="1 consumed events predate"):
+            await rebuild.run(app.state.engine, projections, verify=True)
+    finally:
+        async with app.state.engine.begin() as conn:
+            await conn.execute(sa.text("DELETE FROM processed_events WHERE event_id = CAST(:event_id AS uuid)"), unkept)
+    assert not (await rebuild.run(app.state.engine, projections, verify=True)).differs
