@@ -162,6 +162,7 @@ class Consumer:
             async with UnitOfWork(self._engine, self.subscriber, self._on_commit) as uow:
                 claimed = await uow.conn.execute(_CLAIM, {"consumer": self.name, "event_id": received.id})
                 if claimed.first() is not None:
+                    await uow.consumed(self.name, received)  # kept for rebuilds, and projected
                     await handler(uow, received)
                 await uow.commit()
 
