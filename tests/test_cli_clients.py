@@ -117,7 +117,6 @@ class TestAddingAClient:
     @pytest.mark.parametrize(
         ("agency", "agency_type", "why"),
         [
-            ("no-such-agency", "police", "no agency"),
             ("seattle-pd", "prosecutor", "is a police agency"),
             ("X", "police", "--agency"),
         ],

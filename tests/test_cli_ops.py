@@ -211,7 +211,7 @@ class TestMigrateAndStatus:
         for _ in range(2):
             result = divert(system.home, "migrate")
             assert result.exit_code == 0 and "Migrated 6 database(s)" in result.stdout, result.output
-        assert sql(url, versions) == before and ("k0002",) in {tuple(r) for r in before}
+        assert sql(url, versions) == before and ("k0003",) in {tuple(r) for r in before}
 
     def test_status_shows_every_service_and_each_durables_lag(self, system: System) -> None:
         result = divert(system.home, "status")

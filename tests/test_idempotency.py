@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 from tests.conftest import System
-from tests.partner import referral_body
+from tests.partner import hand_off, intake_body, referral_body, roi_naming, until_created
 
 
 class TestIdempotencyKeys:
@@ -48,3 +48,18 @@ class TestIdempotencyKeys:
             "/v1/referrals", json=referral_body("P-IDEM-6"), headers={"Idempotency-Key": "has spaces in it"}
         )
         assert reply.status_code == 422 and reply.json()["field"] == "Idempotency-Key"
+
+    def test_a_keyed_command_answers_with_its_own_effect(self, system: System) -> None:
+        """The answer is read inside the keyed command's still-open transaction: it shows what the command did."""
+        police, cm = system.partner("police"), system.partner("case_management")
+        created = police.post("/v1/referrals", json=referral_body("P-IDEM-READ")).json()
+        hand_off(police, cm, created)
+        participant = created["participant_id"]
+        roi = roi_naming(participant, {cm.client["agency_id"]: ["care_coordination"]})
+        assert until_created(lambda: cm.post("/v1/consents", json=roi)).status_code == 201
+        key = {"Idempotency-Key": f"cm-{uuid4()}"}
+        intake = cm.post(f"/v1/participants/{participant}/intake", json=intake_body(), headers=key)
+        assert intake.status_code == 200, intake.text
+        assert intake.json()["intake_status"] == "completed"
+        again = cm.post(f"/v1/participants/{participant}/intake", json=intake_body(), headers=key)
+        assert again.json() == intake.json() and again.headers["Idempotent-Replayed"] == "true"

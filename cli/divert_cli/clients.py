@@ -16,10 +16,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, get_args
 
+import nats.errors
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from divert_cli import target
+from divert_cli import onboard, target
+from divert_devstack import nats_reload
 from divert_gateway.adapters import clients as store
 from divert_kernel import bus
 from divert_kernel.db import make_engine
@@ -67,20 +69,29 @@ def on_gateway_db(where: target.Target, work: Callable[[AsyncEngine], Awaitable[
         raise
 
 
-def _site_check(where: target.Target, jurisdiction: str, agency: str, agency_type: str) -> str | None:
-    """Why the site directory refuses this agency, or None (also when there is no directory to check)."""
-    path = Path(os.environ.get("DIVERT_SITES_FILE", where.home / "sites.json"))
-    if not path.exists():
-        return None
-    sites = {s["jurisdiction"]: s for s in json.loads(path.read_text())["sites"]}
-    if jurisdiction not in sites:
-        return f"no jurisdiction {jurisdiction!r} in the site directory ({path})"
-    types = {a["agency_id"]: a["agency_type"] for a in sites[jurisdiction]["agencies"]}
-    if agency not in types:
-        return f"no agency {agency!r} in {jurisdiction} (add it to {path} and restart first)"
-    if types[agency] != agency_type:
-        return f"{agency} is a {types[agency]} agency in the site directory, not {agency_type}"
-    return None
+def _onboard(where: target.Target, jurisdiction: str, agency: str, agency_type: str) -> dict[str, Any]:
+    """The agency in the site directory (joined if new) with its NATS feed; what to print about NATS."""
+    path = onboard.sites_path(where)
+    if not path.exists():  # no directory to check or extend (a deployment whose directory is a ConfigMap)
+        known = _nats_credentials(where, jurisdiction, agency)
+        return {"nats_credentials": known} if known else {}
+    with onboard.locked(path):
+        try:
+            joined = onboard.join(path, jurisdiction, agency, agency_type)
+        except onboard.Refused as exc:
+            fail(str(exc), 2)
+        if joined:
+            typer.echo(f"{agency} ({agency_type}) joined {jurisdiction} in {path}; no MOU term names it", err=True)
+        server, why = onboard.managed_nats(where)
+        if server is not None:
+            try:
+                return {"nats_credentials": onboard.give_feed(server, jurisdiction, agency)}
+            except (TimeoutError, OSError, nats.errors.Error, nats_reload.NotAttachable) as exc:
+                fail(f"{agency}'s NATS feed is not ready ({type(exc).__name__}); no client was made: run this again")
+    known = _nats_credentials(where, jurisdiction, agency)
+    if known:
+        return {"nats_credentials": known}
+    return onboard.operator_steps(where, jurisdiction, agency, why) if joined else {}
 
 
 def _nats_credentials(where: target.Target, jurisdiction: str, agency: str) -> dict[str, Any] | None:
@@ -96,20 +107,21 @@ def _nats_credentials(where: target.Target, jurisdiction: str, agency: str) -> d
 @app.command()
 def add(
     jurisdiction: Annotated[str, typer.Option(help="The jurisdiction the client acts in.")],
-    agency: Annotated[str, typer.Option(help="The agency id, as in the site directory.")],
+    agency: Annotated[str, typer.Option(help="The agency id; one the site directory lacks joins it.")],
     agency_type: Annotated[str, typer.Option("--type", help="The agency's type (police, prosecutor, …).")],
     scope: Annotated[list[str] | None, typer.Option(help="A scope the client may ask for (repeatable).")] = None,
     as_json: Json = False,
 ) -> None:
-    """Register a client for one agency; print its id and secret (once) and the agency's NATS credentials."""
+    """Register a client for one agency; print its id and secret (once) and the agency's NATS credentials.
+
+    An agency the jurisdiction's site directory does not list joins it, with its NATS feed (see onboard.py)."""
     for name, value in (("jurisdiction", jurisdiction), ("agency", agency)):
         if not _ID.match(value):
             fail(f"--{name} must be 2 to 63 lower-case letters, digits, '-' or '_'", 2)
     if agency_type not in AGENCY_TYPES:
         fail(f"--type must be one of: {', '.join(AGENCY_TYPES)}", 2)
     where = load_target()
-    if refusal := _site_check(where, jurisdiction, agency, agency_type):
-        fail(refusal, 2)
+    nats_shown = _onboard(where, jurisdiction, agency, agency_type)
     client = {
         "client_id": f"{agency}-{secrets.token_hex(4)}",
         "client_secret": secrets.token_urlsafe(32),
@@ -121,14 +133,12 @@ def add(
     added = on_gateway_db(where, lambda engine: store.add(engine, client))
     if not added:
         fail("that client id is taken; run the command again")
-    shown = {**client, "token_url": f"{where.gateway_url}/oauth/token"}
-    nats = _nats_credentials(where, jurisdiction, agency)
-    if nats:
-        shown["nats_credentials"] = nats
-    _show_once(shown, as_json)
+    _show_once({**client, "token_url": f"{where.gateway_url}/oauth/token", **nats_shown}, as_json)
 
 
 def _show_once(shown: dict[str, Any], as_json: bool) -> None:
+    for line in shown.get("nats_setup", []):  # to the operator, also when a script reads the JSON
+        typer.echo(line, err=True)
     if as_json:
         typer.echo(json.dumps(shown, indent=2))
         return

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from divert_contracts.vocabulary import OffenseCode
-from divert_kernel.events import Event
+from divert_kernel.events import Event, JsonDict, upcaster
 
 ReviewDecision = Literal[
     "decline_to_file",
@@ -77,18 +77,31 @@ class HeldChargeNotFiled(_ProsecutionEvent):
 
 
 class LegacyCaseRegistered(_ProsecutionEvent):
-    """A participant's pending case (legacy) or an arrest after enrollment (post_diversion)."""
+    """A participant's pending case (legacy) or an arrest after enrollment (post_diversion).
+
+    Version 2 names the charges' NIBRS codes `offense_codes`, as every other event does (version 1 said
+    `charge_codes`; stored version-1 events are upcast on load, and divert_contracts.superseded keeps its schema).
+    """
+
+    schema_version = 2
 
     case_id: str
     participant_id: str
     kind: CaseKind
     docket_number: str
     court: str
-    charge_codes: list[OffenseCode]
+    offense_codes: list[OffenseCode]
     filed_at: date
     registered_at: datetime
     # The prosecutor's office that registered (and owns) the case. None only in events recorded before owners.
     agency: str | None = None
+
+
+@upcaster("prosecution", "LegacyCaseRegistered", 1)
+def _case_registered_v1_to_v2(data: JsonDict) -> JsonDict:
+    lifted = {k: v for k, v in data.items() if k != "charge_codes"}
+    lifted["offense_codes"] = data.get("charge_codes", [])
+    return lifted
 
 
 class LegacyCaseReviewed(_ProsecutionEvent):

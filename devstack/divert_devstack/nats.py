@@ -192,6 +192,7 @@ class NatsServer:
     port: int
     secrets_dir: Path | None = None
     feeds: tuple[Feed, ...] = ()
+    pid: int | None = None
     _passwords: dict[str, str] = field(default_factory=dict, repr=False)
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
@@ -267,9 +268,40 @@ class NatsServer:
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Feeds added while an earlier run was up (`divert clients add`) outlive a restart of the server.
+        self.feeds = _union(self.feeds, _state(self.state_file).get("feeds", []))
         argv = [_binary(), "-c", str(self._config()), "-a", "127.0.0.1", "-p", str(self.port), "-js"]
         self._proc = spawn([*argv, "-sd", str(self.data_dir)], log=self.data_dir.parent / "nats.log")
+        self.pid = self._proc.pid
+        self._write_state()
         wait_for_port(self.port, proc=self._proc, timeout=30)
+
+    # -- adding a feed while the server runs (`divert clients add` for a new agency) -------------------
+
+    @property
+    def state_file(self) -> Path:
+        """Where the running server is described for another process (nats_reload.attach); no secret in it."""
+        return self.data_dir.parent / "nats-server.json"
+
+    def _write_state(self) -> None:
+        state = {
+            "port": self.port,
+            "data_dir": str(self.data_dir),
+            "secrets_dir": str(self.secrets_dir) if self.secrets_dir else None,
+            "pid": self.pid,
+            "feeds": [[f.jurisdiction, f.agency] for f in self.feeds],
+        }
+        _write_private(self.state_file, json.dumps(state, indent=2))
+
+    def add_feeds(self, feeds: Iterable[Feed]) -> tuple[Feed, ...]:
+        """Give each new feed its partner account, by the same rules as at start, in the config file and the
+        credentials file; the running server takes it on a reload (nats_reload.py). Returns the new feeds."""
+        new = tuple(dict.fromkeys(f for f in feeds if f not in self.feeds))
+        if new:
+            self.feeds = (*self.feeds, *new)
+            self._config()
+            self._write_state()
+        return new
 
     def stop(self) -> None:
         if self._proc is not None:
@@ -279,6 +311,17 @@ class NatsServer:
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+
+def _state(path: Path) -> dict:  # type: ignore[type-arg]
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def _union(feeds: tuple[Feed, ...], more: Iterable[list[str]]) -> tuple[Feed, ...]:
+    return tuple(dict.fromkeys([*feeds, *(Feed(j, a) for j, a in more)]))
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -16,7 +16,7 @@ from divert_gateway.config import GatewaySettings
 from divert_gateway.delivery import runner
 from divert_gateway.entrypoints import contracts, docs, feed_replay, oauth, proxy, ratelimit, readiness, webhooks
 from divert_gateway.service_layer import TokenServer
-from divert_kernel import problems, telemetry
+from divert_kernel import metrics, problems, telemetry
 from divert_kernel.app import operation_id
 from divert_kernel.clock import Clock, SystemClock
 from divert_kernel.db import make_engine
@@ -108,5 +108,6 @@ def create(settings: GatewaySettings | None = None, clock: Clock | None = None) 
 
     app.add_middleware(ratelimit.RateLimits)  # inside the size bound: it reads token requests' bodies
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    metrics.install(app, backlog=False)  # requests and latency; the gateway has no outbox or consumers
     app.add_middleware(telemetry.TracingMiddleware)
     return app

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from nats.aio.client import Client
 
-from divert_kernel import bus, idempotency, problems, readiness, telemetry
+from divert_kernel import bus, idempotency, metrics, problems, readiness, telemetry
 from divert_kernel.auth import CurrentPrincipal, TokenVerifier, revocations_beside
 from divert_kernel.clock import Clock, SystemClock
 from divert_kernel.consumer import Consumer, EventHandler
@@ -52,7 +52,7 @@ async def _connect_forever(url: str, name: str) -> Client:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("NATS not reachable yet (%s); retrying", type(exc).__name__)
+            log.warning("nats_unreachable", extra={"error": type(exc).__name__})
             await asyncio.sleep(0.5)
 
 
@@ -65,6 +65,7 @@ async def _run_messaging(app: FastAPI, spec: ServiceSpec, settings: ServiceSetti
         Consumer(app.state.engine, nc, subscriber=spec.name, source=source, handlers=handlers, on_commit=relay.wake)
         for source, handlers in spec.subscriptions.items()
     ]
+    app.state.consumers = consumers  # for /metrics: each durable's lag
     await asyncio.gather(relay.run(), *(c.run() for c in consumers))
 
 
@@ -77,7 +78,8 @@ async def _supervised(job: Callable[[FastAPI], Awaitable[None]], app: FastAPI) -
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("background job %s failed (%s); restarting", getattr(job, "__name__", job), type(exc).__name__)
+            job_name = getattr(job, "__name__", "job")
+            log.warning("background_job_restarting", extra={"job": job_name, "error": type(exc).__name__})
             await asyncio.sleep(1)
 
 
@@ -106,11 +108,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await _stop(tasks)
             if getattr(app.state, "nats", None) is not None:
                 with contextlib.suppress(Exception):
                     await app.state.nats.close()
@@ -153,6 +151,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None
     app.add_middleware(idempotency.IdempotencyKeys)
     app.add_middleware(TextGuard)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    metrics.install(app)  # inside the trace, so its request line carries the trace id
     app.add_middleware(telemetry.TracingMiddleware)
     _add_problem_schema(app)
     return app
@@ -162,6 +161,22 @@ def operation_id(route: APIRoute) -> str:
     """An SDK-style operation id: the route function's name in camelCase (`submit_referral` → `submitReferral`)."""
     first, *rest = route.name.split("_")
     return first + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+async def _stop(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel until each task ends: on Python 3.11 a cancel that lands as nats-py's connect times out is lost
+    (asyncio.wait_for), and its connect loop would then retry for ever and the shutdown never finish."""
+    pending = set(tasks)
+    for _ in range(20):
+        for task in pending:
+            task.cancel()
+        done, pending = await asyncio.wait(pending, timeout=0.5)
+        for task in done:
+            if not task.cancelled():
+                task.exception()  # retrieved: a job that failed on its way out has nothing left to report
+        if not pending:
+            return
+    log.warning("tasks_not_stopped", extra={"tasks": sorted(t.get_name() for t in pending)})
 
 
 def _wake_relay(app: FastAPI):  # type: ignore[no-untyped-def]

@@ -181,7 +181,7 @@ class Revocations:
                 self.bounds = {str(k): int(v) for k, v in data["revoked"].items()}
                 return [str(kid) for kid in data.get("kids", [])]
             except Exception as exc:  # noqa: BLE001 - any failure keeps the last list; the next request retries
-                log.warning("revocation list not refreshed (%s); keeping the last one", type(exc).__name__)
+                log.warning("revocations_not_refreshed", extra={"error": type(exc).__name__})
                 return []
 
     def _due(self) -> bool:

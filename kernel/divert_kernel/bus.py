@@ -65,13 +65,13 @@ async def connect(url: str, name: str) -> Client:
     """A client that keeps reconnecting forever; the outbox holds events while it is away."""
 
     async def _disconnected() -> None:
-        log.warning("NATS disconnected")
+        log.warning("nats_disconnected")
 
     async def _reconnected() -> None:
-        log.info("NATS reconnected")
+        log.info("nats_reconnected")
 
     async def _error(exc: Exception) -> None:
-        log.debug("NATS error: %s", type(exc).__name__)
+        log.debug("nats_error", extra={"error": type(exc).__name__})
 
     return await nats.connect(
         url,

@@ -86,7 +86,7 @@ class Consumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("%s fetch failed: %s", self.name, type(exc).__name__)
+                log.warning("consumer_fetch_failed", extra={"durable": self.name, "error": type(exc).__name__})
                 await asyncio.sleep(0.5)
                 if await self._durable_missing():
                     sub = await self._subscribe()
@@ -99,7 +99,7 @@ class Consumer:
                 except Exception as exc:
                     # e.g. the ack could not be sent while NATS is away: JetStream redelivers, and the
                     # processed-event claim makes the second application a no-op.
-                    log.warning("%s could not settle a message: %s", self.name, type(exc).__name__)
+                    log.warning("consumer_settle_failed", extra={"durable": self.name, "error": type(exc).__name__})
 
     async def _durable_missing(self) -> bool:
         """True when the durable consumer is gone (deleted by an operator, or the stream was rebuilt)."""
@@ -107,7 +107,7 @@ class Consumer:
             await self._js.consumer_info(bus.stream_name(self.source), self.name)
             return False
         except nats.js.errors.NotFoundError:
-            log.warning("%s durable consumer is missing; re-creating it (redelivery is idempotent)", self.name)
+            log.warning("consumer_durable_missing", extra={"durable": self.name})
             return True
         except Exception:
             return False
@@ -130,7 +130,7 @@ class Consumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("%s cannot subscribe yet: %s", self.name, type(exc).__name__)
+                log.warning("consumer_subscribe_failed", extra={"durable": self.name, "error": type(exc).__name__})
                 await asyncio.sleep(0.5)
 
     async def handle(self, msg: Msg) -> None:
@@ -151,7 +151,13 @@ class Consumer:
             if attempts >= self._max_attempts:
                 await self._dead_letter(msg, received.id, exc)
             else:
-                log.info("%s will retry %s (attempt %d): %s", self.name, received.type, attempts, type(exc).__name__)
+                extra = {
+                    "durable": self.name,
+                    "event_type": received.type,
+                    "attempt": attempts,
+                    "error": type(exc).__name__,
+                }
+                log.info("consumer_retrying", extra=extra)
                 await msg.nak(delay=min(RETRY_BASE_SECONDS * 2**attempts, ACK_WAIT_SECONDS))
             return
         await msg.ack()
@@ -165,6 +171,7 @@ class Consumer:
             async with UnitOfWork(self._engine, self.subscriber, self._on_commit) as uow:
                 claimed = await uow.conn.execute(_CLAIM, {"consumer": self.name, "event_id": received.id})
                 if claimed.first() is not None:
+                    await uow.consumed(self.name, received)  # kept for rebuilds, and projected
                     await handler(uow, received)
                 await uow.commit()
 
@@ -187,7 +194,7 @@ class Consumer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("%s could not look for retry requests: %s", self.name, type(exc).__name__)
+            log.warning("dead_letter_retries_not_read", extra={"durable": self.name, "error": type(exc).__name__})
 
     async def _retry(self, claimed: dead_letters.Claimed) -> None:
         try:
@@ -198,18 +205,18 @@ class Consumer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("%s: a retried dead letter failed again: %s", self.name, type(exc).__name__)
+            log.warning("dead_letter_retry_failed", extra={"durable": self.name, "error": type(exc).__name__})
             async with self._engine.begin() as conn:
                 await dead_letters.failed_again(conn, claimed, exc)
             return
         async with self._engine.begin() as conn:
             await dead_letters.resolved(conn, claimed, self.name)
-        log.info("%s applied a retried dead letter", self.name)
+        log.info("dead_letter_retry_applied", extra={"durable": self.name})
 
     async def _dead_letter(self, msg: Msg, event_id: str, exc: Exception) -> None:
         # The error names its class and our own message only; events carry no personal data.
         error = dead_letters.error_text(exc)
-        log.error("%s dead-lettered an event: %s", self.name, type(exc).__name__)
+        log.error("consumer_dead_lettered", extra={"durable": self.name, "error": type(exc).__name__})
         async with self._engine.begin() as conn:
             await conn.execute(
                 _DEAD_LETTER,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from divert_kernel import idempotency
 from divert_kernel.auth import Principal, require
 from divert_kernel.clock import Clock
 from divert_kernel.gate import ConsentGate
@@ -18,8 +21,41 @@ def _bus(request: Request) -> MessageBus:
     return cast(MessageBus, request.app.state.bus)
 
 
+class _ReadsItsOwnWrites:
+    """The service's engine, except while a keyed command's transaction is still open.
+
+    A POST with `Idempotency-Key` commits together with its answer (divert_kernel.idempotency), after the route
+    has built that answer; a route reading after its command must read inside that transaction, or it answers
+    with the state from before its own effect.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    def connect(self) -> Any:
+        pending = _pending_connection()
+        return _borrowed(pending) if pending is not None else self._engine.connect()
+
+    def begin(self) -> Any:
+        pending = _pending_connection()
+        return _borrowed(pending) if pending is not None else self._engine.begin()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+
+def _pending_connection() -> AsyncConnection | None:
+    keyed = idempotency.current()
+    return keyed.pending.conn if keyed is not None and keyed.pending is not None else None
+
+
+@asynccontextmanager
+async def _borrowed(conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
+    yield conn  # committed (or rolled back) with the answer, never here
+
+
 def _engine(request: Request) -> AsyncEngine:
-    return cast(AsyncEngine, request.app.state.engine)
+    return cast(AsyncEngine, _ReadsItsOwnWrites(request.app.state.engine))
 
 
 def _gate(request: Request) -> ConsentGate:

@@ -84,7 +84,12 @@ class ReceivedEvent:
 
 def from_bytes(payload: bytes) -> ReceivedEvent:
     """Parse a structured CloudEvent; raises ValueError on anything malformed."""
-    envelope = json.loads(payload)
+    return from_dict(json.loads(payload))
+
+
+def from_dict(envelope: Any) -> ReceivedEvent:
+    """A parsed structured CloudEvent (as received, or as kept in `consumed_events`), its data upcast to the
+    newest contract version known here."""
     if not isinstance(envelope, dict) or envelope.get("specversion") != "1.0":
         raise ValueError("not a CloudEvents 1.0 structured envelope")
     service, name, version = parse_type(envelope["type"])

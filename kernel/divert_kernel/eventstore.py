@@ -26,15 +26,19 @@ _APPEND = sa.text(
         FROM unnest(CAST(:event_ids AS uuid[]), CAST(:versions AS int[]), CAST(:types AS text[]),
                     CAST(:schema_versions AS int[]), CAST(:datas AS text[]))
              AS e(event_id, version, type, schema_version, data)
-        RETURNING position
+        RETURNING position, version, recorded_at, event_id::text AS event_id
+    ), queued AS (
+        INSERT INTO outbox (position) SELECT position FROM appended
     )
-    INSERT INTO outbox (position) SELECT position FROM appended
+    SELECT position, version, recorded_at, event_id FROM appended ORDER BY version
     """
 )
 
 _LOAD = sa.text(
-    "SELECT type, schema_version, data, jurisdiction FROM events WHERE stream_id = :stream_id ORDER BY version"
+    "SELECT type, schema_version, data, jurisdiction FROM events WHERE stream_id = :stream_id "
+    "AND version <= :upto ORDER BY version"
 )
+_EVERY_VERSION = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,9 @@ async def append(
     events: list[Event],
     causation: Causation,
     traceparent: str | None,
-) -> list[str]:
-    """Append events after `expected_version`; raise ConcurrencyError if someone got there first."""
+) -> list[Any]:
+    """Append events after `expected_version` and return their rows (position, version, recorded_at, event_id);
+    raise ConcurrencyError if someone got there first."""
     if not events:
         return []
     event_ids = [str(uuid4()) for _ in events]
@@ -89,17 +94,20 @@ async def append(
         "datas": [e.model_dump_json() for e in events],
     }
     try:
-        await conn.execute(_APPEND, params)
+        rows = (await conn.execute(_APPEND, params)).all()
     except IntegrityError as exc:
         if "events_stream_version" in str(exc.orig):
             raise ConcurrencyError(f"stream was changed concurrently; expected version {expected_version}") from None
         raise
-    return event_ids
+    return list(rows)
 
 
-async def load(conn: AsyncConnection, service: str, stream_id: str) -> tuple[str | None, list[Event]]:
-    """The stream's jurisdiction and events, upcast to current contract versions."""
-    rows = (await conn.execute(_LOAD, {"stream_id": stream_id})).all()
+async def load(
+    conn: AsyncConnection, service: str, stream_id: str, upto: int | None = None
+) -> tuple[str | None, list[Event]]:
+    """The stream's jurisdiction and events (up to version `upto`, if given), upcast to current contract versions."""
+    params = {"stream_id": stream_id, "upto": _EVERY_VERSION if upto is None else upto}
+    rows = (await conn.execute(_LOAD, params)).all()
     history: list[Event] = []
     for row in rows:
         event = load_event(service, row.type, row.schema_version, row.data)

@@ -191,7 +191,7 @@ class _Deferred:
                 await record(uow.conn, self._keyed, status, body, headers)
                 await uow.commit()
         except Exception as exc:  # noqa: BLE001 - whatever failed, nothing was committed: say so, never 200
-            log.warning("keyed command not committed: %s", type(exc).__name__)
+            log.warning("keyed_command_not_committed", extra={"error": type(exc).__name__})
             self._held = _unavailable()
         finally:
             await uow.close()

@@ -68,7 +68,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("outbox relay of %s backing off: %s", self._service, type(exc).__name__)
+                log.warning("outbox_relay_backing_off", extra={"error": type(exc).__name__})
                 published = 0
                 await asyncio.sleep(0.5)
             if published < self._batch:
@@ -87,7 +87,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("stream for %s not ready: %s", self._service, type(exc).__name__)
+                log.warning("outbox_stream_not_ready", extra={"error": type(exc).__name__})
                 await asyncio.sleep(0.5)
 
     async def publish_pending(self) -> int:

@@ -80,7 +80,7 @@ def install(app: FastAPI) -> None:
     async def _storage(request: Request, exc: Exception) -> JSONResponse:
         if _is_database_unavailable(exc):
             # Nothing was committed; the pool has dropped the dead connection, so a retry will reconnect.
-            log.warning("database unavailable on %s: %s", request.method, type(exc).__name__)
+            log.warning("database_unavailable", extra={"method": request.method, "error": type(exc).__name__})
             return problem(503, "Unavailable", "the service's database is unavailable; retry shortly")
         return await _unexpected(request, exc)
 
@@ -92,7 +92,10 @@ def install(app: FastAPI) -> None:
         # The stack but not the message: a database error's message can quote the values it choked on.
         route = getattr(request.scope.get("route"), "path", "?")
         stack = "".join(traceback.format_tb(exc.__traceback__))
-        log.error("unexpected %s on %s %s\n%s", type(exc).__name__, request.method, route, stack)
+        log.error(
+            "unexpected_error",
+            extra={"error": type(exc).__name__, "method": request.method, "route": route, "stack": stack},
+        )
         return problem(500, "Internal error", "An unexpected error occurred; it has been logged.")
 
 

@@ -13,7 +13,8 @@ from fastapi.responses import JSONResponse
 MAX_OUTBOX_LAG_SECONDS = 30.0
 CHECK_TIMEOUT_SECONDS = 2.0
 
-_LAG = sa.text(
+# Also what /metrics samples as the outbox backlog (divert_kernel.metrics).
+OUTBOX_LAG = sa.text(
     "SELECT count(*) AS unpublished, "
     "       coalesce(extract(epoch FROM now() - min(e.recorded_at)), 0) AS oldest_seconds "
     "FROM outbox o JOIN events e ON e.position = o.position WHERE o.published_at IS NULL"
@@ -23,7 +24,7 @@ _LAG = sa.text(
 async def _database_and_outbox(app: FastAPI) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS), app.state.engine.connect() as conn:
-            row = (await conn.execute(_LAG)).one()
+            row = (await conn.execute(OUTBOX_LAG)).one()
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready", named by class only
         return {"ok": False, "error": type(exc).__name__}, {"ok": False, "error": "database unavailable"}
     lag = round(float(row.oldest_seconds), 3)

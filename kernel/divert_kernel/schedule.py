@@ -88,7 +88,7 @@ class _Lead:
                 await conn.invalidate()
                 await conn.close()
             except Exception as exc:
-                log.info("closing the lock connection of %s: %s", self._key, type(exc).__name__)
+                log.info("schedule_lock_connection_closed", extra={"job": self._key, "error": type(exc).__name__})
 
 
 class Scheduler:

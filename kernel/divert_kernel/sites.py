@@ -9,10 +9,14 @@ version it is given and decides with the terms of the newest.
 from __future__ import annotations
 
 import json
+import logging
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator
+
+log = logging.getLogger("divert.sites")
 
 # Only the participant's own ROI can open these; no site grant ever does (DESIGN §5).
 ROI_ONLY_CATEGORIES = frozenset({"substance_use", "mental_health"})
@@ -85,9 +89,54 @@ class Sites(_Strict):
     def get(self, jurisdiction: str) -> Site | None:
         return next((s for s in self.sites if s.jurisdiction == jurisdiction), None)
 
+    def refresh(self) -> bool:
+        """Re-read the directory's file if it changed (see WatchedSites); a directory of no file never changes."""
+        return False
+
+
+class WatchedSites(Sites):
+    """The directory of a file, read again on the first lookup after the file changed (`divert clients add`
+    adds an agency while every service runs). One stat per lookup, no interval: once the writer has replaced the
+    file, the very next request anywhere sees the change. A file that no longer parses or validates is logged
+    and ignored: the last good directory stays in force (a half-edited file never empties a site)."""
+
+    _path: Path = PrivateAttr()
+    _stamp: tuple[int, int, int] | None = PrivateAttr(default=None)
+
+    def get(self, jurisdiction: str) -> Site | None:
+        self.refresh()
+        return super().get(jurisdiction)
+
+    def refresh(self) -> bool:
+        """Re-read the file if it changed since the last read; True when the directory changed."""
+        try:
+            stat = os.stat(self._path)
+        except OSError:
+            return False  # gone for a moment (replaced, or a ConfigMap swapping): keep what we have
+        stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        try:
+            fresh = Sites.model_validate(json.loads(self._path.read_text()))
+        except (OSError, ValueError) as exc:  # pydantic's ValidationError and JSON errors are ValueErrors
+            log.warning(
+                "site directory %s not reloaded (%s); keeping the last good one", self._path, type(exc).__name__
+            )
+            return False
+        changed = fresh.sites != self.sites
+        self.__dict__["sites"] = fresh.sites  # frozen to callers; only the file changes it
+        return changed
+
 
 def load_sites(path: str | None) -> Sites:
-    """The directory from a JSON file; none configured means no site is known (every lookup answers None)."""
+    """The directory from a JSON file, kept current with it; none configured means no site is known (every lookup
+    answers None). A file that does not parse or validate at start-up is an error, as it always was."""
     if not path:
         return Sites()
-    return Sites.model_validate(json.loads(Path(path).read_text()))
+    file = Path(path)
+    stamp = os.stat(file)
+    watched = WatchedSites.model_validate(json.loads(file.read_text()))
+    watched._path = file
+    watched._stamp = (stamp.st_mtime_ns, stamp.st_size, stamp.st_ino)
+    return watched

@@ -19,6 +19,8 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from divert_kernel import logs
+
 _propagator = TraceContextTextMapPropagator()
 # FastAPI's own telemetry (newer releases) exports raw paths, query strings and validation messages, any of
 # which can hold personal data or refused text; Divert's spans come from TracingMiddleware alone.
@@ -28,10 +30,11 @@ _configured = False
 
 
 def setup(service: str) -> None:
-    """Install the tracer provider once per process."""
+    """Install the tracer provider and the JSON log lines once per process."""
     global _configured
     if _configured:
         return
+    logs.setup(service)
     provider = TracerProvider(resource=Resource.create({"service.name": f"divert-{service}"}))
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter

@@ -1,4 +1,4 @@
-"""Unit of work: one transaction for read models, appended events and outbox rows."""
+"""Unit of work: one transaction for appended events, their outbox rows and the read models projected from them."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from divert_kernel import context, eventstore, telemetry
+from divert_kernel import context, eventstore, projection, telemetry
 from divert_kernel.aggregate import Aggregate
+from divert_kernel.envelope import ReceivedEvent
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -48,8 +49,13 @@ class UnitOfWork:
             await self.conn.close()
 
     async def get(self, cls: type[A], aggregate_id: str) -> A | None:
-        """Rebuild an aggregate from its stream, or None if it has no events."""
+        """Rebuild an aggregate from its stream, or None if it has no events. An aggregate this unit of work
+        already holds is returned as it is, with what it recorded: read models are projected only on flush, so
+        a handler that finds the same id again through a read model must not decide on a stale copy."""
         stream_id = f"{cls.stream_prefix}-{aggregate_id}"
+        for seen in self._seen:
+            if isinstance(seen, cls) and seen.stream_id == stream_id:
+                return seen
         jurisdiction, history = await eventstore.load(self.conn, self.service, stream_id)
         if jurisdiction is None:
             return None
@@ -68,13 +74,18 @@ class UnitOfWork:
         if self._on_commit is not None:
             self._on_commit()
 
+    async def consumed(self, consumer: str, received: ReceivedEvent) -> None:
+        """Keep a foreign event this service takes in, and project it, before its handler runs."""
+        await projection.consumed(self.conn, self.service, consumer, received)
+
     async def flush(self) -> None:
-        """Append the recorded events (a lost optimistic race raises here), without committing."""
+        """Append the recorded events (a lost optimistic race raises here) and project them, without committing."""
         causation = context.current()
         traceparent = telemetry.current_traceparent()
+        projections = projection.of(self.service)
         for aggregate in self._seen:
             if aggregate.pending:
-                await eventstore.append(
+                rows = await eventstore.append(
                     self.conn,
                     stream_id=aggregate.stream_id,
                     jurisdiction=aggregate.jurisdiction,
@@ -83,4 +94,10 @@ class UnitOfWork:
                     causation=causation,
                     traceparent=traceparent,
                 )
-                aggregate.pending = []
+                events, aggregate.pending = aggregate.pending, []
+                if projections is not None:
+                    for event, row in zip(events, rows, strict=True):
+                        fact = projection.own_fact(
+                            self.service, event, aggregate.jurisdiction, aggregate.stream_id, row, causation.actor
+                        )
+                        await projections.apply(self.conn, fact)

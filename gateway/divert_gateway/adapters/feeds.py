@@ -7,7 +7,9 @@ exactly that agency's subjects. The partner's credential may only pull from and 
 
 The gateway makes them at start-up, from the site directory: it is the one component that publishes feeds,
 its credential is the one allowed to create feed streams and their durables, and it runs in every deployment
-(the launcher only on one machine). A new agency in the site directory gets its feed at the next start.
+(the launcher only on one machine). An agency added to the directory while it runs (`divert clients add`) gets
+its feed within seconds (`keep_up`), as soon as NATS lets the gateway create it: at once where `divert` reloads
+the local nats-server, after the operator's upgrade of the NATS release in a deployment.
 
 Replay from a position: `replay()` recreates the agency's durable to start at a stream sequence (each message
 a partner receives carries its stream sequence in its metadata: the position to ask for) or at a time.
@@ -103,6 +105,36 @@ async def ensure_feeds(js: JetStreamContext, sites: Sites) -> int:
     return count
 
 
+async def keep_up(js: JetStreamContext, sites: Sites, every: float = 2.0) -> None:
+    """For the gateway's life: every agency of the directory, as it is now, has its feed. A feed NATS does not
+    let the gateway create yet (its account not configured yet) is tried again each round, logged once."""
+    made: set[tuple[str, str]] = set()
+    failing: set[tuple[str, str]] = set()
+    while True:
+        sites.refresh()
+        for site in sites.sites:
+            for agency in site.agencies:
+                feed = (site.jurisdiction, agency.agency_id)
+                if feed in made:
+                    continue
+                try:
+                    await ensure_feed(js, *feed)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - denied until NATS is configured, or NATS away: retry
+                    if feed not in failing:
+                        log.warning(
+                            "feed of %s in %s not made yet (%s); retrying", feed[1], feed[0], type(exc).__name__
+                        )
+                    failing.add(feed)
+                    continue
+                if feed in failing:
+                    log.info("feed_made", extra={"agency": feed[1], "jurisdiction": feed[0]})
+                failing.discard(feed)
+                made.add(feed)
+        await asyncio.sleep(every)
+
+
 async def replay(
     js: JetStreamContext,
     jurisdiction: str,
@@ -134,12 +166,12 @@ async def provision(settings: FeedSettings) -> None:
                 count = await ensure_feeds(js, sites)
             finally:
                 await nc.close()
-            log.info("partner feeds ready: %d", count)
+            log.info("partner_feeds_ready", extra={"feeds": count})
             return
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - NATS may not be up yet: retry, naming only the error's class
-            log.warning("partner feeds not provisioned yet (%s); retrying", type(exc).__name__)
+            log.warning("partner_feeds_not_provisioned", extra={"error": type(exc).__name__})
             await asyncio.sleep(1)
 
 

@@ -43,7 +43,7 @@ async def split(
                 principal, asks, purpose=DEFAULT_PURPOSE.get(agency_type, "care_coordination")
             )
         except Unavailable:
-            log.warning("consent service unavailable; %d deliveries wait", len(group))
+            log.warning("consent_unavailable_deliveries_wait", extra={"deliveries": len(group)})
             continue
         for m, decision in zip(group, decisions, strict=True):
             (permitted if decision.permitted else denied).append(m)

@@ -21,5 +21,5 @@ async def poll_forever(step: Callable[[], Awaitable[int]], what: str, idle: floa
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001
-            log.warning("%s failed: %s", what, type(exc).__name__)
+            log.warning("delivery_step_failed", extra={"step": what, "error": type(exc).__name__})
             await asyncio.sleep(1)

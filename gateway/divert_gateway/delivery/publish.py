@@ -76,7 +76,7 @@ class FeedPublisher:
         except Exception as exc:  # noqa: BLE001 - no stream yet, or NATS away: retried on the schedule
             attempts = m["attempts"] + 1
             retry = rules.next_retry(attempts, now)
-            log.info("feed publish not acknowledged (%s)", type(exc).__name__)
+            log.info("feed_publish_not_acknowledged", extra={"error": type(exc).__name__})
             await self._settle(m, "failed" if retry is None else "pending", attempts, retry)
             return
         await self._settle(m, "published", m["attempts"] + 1, None)

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from nats.aio.client import Client
 
+from divert_gateway.adapters import feeds as feed_streams
 from divert_gateway.delivery import intake, schedule, tokens
 from divert_gateway.delivery.dispatch import Dispatcher
 from divert_gateway.delivery.publish import FeedPublisher
@@ -52,7 +53,7 @@ async def run(app: FastAPI, dispatcher: Dispatcher, clock: Clock) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - not reachable yet: keep trying
-            log.warning("NATS not reachable yet (%s); retrying", type(exc).__name__)
+            log.warning("nats_unreachable", extra={"error": type(exc).__name__})
             await asyncio.sleep(0.5)
     app.state.delivery_nc = nc  # feed replay (POST /v1/feeds/replay) repositions durables over it
     try:
@@ -64,13 +65,15 @@ async def run(app: FastAPI, dispatcher: Dispatcher, clock: Clock) -> None:
 
 
 def workers(app: FastAPI, nc: Client, clock: Clock) -> list[Coroutine[Any, Any, None]]:
-    """Everything but the webhook dispatcher: the gateway's outbox relay, the consumers, the feed publisher."""
+    """Everything but the webhook dispatcher: the gateway's outbox relay, the consumers, the feed publisher, and
+    the feeds of agencies added to the site directory while the gateway runs."""
     settings = app.state.settings
-    sites = load_sites(settings.sites_file)
+    sites = load_sites(settings.sites_file)  # kept current with its file: a new agency is a subscriber at once
     handlers = {ANY_EVENT: intake.handler(clock, sites)}
     consumers = [
         Consumer(app.state.engine, nc, subscriber=SUBSCRIBER, source=source, handlers=handlers) for source in SOURCES
     ]
     relay = OutboxRelay(app.state.engine, "gateway", nc, public_base_url=settings.public_base)
     feeds = FeedPublisher(app.state.engine, nc, app.state.delivery_gate, app.state.delivery_mint, clock)
-    return [relay.run(), feeds.run(), *(c.run() for c in consumers)]
+    made = feed_streams.keep_up(nc.jetstream(), sites)
+    return [relay.run(), feeds.run(), made, *(c.run() for c in consumers)]

@@ -138,7 +138,7 @@ async def keep_current(app: Any) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the database may come and go; never let the loop die
-            log.warning("signing keys and revocations not refreshed (%s); retrying", type(exc).__name__)
+            log.warning("signing_keys_not_refreshed", extra={"error": type(exc).__name__})
 
 
 @router.get("/.well-known/oauth-authorization-server")

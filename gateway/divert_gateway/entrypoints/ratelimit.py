@@ -169,7 +169,7 @@ class RateLimits:
 
 
 def _unavailable(exc: StorageError) -> None:
-    log.warning("rate-limit counters unavailable (%s); request not limited", type(exc.storage_error).__name__)
+    log.warning("rate_limit_counters_unavailable", extra={"error": type(exc.storage_error).__name__})
 
 
 async def _answer(app: ASGIApp, scope: Scope, receive: Receive, send: Send, window: Window | None, spent: str) -> None:

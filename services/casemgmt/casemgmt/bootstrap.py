@@ -10,11 +10,13 @@ from casemgmt.domain.errors import RuleConflict
 from casemgmt.domain.site import SiteSettings
 from casemgmt.entrypoints import care, http, lists, participants
 from casemgmt.service_layer.handlers import CommandHandlers
+from casemgmt.service_layer.projections import projections
 from casemgmt.service_layer.reactions import Reactions
 from casemgmt.service_layer.site import SettingsSource
 from divert_kernel.app import ServiceSpec, create_app
 from divert_kernel.clock import Clock, SystemClock
 from divert_kernel.problems import problem
+from divert_kernel.projection import register
 from divert_kernel.sites import load_sites
 
 
@@ -28,6 +30,7 @@ def create(settings: CaseMgmtSettings | None = None, clock: Clock | None = None)
     )
     source = SettingsSource(defaults, load_sites(settings.sites_file))
     handlers = CommandHandlers(clock, source)
+    register(projections)
     spec = ServiceSpec(
         name="casemgmt",
         title="Divert case-management service",

@@ -6,12 +6,14 @@ from fastapi import FastAPI
 
 from divert_kernel.app import ServiceSpec, create_app
 from divert_kernel.clock import Clock
+from divert_kernel.projection import register
 from divert_kernel.schedule import Every
 from divert_kernel.sites import load_sites
 from prosecution.config import ProsecutionSettings
 from prosecution.domain.commands import LapseDueCharges
 from prosecution.entrypoints import cases, held_charges
 from prosecution.service_layer.handlers import Handlers
+from prosecution.service_layer.projections import projections
 
 
 def create(settings: ProsecutionSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -19,6 +21,7 @@ def create(settings: ProsecutionSettings | None = None, clock: Clock | None = No
     clock = clock or settings.clock()  # the system's, unless a development offset moves it
     sites = load_sites(settings.sites_file)
     handlers = Handlers(clock, sites)
+    register(projections)
     spec = ServiceSpec(
         name="prosecution",
         title="Divert prosecution service",

@@ -24,7 +24,7 @@ async def newest_checkpoint(nc: Client | None, timeout: float = 2.0) -> SealedHe
         message = await asyncio.wait_for(nc.jetstream().get_last_msg(bus.stream_name("audit"), SUBJECT), timeout)
         event = envelope.from_bytes(message.data or b"").event
     except (nats.errors.Error, TimeoutError, ValueError, KeyError) as exc:
-        log.info("no published checkpoint to compare with (%s)", type(exc).__name__)
+        log.info("audit_published_checkpoint_missing", extra={"error": type(exc).__name__})
         return None
     if not isinstance(event, AuditCheckpointSealed) or None in (event.checkpoint_id, event.key_id, event.signature):
         return None

@@ -54,10 +54,8 @@ class CheckpointKey:
 def load(path: Path | None) -> CheckpointKey:
     """The key in `path` (PEM, PKCS#8); with no path (development only), a key for this process alone."""
     if path is None:
-        log.warning(
-            "AUDIT_SIGNING_KEY_FILE is not set: checkpoints are signed with a key that dies with this process, "
-            "so after a restart earlier checkpoints no longer verify"
-        )
+        # Checkpoints signed with a key that dies with this process no longer verify after a restart.
+        log.warning("audit_signing_key_ephemeral", extra={"setting": "AUDIT_SIGNING_KEY_FILE"})
         return CheckpointKey(Ed25519PrivateKey.generate())
     private_key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     if not isinstance(private_key, Ed25519PrivateKey):

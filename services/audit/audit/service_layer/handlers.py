@@ -91,13 +91,13 @@ class Handlers:
                 await store.append(conn, entry_id, now, entry)
         except store.ChainTampered:
             # The read goes ahead so the auditor sees the damage; operators see this error and the dead letters.
-            log.error("audit log tampered beyond its head; a read of the log could not be chained")
+            log.error("audit_log_tampered_beyond_head")
 
     async def verify(self, engine: AsyncEngine, nc: Client | None) -> tuple[Verification, int | None]:
         """The chain checked against its signed checkpoints and the newest published one (its sequence, if any)."""
         copy = await published.newest_checkpoint(nc)
         if copy is not None and not self.key.verifies(copy.signed_document(), copy.signature, copy.key_id):
-            log.warning("a checkpoint on the bus does not carry the audit key's signature; not compared")
+            log.warning("audit_checkpoint_signature_unknown")
             copy = None
         return await store.verify(engine, self.key.verifies, copy), copy.sequence if copy else None
 

@@ -22,10 +22,9 @@ _FOLLOW = sa.text(
     "UPDATE participant_aliases SET survivor_participant_id = CAST(:survivor AS uuid) "
     "WHERE survivor_participant_id = CAST(:merged AS uuid)"
 )
-# The merged record's care records join the survivor's where the survivor has none of its own.
-_MOVE = [
-    "UPDATE participant_referrals SET participant_id = CAST(:survivor AS uuid) "
-    "WHERE participant_id = CAST(:merged AS uuid)",
+# The merged record's care records (kept by the command handlers, never rebuilt) join the survivor's where the
+# survivor has none of its own; its read-model rows move with the CaseMerged projection (`move_rows`).
+_MOVE_RECORDS = [
     "UPDATE contacts SET participant_id = CAST(:survivor AS uuid) WHERE participant_id = CAST(:merged AS uuid)",
     "UPDATE initial_screenings SET participant_id = CAST(:survivor AS uuid) WHERE participant_id = CAST(:merged AS uuid) "
     "AND NOT EXISTS (SELECT 1 FROM initial_screenings WHERE participant_id = CAST(:survivor AS uuid))",
@@ -34,6 +33,10 @@ _MOVE = [
     "UPDATE consent_to_participate SET participant_id = CAST(:survivor AS uuid) "
     "WHERE participant_id = CAST(:merged AS uuid) "
     "AND NOT EXISTS (SELECT 1 FROM consent_to_participate WHERE participant_id = CAST(:survivor AS uuid))",
+]
+_MOVE_ROWS = [
+    "UPDATE participant_referrals SET participant_id = CAST(:survivor AS uuid) "
+    "WHERE participant_id = CAST(:merged AS uuid)",
     "UPDATE participants s SET holder = m.holder FROM participants m WHERE s.participant_id = CAST(:survivor AS uuid) "
     "AND m.participant_id = CAST(:merged AS uuid) AND s.holder IS NULL",
 ]
@@ -46,9 +49,17 @@ async def survivor(conn: AsyncConnection, participant_id: str) -> str:
 
 
 async def link(conn: AsyncConnection, merged: str, survivor_id: str, review_id: str, linked_at: datetime) -> None:
-    """Record the alias and move the merged record's rows to the survivor."""
+    """Record the alias (a projection of ParticipantsLinked)."""
     ids = {"merged": merged, "survivor": survivor_id}
     await conn.execute(_LINK, ids | {"review_id": review_id, "linked_at": linked_at})
     await conn.execute(_FOLLOW, ids)
-    for statement in _MOVE:
-        await conn.execute(sa.text(statement), ids)
+
+
+async def move_records(conn: AsyncConnection, merged: str, survivor_id: str) -> None:
+    for statement in _MOVE_RECORDS:
+        await conn.execute(sa.text(statement), {"merged": merged, "survivor": survivor_id})
+
+
+async def move_rows(conn: AsyncConnection, merged: str, survivor_id: str) -> None:
+    for statement in _MOVE_ROWS:
+        await conn.execute(sa.text(statement), {"merged": merged, "survivor": survivor_id})

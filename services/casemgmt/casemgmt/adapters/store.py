@@ -1,7 +1,8 @@
 """Participants read model in the case-management agency's own database.
 
-A participant's row mirrors its case after every change (`save_case`); a merged record's id resolves to the
-surviving participant's row (`get`), so every read or write by either id answers for the one person.
+A participant's row mirrors its case as of each of its events (`save_case`, run by the projections); a merged
+record's id resolves to the surviving participant's row (`get`), so every read or write by either id answers for
+the one person. The consent to take part and intake extensions are records the command handlers keep.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ _GET = sa.text(
 
 
 async def save_case(conn: AsyncConnection, case: ParticipantCase, now: datetime) -> None:
-    """Mirror the case's enrolment, status, deadlines and case manager into its row."""
+    """Mirror the case's enrolment, status, deadlines and case manager into its row, as of `now` (its event's time)."""
     await conn.execute(
         _SAVE_CASE,
         {
@@ -109,22 +110,23 @@ async def record_referral(
     await conn.execute(_ADD_REFERRAL, params | {"intake_deadline": intake_deadline, "intake_target": intake_target})
 
 
-async def record_intake(
+async def complete_referrals(conn: AsyncConnection, referral_ids: list[str], completed_at: datetime) -> None:
+    await conn.execute(_COMPLETE, {"referral_ids": referral_ids, "completed_at": completed_at})
+
+
+async def keep_consent(
     conn: AsyncConnection,
-    case: ParticipantCase,
-    referral_ids: list[str],
+    participant_id: str,
     consent: ConsentToParticipate,
     roi_consent_id: str | None,
     recorded_by: str,
     now: datetime,
 ) -> None:
-    """The referrals intake completed, and the consent to take part (its hash stays here, never in an event)."""
-    assert case.intake_completed_at is not None
-    await conn.execute(_COMPLETE, {"referral_ids": referral_ids, "completed_at": case.intake_completed_at})
+    """The consent to take part (its hash stays here, never in an event)."""
     await conn.execute(
         _CONSENT_TO_PARTICIPATE,
         {
-            "participant_id": case.id,
+            "participant_id": participant_id,
             "signed_at": consent.signed_at,
             "sha256": consent.signed_document_sha256,
             "roi_consent_id": roi_consent_id,

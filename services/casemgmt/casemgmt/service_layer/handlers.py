@@ -1,5 +1,6 @@
 """One handler per command; the event handlers (referrals, OWG decisions, lapses, links, policies) are in
-reactions.py. Every change to a case is mirrored into its read-model row in the same unit of work."""
+reactions.py. Handlers write no read model: projections.py mirrors each case event into the participant's row in
+the same unit of work. What events must not carry (forms, notes, goals, hashes, reasons) goes into records here."""
 
 from __future__ import annotations
 
@@ -38,12 +39,8 @@ class CommandHandlers:
             raise ParticipantNotFound()
         return case
 
-    async def _saved(self, uow: UnitOfWork, case: ParticipantCase, *, load_changed: bool = False) -> None:
-        await store.save_case(uow.conn, case, self.clock.now())
-        if load_changed:
-            await self.report_capacity(uow, case.jurisdiction)
-
     async def report_capacity(self, uow: UnitOfWork, jurisdiction: str) -> None:
+        await uow.flush()  # project what this unit of work recorded, so the count below includes it
         capacity = await uow.get(ProgramCapacity, jurisdiction) or ProgramCapacity(jurisdiction)
         uow.add(capacity)
         site = await self.settings.of(uow.conn, jurisdiction)
@@ -51,12 +48,11 @@ class CommandHandlers:
 
     async def complete_intake(self, cmd: commands.CompleteIntake, uow: UnitOfWork) -> ParticipantCase:
         case = await self._case(uow, cmd.participant_id)
-        referral_ids, now = sorted(case.referrals), self.clock.now()
+        now = self.clock.now()
         case.complete_intake(cmd.completed_at, now, cmd.consent_to_participate, cmd.roi)
         assert cmd.consent_to_participate is not None  # complete_intake refuses an intake without it
-        await self._saved(uow, case)
-        await store.record_intake(
-            uow.conn, case, referral_ids, cmd.consent_to_participate, cmd.roi.consent_id, cmd.recorded_by, now
+        await store.keep_consent(
+            uow.conn, case.id, cmd.consent_to_participate, cmd.roi.consent_id, cmd.recorded_by, now
         )
         await self.report_capacity(uow, case.jurisdiction)
         return case
@@ -64,14 +60,13 @@ class CommandHandlers:
     async def withdraw(self, cmd: commands.Withdraw, uow: UnitOfWork) -> ParticipantCase:
         case = await self._case(uow, cmd.participant_id)
         case.withdraw(self.clock.now())
-        await self._saved(uow, case, load_changed=True)
+        await self.report_capacity(uow, case.jurisdiction)
         return case
 
     async def change_status(self, cmd: commands.ChangeStatus, uow: UnitOfWork) -> ParticipantCase:
         case = await self._case(uow, cmd.participant_id)
         case.change_status(cmd.status, cmd.reason, self.clock.now())
-        await self._saved(uow, case, load_changed=True)
-        await store.record_status_reason(uow.conn, case.id, cmd.reason)
+        await self.report_capacity(uow, case.jurisdiction)
         return case
 
     async def extend_intake(self, cmd: commands.ExtendIntakeDeadline, uow: UnitOfWork) -> ParticipantCase:
@@ -80,7 +75,7 @@ class CommandHandlers:
         site = await self.settings.of(uow.conn, case.jurisdiction)
         case.extend_intake(cmd.intake_deadline, cmd.granted_by, cmd.law_enforcement_agency, now, site.extension_bounds)
         assert current is not None  # extend_intake refuses a case with nothing pending
-        await self._saved(uow, case, load_changed=True)
+        await self.report_capacity(uow, case.jurisdiction)
         fields = {
             "to_deadline": cmd.intake_deadline,
             "granted_by": cmd.granted_by,
@@ -94,7 +89,7 @@ class CommandHandlers:
         caseload = await care.lock_and_count_caseload(uow.conn, case.jurisdiction, holder, case_manager_id)
         site = await self.settings.of(uow.conn, case.jurisdiction)
         case.assign(case_manager_id, caseload, site.caseload_cap, self.clock.now())
-        await self._saved(uow, case, load_changed=True)
+        await self.report_capacity(uow, case.jurisdiction)
 
     async def assign_case_manager(self, cmd: commands.AssignCaseManager, uow: UnitOfWork) -> ParticipantCase:
         case = await self._case(uow, cmd.participant_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from casemgmt.adapters import links, site_settings, store
+from casemgmt.adapters import links
 from casemgmt.domain.errors import AwaitingOwgApproval, CaseloadFull
 from casemgmt.domain.model import ParticipantCase
 from casemgmt.service_layer.handlers import CommandHandlers
@@ -62,8 +62,6 @@ class Reactions:
         else:
             deadline, target = None, site.intake_target(event.submitted_at)
         case.receive_referral(event.referral_id, event.referral_type, deadline, self.clock.now(), target)
-        await store.save_case(uow.conn, case, self.clock.now())
-        await store.record_referral(uow.conn, case.id, event.referral_id, event.referral_type, deadline, target)
         await self.handlers.report_capacity(uow, case.jurisdiction)
 
     def note(self, state: str) -> Reaction:
@@ -74,7 +72,6 @@ class Reactions:
             case = await self._case(uow, event.participant_id)  # type: ignore[attr-defined]
             deadline = event.intake_deadline if isinstance(event, prosecution.HeldChargeDeadlineMoved) else None
             case.note_referral(event.referral_id, state, self.clock.now(), deadline)  # type: ignore[attr-defined]
-            await store.save_case(uow.conn, case, self.clock.now())
             await self.handlers.report_capacity(uow, case.jurisdiction)
 
         noted.__name__ = f"note_{state}"
@@ -83,14 +80,13 @@ class Reactions:
     async def assign_on_handoff(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         handoff = received.event
         assert isinstance(handoff, referral.WarmHandoffCompleted)
+        # The projection recorded the provider named in the hand-off as the holder.
         case = await self._case(uow, handoff.participant_id)
-        # The provider named in the latest hand-off holds the records from now on (None: no provider yet).
-        await store.record_holder(uow.conn, case.id, handoff.case_management_agency, self.clock.now())
         try:
             await self.handlers.assign(uow, case, handoff.case_management_agency, handoff.case_manager_id)
         except (CaseloadFull, AwaitingOwgApproval):
             # Over the cap, or before the OWG approved: unassigned (the caseload view counts them); never lost.
-            log.warning("hand-off without assignment (caseload cap or OWG approval pending)")
+            log.warning("handoff_without_assignment")  # caseload cap or OWG approval pending
 
     async def link(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         """A person match: the merged id answers for the survivor from now on, and its open referrals move."""
@@ -107,12 +103,11 @@ class Reactions:
                 survivor = ParticipantCase(survivor_id, merged.jurisdiction)
                 uow.add(survivor)
             survivor.absorb(merged, self.clock.now())
-            await store.save_case(uow.conn, survivor, self.clock.now())
-        await links.link(uow.conn, merged_id, survivor_id, linked.review_id, linked.linked_at)
+        # The projections linked the ids and move the read-model rows (CaseMerged); the records move here.
+        await links.move_records(uow.conn, merged_id, survivor_id)
         await self.handlers.report_capacity(uow, received.jurisdiction)
 
     async def keep_site_settings(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         policy = received.event
-        assert isinstance(policy, referral.EligibilityPolicyAmended)
-        await site_settings.keep(uow.conn, received.jurisdiction, policy)
+        assert isinstance(policy, referral.EligibilityPolicyAmended)  # kept by the projection
         await self.handlers.report_capacity(uow, received.jurisdiction)

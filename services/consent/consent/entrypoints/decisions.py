@@ -23,6 +23,7 @@ from consent.entrypoints.schemas import (
     SiteMouOut,
 )
 from divert_contracts.vocabulary import Jurisdiction
+from divert_kernel import metrics
 from divert_kernel.auth import Principal
 from divert_kernel.deps import AnyAgency, Bus, CaseManager, CurrentClock, Engine, SiteDirectory
 from divert_kernel.errors import Forbidden
@@ -64,6 +65,7 @@ def decide_command(body: AccessRequestIn, principal: Principal, sites: Sites | N
 async def decide_access(body: AccessRequestIn, principal: AnyAgency, bus: Bus, sites: SiteDirectory) -> DecisionOut:
     """Permit or deny one read, with its basis and obligations; every decision is recorded and audited."""
     [decided] = await bus.handle(commands.DecideMany((decide_command(body, principal, sites),)))
+    metrics.count_decisions([decided.verdict.decision])
     return DecisionOut(**decided.as_dict())
 
 
@@ -71,7 +73,9 @@ async def decide_access(body: AccessRequestIn, principal: AnyAgency, bus: Bus, s
 async def decide_many(body: BatchIn, principal: AnyAgency, bus: Bus, sites: SiteDirectory) -> BatchOut:
     """Decide up to 1000 reads in one transaction (list and export paths), in the order asked."""
     requests = tuple(decide_command(r, principal, sites) for r in body.requests)
-    return BatchOut(decisions=[DecisionOut(**d.as_dict()) for d in await bus.handle(commands.DecideMany(requests))])
+    decided = await bus.handle(commands.DecideMany(requests))
+    metrics.count_decisions(d.verdict.decision for d in decided)
+    return BatchOut(decisions=[DecisionOut(**d.as_dict()) for d in decided])
 
 
 @router.post("/v1/access-decisions/scope", response_model=ScopeOut)

@@ -121,11 +121,9 @@ class SiteTerms:
         if site.version in mou.recorded:
             self._recorded.add((site.jurisdiction, site.version))
             if mou.differs_from(site.version, terms):
-                log.warning(
-                    "%s MOU version %d differs from the recorded one; changed terms need a new version number",
-                    site.jurisdiction,
-                    site.version,
-                )
+                # Changed terms need a new version number; the recorded terms stay in force.
+                extra = {"jurisdiction": site.jurisdiction, "mou_version": site.version}
+                log.warning("mou_version_differs_from_recorded", extra=extra)
             return
         now = self.clock.now()
         mou.record_version(site.version, site.approved_by, terms, now)

@@ -1,4 +1,9 @@
-"""Legacy and post-diversion cases, their reviews and court dates, and the prosecutor's queue."""
+"""Legacy and post-diversion cases, their reviews and court dates, and the prosecutor's queue.
+
+`cases`, `case_reviews` and `court_dates` are projections of the case events; what the events do not carry
+(charge descriptions, a review's rationale and author) is in `case_records` and `case_review_records`, written by
+the command handlers and kept by a rebuild.
+"""
 
 from __future__ import annotations
 
@@ -9,29 +14,41 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from prosecution.domain.commands import RegisterCase, ReviewCase
+from divert_contracts.prosecution import CourtDateScheduled, LegacyCaseRegistered, LegacyCaseReviewed
+from prosecution.domain.commands import RegisterCase
 
+_KEEP_CASE_RECORD = sa.text(
+    "INSERT INTO case_records (case_id, charges) VALUES (CAST(:case_id AS uuid), CAST(:charges AS jsonb))"
+)
+_KEEP_REVIEW_RECORD = sa.text(
+    "INSERT INTO case_review_records (case_id, stream_version, review_id, rationale, reviewed_by) "
+    "VALUES (CAST(:case_id AS uuid), :stream_version, CAST(:review_id AS uuid), :rationale, :reviewed_by)"
+)
+# A case registered with no record kept (none since 0005, which kept every one) shows its codes alone.
 _ADD_CASE = sa.text(
     """
     INSERT INTO cases (case_id, participant_id, jurisdiction, agency, kind, docket_number, court, charges, filed_at,
                        status, registered_at)
-    VALUES (CAST(:case_id AS uuid), CAST(:participant_id AS uuid), :jurisdiction, :agency, :kind, :docket_number,
-            :court, CAST(:charges AS jsonb), :filed_at, 'pending', :registered_at)
+    SELECT CAST(:case_id AS uuid), CAST(:participant_id AS uuid), :jurisdiction, :agency, :kind, :docket_number,
+           :court, COALESCE(r.charges, CAST(:codes AS jsonb)), :filed_at, 'pending', :registered_at
+    FROM (SELECT 1) one LEFT JOIN case_records r ON r.case_id = CAST(:case_id AS uuid)
     """
 )
+# `seq` is the event's position: reviews of one case at the same instant keep the order they were recorded in.
 _ADD_REVIEW = sa.text(
     """
-    INSERT INTO case_reviews (review_id, case_id, decision, rationale, reviewed_by, reviewed_at, follow_up_on)
-    VALUES (CAST(:review_id AS uuid), CAST(:case_id AS uuid), :decision, :rationale, :reviewed_by, :reviewed_at,
-            :follow_up_on)
+    INSERT INTO case_reviews (review_id, seq, case_id, decision, rationale, reviewed_by, reviewed_at, follow_up_on)
+    SELECT r.review_id, :seq, r.case_id, :decision, r.rationale, r.reviewed_by, :reviewed_at, :follow_up_on
+    FROM case_review_records r WHERE r.case_id = CAST(:case_id AS uuid) AND r.stream_version = :stream_version
     """
 )
 _SET_CASE_STATUS = sa.text("UPDATE cases SET status = :status WHERE case_id = CAST(:case_id AS uuid)")
 _ADD_COURT_DATE = sa.text(
     """
     INSERT INTO court_dates (court_date_id, case_id, participant_id, jurisdiction, scheduled_for, hearing, court)
-    VALUES (CAST(:court_date_id AS uuid), CAST(:case_id AS uuid), CAST(:participant_id AS uuid), :jurisdiction,
-            :scheduled_for, :hearing, :court)
+    SELECT CAST(:court_date_id AS uuid), c.case_id, CAST(:participant_id AS uuid), :jurisdiction, :scheduled_for,
+           :hearing, c.court
+    FROM cases c WHERE c.case_id = CAST(:case_id AS uuid)
     """
 )
 # A case registered under a record later merged reads under the survivor's id.
@@ -112,43 +129,43 @@ _QUEUE = sa.text(
 )
 
 
-async def add_case(conn: AsyncConnection, case_id: str, cmd: RegisterCase, now: datetime) -> None:
-    await conn.execute(
-        _ADD_CASE,
-        {
-            "case_id": case_id,
-            "participant_id": cmd.participant_id,
-            "jurisdiction": cmd.jurisdiction,
-            "agency": cmd.agency,
-            "kind": cmd.kind,
-            "docket_number": cmd.docket_number,
-            "court": cmd.court,
-            "charges": json.dumps([{"code": c.code, "description": c.description} for c in cmd.charges]),
-            "filed_at": cmd.filed_at,
-            "registered_at": now,
-        },
-    )
+async def keep_case_record(conn: AsyncConnection, case_id: str, cmd: RegisterCase) -> None:
+    """What the registration event does not carry: each charge's description."""
+    charges = json.dumps([{"code": c.code, "description": c.description} for c in cmd.charges])
+    await conn.execute(_KEEP_CASE_RECORD, {"case_id": case_id, "charges": charges})
 
 
-async def add_review(conn: AsyncConnection, review_id: str, cmd: ReviewCase, now: datetime) -> None:
-    await conn.execute(
-        _ADD_REVIEW,
-        {
-            "review_id": review_id,
-            "case_id": cmd.case_id,
-            "decision": cmd.decision,
-            "rationale": cmd.rationale,
-            "reviewed_by": cmd.reviewed_by,
-            "reviewed_at": now,
-            "follow_up_on": cmd.follow_up_on,
-        },
-    )
-    status = {"decline_to_file": "declined", "dismiss_without_prejudice": "dismissed"}.get(cmd.decision, "pending")
-    await conn.execute(_SET_CASE_STATUS, {"case_id": cmd.case_id, "status": status})
+async def keep_review_record(
+    conn: AsyncConnection, case_id: str, stream_version: int, review_id: str, rationale: str, reviewed_by: str
+) -> None:
+    """The review's id, rationale and author, under the case stream's version of the review's event."""
+    params = {k: v for k, v in locals().items() if k != "conn"}
+    await conn.execute(_KEEP_REVIEW_RECORD, params)
 
 
-async def add_court_date(conn: AsyncConnection, row: dict[str, Any]) -> None:
-    await conn.execute(_ADD_COURT_DATE, row)
+async def project_case(conn: AsyncConnection, event: LegacyCaseRegistered, jurisdiction: str) -> None:
+    codes = json.dumps([{"code": c} for c in event.offense_codes])
+    params = event.model_dump(exclude={"offense_codes"}) | {"jurisdiction": jurisdiction, "codes": codes}
+    await conn.execute(_ADD_CASE, params)
+
+
+async def project_review(conn: AsyncConnection, event: LegacyCaseReviewed, stream_version: int, seq: int) -> None:
+    params = {
+        "case_id": event.case_id,
+        "stream_version": stream_version,
+        "seq": seq,
+        "decision": event.decision,
+        "reviewed_at": event.reviewed_at,
+        "follow_up_on": event.follow_up_on,
+    }
+    await conn.execute(_ADD_REVIEW, params)
+    status = {"decline_to_file": "declined", "dismiss_without_prejudice": "dismissed"}.get(event.decision, "pending")
+    await conn.execute(_SET_CASE_STATUS, {"case_id": event.case_id, "status": status})
+
+
+async def project_court_date(conn: AsyncConnection, event: CourtDateScheduled, jurisdiction: str) -> None:
+    params = event.model_dump(exclude={"scheduled_at"}) | {"jurisdiction": jurisdiction}
+    await conn.execute(_ADD_COURT_DATE, params)
 
 
 async def get_case(conn: AsyncConnection, case_id: str) -> dict[str, Any] | None:

@@ -1,4 +1,5 @@
-"""The held-charges read model in the prosecutor's own database."""
+"""The held-charges read model in the prosecutor's own database, written by the projections of the charge events
+and of what the referral and case-management services publish (prosecution.service_layer.projections)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ _ADD = sa.text(
 _SYNC = sa.text(
     """
     UPDATE held_charges
-    SET status = :status, intake_deadline = :intake_deadline,
+    SET status = :status, intake_deadline = COALESCE(:intake_deadline, intake_deadline),
         closed_at = CASE WHEN :status IN ('closed_by_intake', 'closed_participant_enrolled', 'filed', 'not_filed',
                                           'returned_to_ordinary_processing')
                          THEN :at ELSE closed_at END,
@@ -88,8 +89,10 @@ async def add(
     await conn.execute(_ADD, params)
 
 
-async def sync(conn: AsyncConnection, referral_id: str, status: str, intake_deadline: date, at: datetime) -> None:
-    """Bring the read model in line with the aggregate after a change."""
+async def sync(
+    conn: AsyncConnection, referral_id: str, status: str, at: datetime, intake_deadline: date | None = None
+) -> None:
+    """The charge's new status (and deadline, if it moved) as of `at`, the event's time."""
     params = {"referral_id": referral_id, "status": status, "intake_deadline": intake_deadline, "at": at}
     await conn.execute(_SYNC, params)
 

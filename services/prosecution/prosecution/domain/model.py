@@ -193,7 +193,7 @@ class ProsecutionCase(Aggregate):
                 kind=cmd.kind,  # type: ignore[arg-type]
                 docket_number=cmd.docket_number,
                 court=cmd.court,
-                charge_codes=[c.code for c in cmd.charges],
+                offense_codes=[c.code for c in cmd.charges],
                 filed_at=cmd.filed_at,
                 registered_at=now,
                 agency=cmd.agency,

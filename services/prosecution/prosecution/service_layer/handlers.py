@@ -1,4 +1,8 @@
-"""One handler per command (the lapse is one, sent on a schedule); event handlers for police and case management."""
+"""One handler per command; event handlers for what police and case management publish; the lapse (a command, sent on a schedule).
+
+Handlers decide and record events; they write no read model (prosecution.service_layer.projections does, from
+the events). What events must not carry goes into the record tables here.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from uuid import uuid4
 
 from divert_contracts.casemgmt import IntakeCompleted, IntakeDeadlineExtended
 from divert_contracts.prosecution import ChargeHeld
-from divert_contracts.referral import DiversionDeclined, DiversionOffered, SocialContactReferralSubmitted
+from divert_contracts.referral import DiversionDeclined, DiversionOffered
 from divert_kernel.clock import Clock
 from divert_kernel.envelope import ReceivedEvent
 from divert_kernel.sites import Sites
@@ -18,7 +22,7 @@ from prosecution.domain import commands
 from prosecution.domain.errors import CaseNotFound, HeldChargeNotFound, ParticipantNotYetKnown
 from prosecution.domain.model import HeldCharge, ProsecutionCase
 from prosecution.domain.standing import local_date
-from prosecution.service_layer.people import People, sync_charge
+from prosecution.service_layer.people import People
 
 log = logging.getLogger("divert.prosecution")
 
@@ -42,10 +46,10 @@ class Handlers:
         return {
             "referral": {
                 "DiversionOffered": self.hold_diverted_charge,
-                "SocialContactReferralSubmitted": self.know_participant,
+                "SocialContactReferralSubmitted": self.projected_only,
                 "DiversionDeclined": self.return_declined,
                 "ParticipantsLinked": self.people.link,
-                "EligibilityPolicyAmended": self.people.note_time_zone,
+                "EligibilityPolicyAmended": self.projected_only,
             },
             "casemgmt": {
                 "IntakeCompleted": self.close_by_intake,
@@ -61,20 +65,18 @@ class Handlers:
             raise HeldChargeNotFound()
         return charge
 
-    async def _sync(self, uow: UnitOfWork, charge: HeldCharge) -> None:
-        await sync_charge(uow, charge, self.clock)
+    async def projected_only(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        """Nothing to decide: the event only feeds read models (projections, run by the consumer)."""
 
     async def decide_held_charge(self, cmd: commands.DecideHeldCharge, uow: UnitOfWork) -> str:
         charge = await self._charge(uow, cmd.referral_id)
         charge.decide(self.clock.now(), by_agency_type=cmd.decided_by_agency_type, file=cmd.file)
-        await self._sync(uow, charge)
         return charge.status
 
     async def hold_diverted_charge(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         offer = received.event
         assert isinstance(offer, DiversionOffered)
         await standing.lock_site(uow.conn, received.jurisdiction)
-        await held_charges.know_participant(uow.conn, offer.participant_id, received.jurisdiction)
         if offer.referral_type != "arrest_diversion":
             return  # a social-contact referral carries no charge at all
         await held_charges.lock_referrals(uow.conn, [offer.referral_id])
@@ -91,31 +93,18 @@ class Handlers:
         )
         charge = HeldCharge.hold(held, received.jurisdiction)
         uow.add(charge)
-        await held_charges.add(
-            uow.conn,
-            referral_id=offer.referral_id,
-            jurisdiction=received.jurisdiction,
-            participant_id=offer.participant_id,
-            offense_codes=offer.offense_codes,
-            intake_deadline=offer.intake_deadline,
-            held_at=now,
-            charging_reference=offer.rms_incident_number,
-            prosecutor_agency=office,
-        )
         if await held_charges.intake_done(uow.conn, offer.referral_id):
             charge.close_by_intake(now)
         elif await self.people.in_program(uow, received.jurisdiction, offer.participant_id):
             charge.close_as_enrolled(now)  # already in the program: no new intake clock
-        await self._sync(uow, charge)
 
     def _office(self, jurisdiction: str) -> str | None:
         """The site's prosecutor office, which holds every charge diverted in the jurisdiction."""
         site = self.sites.get(jurisdiction)
         office = site.prosecutor_office if site else None
         if office is None:
-            log.warning(
-                "no prosecutor office for jurisdiction %s in the site directory: no one holds this charge", jurisdiction
-            )
+            # No one holds this charge.
+            log.warning("prosecutor_office_unknown", extra={"jurisdiction": jurisdiction})
         return office
 
     async def return_declined(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
@@ -125,26 +114,17 @@ class Handlers:
         charge = await uow.get(HeldCharge, declined.referral_id)
         if charge is not None and charge.jurisdiction == received.jurisdiction:
             charge.return_to_ordinary_processing(self.clock.now())
-            await self._sync(uow, charge)
-
-    async def know_participant(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
-        referral = received.event
-        assert isinstance(referral, SocialContactReferralSubmitted)
-        await held_charges.know_participant(uow.conn, referral.participant_id, received.jurisdiction)
 
     async def close_by_intake(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         intake = received.event
         assert isinstance(intake, IntakeCompleted)
         await standing.lock_site(uow.conn, received.jurisdiction)
         await held_charges.lock_referrals(uow.conn, intake.referral_ids)
-        await held_charges.note_intake(uow.conn, intake.participant_id, intake.referral_ids, intake.completed_at)
         _, person = await standing.person(uow.conn, received.jurisdiction, intake.participant_id)
         for referral_id in await held_charges.held_for(uow.conn, person, intake.referral_ids, received.jurisdiction):
             charge = await self._charge(uow, referral_id)
             charge.close_by_intake(self.clock.now())
-            await self._sync(uow, charge)
-        # Intake enrols the person: any other charge still held for them closes too.
-        await self.people.take_in(uow, received, intake.participant_id)
+        # Intake enrols the person (projections took that in): any other charge still held for them closes too.
         await self.people.close_if_in_program(uow, received.jurisdiction, intake.participant_id)
 
     async def extend_deadline(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
@@ -155,7 +135,6 @@ class Handlers:
         for referral_id in await held_charges.held_for(uow.conn, person, extension.referral_ids, received.jurisdiction):
             charge = await self._charge(uow, referral_id)
             charge.extend(extension.intake_deadline, self.clock.now())
-            await self._sync(uow, charge)
 
     async def lapse_due(self, cmd: commands.LapseDueCharges, uow: UnitOfWork) -> int:
         """Record IntakeDeadlineLapsed for every held charge whose window passed at its site (local midnight);
@@ -167,7 +146,6 @@ class Handlers:
             for referral_id in await held_charges.due_for_lapse(uow.conn, jurisdiction, local_date(now, zone)):
                 charge = await self._charge(uow, referral_id)
                 if charge.lapse_if_due(now, zone):
-                    await self._sync(uow, charge)
                     lapsed += 1
         return lapsed
 
@@ -180,7 +158,7 @@ class Handlers:
         case_id = str(uuid4())
         now = self.clock.now()
         uow.add(ProsecutionCase.register(case_id, cmd, now))
-        await cases.add_case(uow.conn, case_id, cmd, now)
+        await cases.keep_case_record(uow.conn, case_id, cmd)
         return case_id
 
     async def _case(self, uow: UnitOfWork, case_id: str) -> ProsecutionCase:
@@ -193,25 +171,11 @@ class Handlers:
         case = await self._case(uow, cmd.case_id)
         now = self.clock.now()
         today = local_date(now, await standing.site_zone(uow.conn, case.jurisdiction, self.sites))
-        follow_up_on = case.review(cmd.decision, now, today=today, follow_up_on=cmd.follow_up_on)
-        await cases.add_review(uow.conn, str(uuid4()), replace(cmd, follow_up_on=follow_up_on), now)
+        case.review(cmd.decision, now, today=today, follow_up_on=cmd.follow_up_on)
+        await cases.keep_review_record(uow.conn, case.id, case.version, str(uuid4()), cmd.rationale, cmd.reviewed_by)
 
     async def schedule_court_date(self, cmd: commands.ScheduleCourtDate, uow: UnitOfWork) -> str:
         case = await self._case(uow, cmd.case_id)
         court_date_id = str(uuid4())
         case.schedule(court_date_id, cmd.scheduled_for, cmd.hearing, self.clock.now())
-        row = await cases.get_case(uow.conn, cmd.case_id)
-        assert row is not None
-        await cases.add_court_date(
-            uow.conn,
-            {
-                "court_date_id": court_date_id,
-                "case_id": cmd.case_id,
-                "participant_id": case.participant_id,
-                "jurisdiction": case.jurisdiction,
-                "scheduled_for": cmd.scheduled_for,
-                "hearing": cmd.hearing,
-                "court": row["court"],
-            },
-        )
         return court_date_id

@@ -1,4 +1,4 @@
-"""Policy versions, screenings, discretion records and referral lifecycle columns, in the police database."""
+"""Policy versions, screenings and discretion records (records the command handlers keep), in the police database."""
 
 from __future__ import annotations
 
@@ -35,14 +35,6 @@ _ADD_DISCRETION = sa.text(
             :gender, :age_band, :recorded_by, :recorded_at)
     """
 )
-_LIFECYCLE = {
-    "status": "UPDATE referrals SET status = :status WHERE referral_id = CAST(:referral_id AS uuid)",
-    "decline": "UPDATE referrals SET status = :status, decline_reason = :reason WHERE referral_id = CAST(:referral_id AS uuid)",
-    "handoff": "UPDATE referrals SET status = :status, handoff_case_manager = :case_manager_id, "
-    "handoff_agency = :case_management_agency, handoff_location = :location, handoff_at = :at WHERE referral_id = CAST(:referral_id AS uuid)",
-    "owg": "UPDATE referrals SET status = :status, owg_decided_by = :decided_by, owg_reason = :reason, "
-    "owg_decided_at = :at, referred_to = :referred_to WHERE referral_id = CAST(:referral_id AS uuid)",
-}
 
 
 async def add_policy(
@@ -101,10 +93,6 @@ async def add_discretion(
             "recorded_at": at,
         },
     )
-
-
-async def update_referral(conn: AsyncConnection, change: str, **values: Any) -> None:
-    await conn.execute(sa.text(_LIFECYCLE[change]), values)
 
 
 # The provider holding a person: the one named in the latest hand-off of any of their referrals (links followed).

@@ -56,18 +56,6 @@ _ADD_PERSON = sa.text(
     RETURNING participant_id::text
     """
 )
-_ADD_REFERRAL = sa.text(
-    """
-    INSERT INTO referrals (referral_id, jurisdiction, participant_id, referral_type, status, referring_agency,
-                           officer_badge, officer_name, rms_incident_number, offense_codes, occurred_at, location,
-                           intake_deadline, policy_version, created_at, exclusions_present, current_deadline,
-                           rms_person_id)
-    VALUES (:referral_id, :jurisdiction, :participant_id, :referral_type, :status, :referring_agency,
-            :officer_badge, :officer_name, :rms_incident_number, :offense_codes, :occurred_at, :location,
-            :intake_deadline, :policy_version, :created_at, :exclusions_present, :intake_deadline,
-            :rms_person_id)
-    """
-)
 _GET_REFERRAL = sa.text(
     """
     SELECT r.referral_id::text, r.jurisdiction,
@@ -153,29 +141,6 @@ async def _new_person(conn: AsyncConnection, cmd: SubmitReferral) -> str:
 
 def _person_key(cmd: SubmitReferral) -> dict[str, str | None]:
     return {"jurisdiction": cmd.jurisdiction, "agency": cmd.referring_agency, "rms_person_id": cmd.person.rms_person_id}
-
-
-async def add_referral(
-    conn: AsyncConnection, referral_id: str, participant_id: str, cmd: SubmitReferral, **state: Any
-) -> None:
-    await conn.execute(
-        _ADD_REFERRAL,
-        {
-            "referral_id": referral_id,
-            "jurisdiction": cmd.jurisdiction,
-            "participant_id": participant_id,
-            "referral_type": cmd.referral_type,
-            "referring_agency": cmd.referring_agency,
-            "officer_badge": cmd.officer.badge_number,
-            "officer_name": cmd.officer.name,
-            "rms_incident_number": cmd.incident.rms_incident_number,
-            "offense_codes": list(cmd.incident.offense_codes),
-            "occurred_at": cmd.incident.occurred_at,
-            "location": cmd.incident.location,
-            "rms_person_id": cmd.person.rms_person_id,
-            **state,
-        },
-    )
 
 
 async def get_referral(conn: AsyncConnection, referral_id: str) -> dict[str, Any] | None:

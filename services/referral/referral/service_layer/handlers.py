@@ -1,4 +1,6 @@
-"""One handler per command."""
+"""One handler per command, and the one reaction to another service's event (room in the program releases
+waitlisted referrals). Handlers write no read model: projections.py does, from the events; what events must
+not carry goes into records here (the person index, policies, screenings, referral_records)."""
 
 from __future__ import annotations
 
@@ -8,26 +10,20 @@ from typing import Any
 from uuid import uuid4
 
 from divert_contracts.casemgmt import (
-    CaseManagerAssigned,
-    EnrolmentChanged,
-    IntakeCompleted,
-    IntakeDeadlineExtended,
     ProgramCapacityChanged,
 )
-from divert_contracts.prosecution import LegacyCaseReviewed
 from divert_kernel.clock import Clock
 from divert_kernel.envelope import ReceivedEvent
 from divert_kernel.errors import Conflict, NotFound
 from divert_kernel.sites import Sites
 from divert_kernel.uow import UnitOfWork
-from referral.adapters import owg, people, records, store
+from referral.adapters import owg, people, records, referral_rows, store
 from referral.domain import commands
 from referral.domain.eligibility import EligibilityPolicy, default_policy
 from referral.domain.errors import IneligibleReferral, ReferralNotFound, WrongState
 from referral.domain.linking import PersonLink
 from referral.domain.model import Referral
 from referral.domain.records import DiscretionRecord, PolicyBook, Screening, policy_from_document
-from referral.service_layer import owg_handlers
 
 
 @dataclass(frozen=True)
@@ -59,96 +55,52 @@ class Handlers:
         }
 
     def subscriptions(self) -> dict[str, dict[str, object]]:
-        """What the Operations Work Group agenda needs from case management and the prosecutor."""
+        """What the Operations Work Group agenda and the daily views need from case management and the prosecutor:
+        each event is kept and projected by the consumer (projections.py); only capacity has a reaction too."""
         return {
             "casemgmt": {
-                "IntakeCompleted": self.note_intake,
-                "IntakeDeadlineExtended": owg_handlers.chain(self.note_extension, owg_handlers.intake_extended),
-                "CaseManagerAssigned": self.note_case_manager,
-                "ProgramCapacityChanged": self.note_capacity,
-                "EnrolmentChanged": owg_handlers.chain(self.note_enrolment, owg_handlers.enrolment_changed),
-                "InterventionPlanUpdated": owg_handlers.plan_updated,
-                "ContactLogged": owg_handlers.contact_logged,
+                **dict.fromkeys(
+                    (
+                        "IntakeCompleted",
+                        "IntakeDeadlineExtended",
+                        "CaseManagerAssigned",
+                        "EnrolmentChanged",
+                        "InterventionPlanUpdated",
+                        "ContactLogged",
+                    ),
+                    self.projected_only,
+                ),
+                "ProgramCapacityChanged": self.release_waitlisted,
             },
-            "prosecution": {
-                "LegacyCaseReviewed": owg_handlers.chain(self.note_case_review, owg_handlers.case_reviewed),
-                "LegacyCaseRegistered": owg_handlers.case_registered,
-                "ChargeHeld": owg_handlers.charge_held,
-                "IntakeDeadlineLapsed": owg_handlers.intake_lapsed,
-                "HeldChargeFiled": owg_handlers.charge_filed,
-                "HeldChargeNotFiled": owg_handlers.charge_not_filed,
-                "HeldChargeDeadlineMoved": owg_handlers.deadline_moved,
-                "DivertedChargeClosed": owg_handlers.charge_closed,
-            },
-            # The site's own settings, as the policy amendment published them (the OWG's look-back, time zone).
-            "referral": {"EligibilityPolicyAmended": owg_handlers.site_settings},
+            "prosecution": dict.fromkeys(
+                (
+                    "LegacyCaseReviewed",
+                    "LegacyCaseRegistered",
+                    "ChargeHeld",
+                    "IntakeDeadlineLapsed",
+                    "HeldChargeFiled",
+                    "HeldChargeNotFiled",
+                    "HeldChargeDeadlineMoved",
+                    "DivertedChargeClosed",
+                ),
+                self.projected_only,
+            ),
+            # Its own policy amendments, as published: the projection of the append already kept them (it keeps
+            # the newest policy version, so taking the same event in twice changes nothing).
+            "referral": {"EligibilityPolicyAmended": self.projected_only},
         }
 
-    async def note_intake(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
-        intake = received.event
-        assert isinstance(intake, IntakeCompleted)
-        await owg.intake_completed(uow.conn, intake.referral_ids, intake.completed_at)
+    async def projected_only(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        """Nothing to decide: the event only feeds read models (projections, run by the consumer)."""
 
-    async def note_extension(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
-        extension = received.event
-        assert isinstance(extension, IntakeDeadlineExtended)
-        await owg.deadline_moved(uow.conn, extension.referral_ids, extension.intake_deadline)
-        detail = {
-            "intake_deadline": extension.intake_deadline,
-            "granted_by": extension.granted_by,
-            "law_enforcement_agency": extension.law_enforcement_agency,
-        }
-        await owg.add_item(
-            uow.conn,
-            received.id,
-            received.jurisdiction,
-            "extension",
-            extension.participant_id,
-            detail,
-            extension.extended_at,
-            owner_agency=received.actor.agency,
-        )
-
-    async def note_enrolment(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
-        """Where the person stands, for the officer's field lookup and the caseload."""
-        change = received.event
-        assert isinstance(change, EnrolmentChanged)
-        participant_id = await store.survivor(uow.conn, change.participant_id)
-        await people.enrolment(
-            uow.conn, participant_id, change.enrolment, change.not_enrolled_reason, change.changed_at
-        )
-
-    async def note_case_manager(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
-        assigned = received.event
-        assert isinstance(assigned, CaseManagerAssigned)
-        await owg.case_manager(uow.conn, assigned.participant_id, assigned.case_manager_id)
-
-    async def note_capacity(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+    async def release_waitlisted(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         """Room in the program releases the longest-waiting approved social-contact referrals, oldest first."""
         change = received.event
         assert isinstance(change, ProgramCapacityChanged)
-        await owg.set_capacity(
-            uow.conn, received.jurisdiction, change.active_participants, change.capacity, change.changed_at
-        )
         room = change.capacity - change.active_participants
         for referral_id in await owg.waitlisted(uow.conn, received.jurisdiction, room):
             referral = await self._referral(uow, referral_id)
             referral.release(self.clock.now())
-            await records.update_referral(uow.conn, "status", referral_id=referral.id, status=referral.status)
-
-    async def note_case_review(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
-        review = received.event
-        assert isinstance(review, LegacyCaseReviewed)
-        await owg.add_item(
-            uow.conn,
-            received.id,
-            received.jurisdiction,
-            "case_review",
-            review.participant_id,
-            {"case_id": review.case_id, "decision": review.decision},
-            review.reviewed_at,
-            owner_agency=received.actor.agency,
-        )
 
     async def current_policy(self, uow: UnitOfWork, jurisdiction: str) -> EligibilityPolicy:
         stored = await records.policy(uow.conn, jurisdiction)
@@ -165,17 +117,7 @@ class Handlers:
         participant_id = await store.participant_for(uow.conn, cmd)
         referral = Referral.submit(referral_id, participant_id, cmd, policy, now)
         uow.add(referral)
-        await store.add_referral(
-            uow.conn,
-            referral_id,
-            participant_id,
-            cmd,
-            status=referral.status,
-            intake_deadline=referral.intake_deadline,
-            policy_version=policy.version,
-            created_at=now,
-            exclusions_present=list(cmd.exclusions_present),
-        )
+        await referral_rows.keep(uow.conn, referral_id, cmd)
         return ReferralAccepted(referral_id, participant_id, referral.status, referral.intake_deadline, policy.version)
 
     async def amend_policy(self, cmd: commands.AmendPolicy, uow: UnitOfWork) -> dict[str, Any]:
@@ -225,15 +167,12 @@ class Handlers:
     async def accept(self, cmd: commands.AcceptDiversion, uow: UnitOfWork) -> str:
         referral = await self._referral(uow, cmd.referral_id)
         referral.accept(self.clock.now())
-        await records.update_referral(uow.conn, "status", referral_id=referral.id, status=referral.status)
         return referral.status
 
     async def decline(self, cmd: commands.DeclineDiversion, uow: UnitOfWork) -> str:
         referral = await self._referral(uow, cmd.referral_id)
         referral.decline(self.clock.now())
-        await records.update_referral(
-            uow.conn, "decline", referral_id=referral.id, status=referral.status, reason=cmd.reason
-        )
+        await referral_rows.note(uow.conn, "decline", referral_id=referral.id, reason=cmd.reason)
         return referral.status
 
     async def hand_off(self, cmd: commands.CompleteHandoff, uow: UnitOfWork) -> str:
@@ -246,16 +185,7 @@ class Handlers:
                 field="case_management_agency",
             )
         referral.hand_off(cmd.case_manager_id, cmd.case_management_agency, cmd.at, self.clock.now())
-        await records.update_referral(
-            uow.conn,
-            "handoff",
-            referral_id=referral.id,
-            status=referral.status,
-            case_manager_id=cmd.case_manager_id,
-            case_management_agency=cmd.case_management_agency,
-            location=cmd.location,
-            at=cmd.at,
-        )
+        await referral_rows.note(uow.conn, "handoff", referral_id=referral.id, location=cmd.location)
         return referral.status
 
     async def owg_decide(self, cmd: commands.DecideSocialContact, uow: UnitOfWork) -> str:
@@ -263,15 +193,8 @@ class Handlers:
         now = self.clock.now()
         full = await owg.program_full(uow.conn, referral.jurisdiction)
         referral.owg_decide(cmd.approved, cmd.decided_by, now, program_full=full, referred_to=cmd.referred_to)
-        await records.update_referral(
-            uow.conn,
-            "owg",
-            referral_id=referral.id,
-            status=referral.status,
-            decided_by=cmd.decided_by,
-            reason=cmd.reason,
-            at=now,
-            referred_to=cmd.referred_to,
+        await referral_rows.note(
+            uow.conn, "owg", referral_id=referral.id, reason=cmd.reason, referred_to=cmd.referred_to
         )
         return referral.status
 
@@ -305,5 +228,4 @@ class Handlers:
         link = await uow.get(PersonLink, cmd.review_id) or PersonLink(cmd.review_id, review["jurisdiction"])
         uow.add(link)
         linked = link.link(await people.indexed(uow.conn, first), await people.indexed(uow.conn, second), now)
-        await people.link(uow.conn, review["jurisdiction"], linked)
         return linked.survivor_participant_id

@@ -18,6 +18,7 @@ import httpx
 import nats
 import pytest
 
+from divert_contracts import superseded
 from divert_contracts.casemgmt import ContactLogged, EnrolmentChanged, IntakeDeadlineExtended, InterventionPlanUpdated
 from divert_contracts.prosecution import (
     ChargeHeld,
@@ -362,9 +363,11 @@ class TestEachSectionIsFedByItsEvents:
         pid = created["participant_id"]
         due, later = str(uuid4()), str(uuid4())
         for case_id, kind in ((due, "legacy"), (later, "post_diversion")):
+            # Published as version 1, as the prosecution service recorded it before version 2 (`offense_codes`):
+            # the consumer reads it upcast.
             await emit(
                 "prosecution",
-                LegacyCaseRegistered(
+                superseded.LegacyCaseRegistered(
                     case_id=case_id,
                     participant_id=pid,
                     kind=kind,
@@ -378,6 +381,7 @@ class TestEachSectionIsFedByItsEvents:
             )
         view = await eventually(lambda: _with(service, prosecutor, "cases_awaiting_review", pid, 2))
         assert {r["case_kind"] for r in rows_of(view, "cases_awaiting_review", pid)} == {"legacy", "post_diversion"}
+        assert [r["charge_codes"] for r in rows_of(view, "cases_awaiting_review", pid)] == [["90J"], ["90J"]]
         for case_id, follow_up in ((due, date(2026, 11, 23)), (later, date(2026, 12, 7))):
             await emit(
                 "prosecution",
@@ -447,7 +451,7 @@ class TestEachRowIsDecidedPerViewer:
                 kind="legacy",
                 docket_number="26-G",
                 court="District",
-                charge_codes=["35A"],
+                offense_codes=["35A"],
                 filed_at=date(2026, 9, 1),
                 registered_at=NOW,
                 agency="kc-prosecutor",

@@ -9,8 +9,8 @@ Revision ID: k0002
 import sqlalchemy as sa
 from alembic import op
 
-revision = "k0002"
-down_revision = "k0001"
+revision = "k0003"
+down_revision = "k0002"
 
 
 def upgrade() -> None:

@@ -1,0 +1,147 @@
+"""Read models as projections: functions of events, run in the transaction that appends or consumes them.
+
+A service declares which tables are its read models and, per event type (its own and the foreign events it
+consumes), the projector functions that write them. The unit of work runs a service's projectors for each event
+it appends, and for each foreign event a consumer takes in (after storing it in `consumed_events`), so a rebuild
+that replays both in the same order (divert_kernel.rebuild) yields the same tables. Projectors read nothing but
+the event and the database: no clock, no settings, no command. What events must not carry (names, notes, free
+text) lives in the service's record tables, written by command handlers and kept by a rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from divert_kernel.context import Actor
+from divert_kernel.envelope import ReceivedEvent, aggregate_id
+from divert_kernel.events import Event
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One event as a projector sees it: the (upcast) event and where it sits in the service's one order."""
+
+    event: Event
+    event_id: str
+    actor: Actor  # who caused it, as its metadata (own) or envelope (foreign) says
+    source: str  # the publishing service
+    jurisdiction: str
+    subject: str  # the aggregate id
+    time: datetime  # when the publishing service recorded it
+    version: int  # the event's place in its aggregate's stream
+    position: int  # events.position of an own event; consumed_events.seq of a foreign one (one sequence)
+
+
+Projector = Callable[[AsyncConnection, Fact], Awaitable[None]]
+P = TypeVar("P", bound=Projector)
+
+
+@dataclass
+class Projections:
+    """A service's read-model tables, its record tables (kept by a rebuild), and projectors per event type."""
+
+    service: str
+    tables: Sequence[str]
+    records: Sequence[str] = ()
+    _projectors: dict[tuple[str, str], list[Projector]] = field(default_factory=dict)
+
+    def on(self, *event_types: type[Event]) -> Callable[[P], P]:
+        """Decorate a projector of these event types (own or foreign: the contract names its service)."""
+
+        def register(fn: P) -> P:
+            for cls in event_types:
+                self._projectors.setdefault((cls.service, cls.__name__), []).append(fn)
+            return fn
+
+        return register
+
+    def handles(self, source: str, event_type: str) -> bool:
+        return (source, event_type) in self._projectors
+
+    async def apply(self, conn: AsyncConnection, fact: Fact) -> None:
+        for projector in self._projectors.get((fact.source, type(fact.event).__name__), ()):
+            await projector(conn, fact)
+
+
+_BY_SERVICE: dict[str, Projections] = {}
+
+
+def register(projections: Projections) -> Projections:
+    """Make these the service's projections (its unit of work runs them); the last registration wins."""
+    _BY_SERVICE[projections.service] = projections
+    return projections
+
+
+def of(service: str) -> Projections | None:
+    return _BY_SERVICE.get(service)
+
+
+# The shared order: a consumed event takes its place from the event store's own sequence (k0002).
+_STORE_CONSUMED = sa.text(
+    "INSERT INTO consumed_events (consumer, event_id, envelope) "
+    "VALUES (:consumer, CAST(:event_id AS uuid), CAST(:envelope AS jsonb)) RETURNING seq"
+)
+
+
+def foreign_fact(received: ReceivedEvent, position: int) -> Fact | None:
+    if received.event is None:
+        return None
+    return Fact(
+        event=received.event,
+        event_id=received.id,
+        actor=received.actor,
+        source=received.service,
+        jurisdiction=received.jurisdiction,
+        subject=received.subject,
+        time=received.time,
+        version=int(received.envelope.get("streamversion", 0)),
+        position=position,
+    )
+
+
+async def consumed(conn: AsyncConnection, service: str, consumer: str, received: ReceivedEvent) -> None:
+    """Keep a consumed foreign event (so a rebuild can replay it) and run the service's projectors of it.
+
+    Only a service that declares projections keeps what it consumes: the others (and the gateway's delivery,
+    whose database has no kernel migrations) have nothing to rebuild. One that declares them later starts with
+    history it did not keep, which a rebuild refuses (divert_kernel.rebuild)."""
+    projections = of(service)
+    if projections is None:
+        return
+    params = {"consumer": consumer, "event_id": received.id, "envelope": json.dumps(received.envelope)}
+    seq = (await conn.execute(_STORE_CONSUMED, params)).scalar_one()
+    fact = foreign_fact(received, seq)
+    if fact is not None:
+        await projections.apply(conn, fact)
+
+
+def own_fact(service: str, event: Event, jurisdiction: str, stream_id: str, row: Any, actor: Actor) -> Fact:
+    """An own event as appended (`row` from eventstore.append) or as stored (a row of the events table)."""
+    return Fact(
+        event=event,
+        event_id=str(row.event_id),
+        actor=actor,
+        source=service,
+        jurisdiction=jurisdiction,
+        subject=aggregate_id(stream_id),
+        time=row.recorded_at,
+        version=row.version,
+        position=row.position,
+    )
+
+
+def stored_actor(metadata: dict[str, Any] | None) -> Actor:
+    actor = (metadata or {}).get("actor") or {}
+    return Actor(
+        client_id=actor.get("client_id", "system"),
+        agency=actor.get("agency", "divert"),
+        agency_type=actor.get("agency_type", "system"),
+        person=actor.get("person"),
+    )
