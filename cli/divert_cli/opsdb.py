@@ -76,6 +76,8 @@ async def bus(deployment: target.Target) -> AsyncIterator[Any]:
     """A NATS client on the operator's URL (every permission), or None when the target names no NATS."""
     import nats
 
+    from divert_kernel.bus import servers  # one URL, or a cluster's URLs separated by commas
+
     if not deployment.nats_url:
         yield None
         return
@@ -84,7 +86,7 @@ async def bus(deployment: target.Target) -> AsyncIterator[Any]:
         return None
 
     client = await nats.connect(
-        deployment.nats_url, connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=0, error_cb=quiet
+        servers(deployment.nats_url), connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=0, error_cb=quiet
     )
     try:
         yield client

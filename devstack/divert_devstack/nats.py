@@ -193,6 +193,10 @@ class NatsServer:
     secrets_dir: Path | None = None
     feeds: tuple[Feed, ...] = ()
     pid: int | None = None
+    # One node of a JetStream cluster on loopback (nats_cluster.py): its name, its route port, its peers' ports.
+    server_name: str | None = None
+    cluster_port: int | None = None
+    routes: tuple[int, ...] = ()
     _passwords: dict[str, str] = field(default_factory=dict, repr=False)
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
@@ -262,9 +266,18 @@ class NatsServer:
             user = {"user": feed.user, "password": self._password(feed.user), "permissions": partner_permissions(feed)}
             accounts[feed.user] = {"users": [user], "imports": feed_imports(feed)}
         path = self.data_dir.parent / "nats-server.conf"
-        _write_private(path, "accounts: " + json.dumps(accounts, indent=2) + "\n")
+        _write_private(path, "accounts: " + json.dumps(accounts, indent=2) + "\n" + self._cluster_config())
         _write_private(self.credentials_file, json.dumps(self.credentials(), indent=2))
         return path
+
+    def _cluster_config(self) -> str:
+        if self.cluster_port is None:
+            return ""
+        routes = ", ".join(f'"nats-route://127.0.0.1:{port}"' for port in self.routes)
+        return (
+            f'server_name: "{self.server_name}"\n'
+            f'cluster {{\n  name: "divert"\n  listen: "127.0.0.1:{self.cluster_port}"\n  routes: [{routes}]\n}}\n'
+        )
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)

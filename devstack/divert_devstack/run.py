@@ -12,7 +12,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from divert_devstack.preflight import AlreadyRunning, HomeLock, PortsTaken, check_ports
-from divert_devstack.stack import SERVICES, Stack, replicas_from_env
+from divert_devstack.stack import SERVICES, Stack, nats_cluster_from_env, replicas_from_env
+from divert_kernel.bus import servers
 
 
 class _Stop(Exception):
@@ -24,7 +25,11 @@ def _raise_stop(signum: int, frame: object) -> None:
 
 
 def redacted(url: str) -> str:
-    """A URL fit to print: any credential in it replaced."""
+    """A URL (or a cluster's, separated by commas) fit to print: any credential in it replaced."""
+    return ",".join(_redacted(one) for one in servers(url))
+
+
+def _redacted(url: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(netloc=f"***@{parts.hostname}:{parts.port}")) if parts.username else url
 
@@ -39,9 +44,15 @@ PORT_SETTINGS = {
 REPLICA_PORTS = "DIVERT_SERVICE_BASE_PORT (each replica's port follows the service ports) or DIVERT_REPLICAS"
 
 
+NATS_CLUSTER_PORTS = "DIVERT_NATS_PORT (a cluster's client ports, then its route ports, start there)"
+
+
 def port_settings(names: list[str]) -> dict[str, str]:
     """The hint for each port the launcher binds: a replica's (`referral-2`) moves with the service base port."""
-    return {name: PORT_SETTINGS.get(name, REPLICA_PORTS) for name in names}
+    return {
+        name: PORT_SETTINGS.get(name, NATS_CLUSTER_PORTS if name.startswith("NATS") else REPLICA_PORTS)
+        for name in names
+    }
 
 
 def _progress(started: float) -> Callable[[str], None]:
@@ -58,6 +69,7 @@ def main() -> int:
     started = time.monotonic()
     try:
         replicas_from_env()
+        nats_cluster_from_env()
     except ValueError as bad:
         print(f"divert: {bad}", file=sys.stderr, flush=True)
         return 2

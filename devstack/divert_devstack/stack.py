@@ -23,8 +23,10 @@ import httpx
 from divert_devstack import demo_site, seed
 from divert_devstack.balancer import Balancer
 from divert_devstack.nats import NatsServer, feeds_of, persisted_secret
+from divert_devstack.nats_cluster import NatsCluster
 from divert_devstack.postgres import PostgresServer, ensure_databases
 from divert_devstack.procs import Supervisor, spawn, stop, wait_for_port
+from divert_kernel import bus
 from divert_kernel.bus import feed_user
 
 log = logging.getLogger("divert.stack")
@@ -42,6 +44,7 @@ DEMO_JURISDICTION = demo_site.SEATTLE
 
 
 MAX_REPLICAS = 16
+NATS_CLUSTER_SIZES = (1, 3, 5)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Ports:
     services: dict[str, int] = field(default_factory=lambda: {s: 8101 + i for i, s in enumerate(SERVICES)})
     replicas: int = 1
     replica_base: int = 8101 + len(SERVICES)
+    nats_nodes: int = 1  # DIVERT_NATS_CLUSTER: client ports from `nats` on, then as many route ports
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -67,7 +71,14 @@ class Ports:
             services={s: base + i for i, s in enumerate(SERVICES)},
             replicas=replicas_from_env(),
             replica_base=base + len(SERVICES),
+            nats_nodes=nats_cluster_from_env(),
         )
+
+    def nats_ports(self) -> list[int]:
+        return [self.nats + i for i in range(self.nats_nodes)]
+
+    def nats_route_ports(self) -> list[int]:
+        return [self.nats + self.nats_nodes + i for i in range(self.nats_nodes)] if self.nats_nodes > 1 else []
 
     def front(self, name: str) -> int:
         return self.gateway if name == "gateway" else self.services[name]
@@ -78,6 +89,13 @@ class Ports:
             return [self.front(name)]
         first = self.replica_base + APPS.index(name) * self.replicas
         return list(range(first, first + self.replicas))
+
+
+def nats_cluster_from_env() -> int:
+    value = os.environ.get("DIVERT_NATS_CLUSTER", "1").strip() or "1"
+    if not value.isdigit() or int(value) not in NATS_CLUSTER_SIZES:
+        raise ValueError(f"DIVERT_NATS_CLUSTER must be one of {NATS_CLUSTER_SIZES} (nats-servers), not {value!r}")
+    return int(value)
 
 
 def replicas_from_env() -> int:
@@ -135,7 +153,7 @@ class Stack:
         self.ports = ports or Ports.from_env()
         self.extra_env = extra_env or {}
         self.postgres: PostgresServer | None = None
-        self.nats: NatsServer | None = None
+        self.nats: NatsServer | NatsCluster | None = None
         self.apps: dict[str, subprocess.Popen[bytes]] = {}
         self._app_argv: dict[str, tuple[list[str], dict[str, str]]] = {}
         self.supervisor = Supervisor()
@@ -156,7 +174,10 @@ class Stack:
         if self.server_url is None:
             ports["PostgreSQL"] = self.ports.postgres
         if self.nats_url is None:
-            ports["NATS"] = self.ports.nats
+            for i, port in enumerate(self.ports.nats_ports()):
+                ports["NATS" if i == 0 else f"NATS {i + 1}"] = port
+            for i, port in enumerate(self.ports.nats_route_ports()):
+                ports[f"NATS route {i + 1}"] = port
         return ports
 
     @property
@@ -196,8 +217,7 @@ class Stack:
         if self.nats_url is None:
             self.write_sites()
             feeds = feeds_of(json.loads(self.sites_file.read_text()))
-            self.nats = NatsServer(self.home / "nats", self.ports.nats, secrets_dir=secrets_dir, feeds=feeds)
-            self.progress(f"starting NATS (JetStream) on 127.0.0.1:{self.ports.nats}")
+            self.nats = self._nats_server(secrets_dir, feeds)
             self.nats.start()
             self.nats_url = self.nats.url
             self.nats_credentials = self.nats.credentials()
@@ -205,6 +225,22 @@ class Stack:
             self.progress("using the NATS of DIVERT_NATS_URL")
             if self.nats_credentials_file:
                 self.nats_credentials = json.loads(Path(self.nats_credentials_file).read_text())
+
+    def _nats_server(self, secrets_dir: Path, feeds: tuple) -> NatsServer | NatsCluster:  # type: ignore[type-arg]
+        n = self.ports.nats_nodes
+        if n == 1:
+            self.progress(f"starting NATS (JetStream) on 127.0.0.1:{self.ports.nats}")
+            return NatsServer(self.home / "nats", self.ports.nats, secrets_dir=secrets_dir, feeds=feeds)
+        self.progress(f"starting a JetStream cluster of {n} nats-servers on 127.0.0.1:{self.ports.nats_ports()}")
+        # Every stream on every node: each process creates its streams with this many replicas.
+        self.extra_env.setdefault(bus.STREAM_REPLICAS_SETTING, str(n))
+        return NatsCluster(
+            self.home / "nats-cluster",
+            self.ports.nats_ports(),
+            self.ports.nats_route_ports(),
+            secrets_dir=secrets_dir,
+            feeds=feeds,
+        )
 
     def nats_url_for(self, service: str) -> str:
         """The service's own NATS user; an external NATS given without credentials: its one URL for all."""
@@ -245,7 +281,7 @@ class Stack:
             "GATEWAY_SITES_FILE": str(self.sites_file),
             "GATEWAY_NATS_URL": self.nats_url_for("gateway"),
             # Where partners connect, as /asyncapi.json tells them (never with a credential).
-            "GATEWAY_PUBLIC_NATS_URL": _without_credentials(str(self.nats_url)),
+            "GATEWAY_PUBLIC_NATS_URL": ",".join(_without_credentials(u) for u in bus.servers(str(self.nats_url))),
             # The demo's webhook receivers listen on 127.0.0.1 (refused outside development).
             "GATEWAY_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
         }
@@ -391,7 +427,9 @@ class Stack:
         owned: dict[str, subprocess.Popen[bytes] | None] = {}
         if self.postgres is not None:
             owned["postgres"] = self.postgres._proc
-        if self.nats is not None:
+        if isinstance(self.nats, NatsCluster):
+            owned.update(self.nats.children())  # type: ignore[arg-type]
+        elif self.nats is not None:
             owned["nats-server"] = self.nats._proc
         return {**owned, **self.apps}
 
@@ -403,7 +441,9 @@ class Stack:
         if name == "postgres" and self.postgres is not None:
             self.postgres._proc = None
             self.postgres.start()
-        elif name == "nats-server" and self.nats is not None:
+        elif name.startswith("nats-server-") and isinstance(self.nats, NatsCluster):
+            self.nats.start_node(name)
+        elif name == "nats-server" and isinstance(self.nats, NatsServer):
             self.nats._proc = None
             self.nats.start()
         else:

@@ -7,6 +7,7 @@ user that prefix only, so no credential can read the replies (the fetched events
 from __future__ import annotations
 
 import logging
+import os
 from urllib.parse import urlsplit
 
 import nats
@@ -53,6 +54,20 @@ def inbox_prefix(user: str) -> str:
     return f"_INBOX.{user}"
 
 
+# How many servers keep each stream: 1 on one nats-server, 3 on a three-node JetStream cluster (`make run` with
+# DIVERT_NATS_CLUSTER=3 sets it for every process; a deployment sets it beside its NATS URL).
+STREAM_REPLICAS_SETTING = "DIVERT_NATS_STREAM_REPLICAS"
+
+
+def stream_replicas() -> int:
+    return int(os.environ.get(STREAM_REPLICAS_SETTING, "1"))
+
+
+def servers(url: str) -> list[str]:
+    """A NATS URL, or a cluster's URLs separated by commas: the client's server pool, tried in turn."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
 def _inbox_for(url: str) -> str:
     """The inbox prefix a user/password URL's user is granted; a token URL keeps the default."""
     parts = urlsplit(url)
@@ -73,14 +88,15 @@ async def connect(url: str, name: str) -> Client:
     async def _error(exc: Exception) -> None:
         log.debug("nats_error", extra={"error": type(exc).__name__})
 
+    pool = servers(url)
     return await nats.connect(
-        url,
+        pool,
         name=name,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
         connect_timeout=2,
         allow_reconnect=True,
-        inbox_prefix=_inbox_for(url),
+        inbox_prefix=_inbox_for(pool[0]),
         disconnected_cb=_disconnected,
         reconnected_cb=_reconnected,
         error_cb=_error,
@@ -104,6 +120,7 @@ async def ensure_stream(js: JetStreamContext, service: str) -> None:
         storage=StorageType.FILE,
         discard=DiscardPolicy.OLD,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=stream_replicas(),
     )
     try:
         await js.add_stream(config)

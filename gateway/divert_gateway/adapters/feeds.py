@@ -59,6 +59,7 @@ def stream_config(jurisdiction: str, agency: str) -> StreamConfig:
         storage=StorageType.FILE,
         discard=DiscardPolicy.OLD,
         duplicate_window=bus.DUPLICATE_WINDOW_SECONDS,
+        num_replicas=bus.stream_replicas(),
     )
 
 
