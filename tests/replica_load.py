@@ -16,21 +16,26 @@ from tests.conftest import _is_free
 from tests.partner import referral_body
 
 REPLICAS = 2
+NATS_NODES = 3
 WORKERS = 4
 RETRYABLE = {409, 429, 502, 503, 504}
 
 
-def ports_env() -> dict[str, str]:
-    """A free run of ports for the service fronts and every replica after them (none of them fixed)."""
-    needed = len(SERVICES) + len(APPS) * REPLICAS
+def _free_run(length: int) -> int:
     base = free_port()
-    while base > 60000 or not all(_is_free(base + i) for i in range(needed)):
+    while base > 60000 or not all(_is_free(base + i) for i in range(length)):
         base = free_port()
+    return base
+
+
+def ports_env() -> dict[str, str]:
+    """Free runs of ports: the service fronts and every replica after them; each nats-server's client and route
+    ports (none of them fixed)."""
     return {
-        "DIVERT_SERVICE_BASE_PORT": str(base),
+        "DIVERT_SERVICE_BASE_PORT": str(_free_run(len(SERVICES) + len(APPS) * REPLICAS)),
         "DIVERT_GATEWAY_PORT": str(free_port()),
         "DIVERT_PG_PORT": str(free_port()),
-        "DIVERT_NATS_PORT": str(free_port()),
+        "DIVERT_NATS_PORT": str(_free_run(2 * NATS_NODES)),
     }
 
 
@@ -38,6 +43,7 @@ def ports_env() -> dict[str, str]:
 class Load:
     """What the load client saw: each key's acknowledged referral, and every answer that was not retryable."""
 
+    prefix: str  # of every Idempotency-Key this load sends
     acked: dict[str, str] = field(default_factory=dict)
     retries: int = 0
     refused: list[str] = field(default_factory=list)
@@ -45,7 +51,7 @@ class Load:
 
 
 async def _submit(http: httpx.AsyncClient, token: str, n: int, load: Load, give_up: float) -> None:
-    key = f"replicas-{uuid4()}"
+    key = f"{load.prefix}-{uuid4()}"
     tag = f"REPL-{n}-{uuid4().hex[:6]}"
     body = referral_body(f"P-{tag}", incident={**referral_body()["incident"], "rms_incident_number": tag})
     headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
@@ -65,8 +71,8 @@ async def _submit(http: httpx.AsyncClient, token: str, n: int, load: Load, give_
     load.unacked.append(key)
 
 
-async def run_load(gateway_url: str, token: str, load_end: float, give_up: float) -> Load:
-    load, counter = Load(), itertools.count()
+async def run_load(gateway_url: str, token: str, prefix: str, load_end: float, give_up: float) -> Load:
+    load, counter = Load(prefix), itertools.count()
     # No keep-alive: each request takes a fresh connection, so the balancer spreads them over both gateways.
     limits = httpx.Limits(max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=gateway_url, timeout=20, limits=limits) as http:
