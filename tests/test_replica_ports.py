@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from divert_devstack.stack import APPS, SERVICES, Ports, Stack, replicas_from_env
+from divert_kernel.bus import servers
 
 
 def test_one_replica_listens_where_the_single_process_always_did(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -35,3 +36,25 @@ def test_a_replica_count_that_is_not_1_to_16_is_refused(value: str, monkeypatch)
     monkeypatch.setenv("DIVERT_REPLICAS", value)
     with pytest.raises(ValueError, match="DIVERT_REPLICAS"):
         replicas_from_env()
+
+
+def test_a_nats_cluster_takes_client_ports_then_route_ports_all_checked(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for setting in ("DIVERT_DATABASE_URL", "DIVERT_NATS_URL"):
+        monkeypatch.delenv(setting, raising=False)
+    monkeypatch.setenv("DIVERT_NATS_PORT", "9400")
+    monkeypatch.setenv("DIVERT_NATS_CLUSTER", "3")
+    ports = Ports.from_env()
+    assert ports.nats_ports() == [9400, 9401, 9402] and ports.nats_route_ports() == [9403, 9404, 9405]
+    bound = Stack(tmp_path, ports).ports_to_bind()
+    assert {bound[n] for n in ("NATS", "NATS 2", "NATS 3", "NATS route 1", "NATS route 3")} >= {9400, 9402, 9405}
+    monkeypatch.setenv("DIVERT_NATS_CLUSTER", "2")  # an even cluster has no majority to lose a node with
+    with pytest.raises(ValueError, match="DIVERT_NATS_CLUSTER"):
+        Ports.from_env()
+
+
+def test_a_nats_url_may_list_a_clusters_servers() -> None:
+    assert servers("nats://u:p@127.0.0.1:1, nats://u:p@127.0.0.1:2,") == [
+        "nats://u:p@127.0.0.1:1",
+        "nats://u:p@127.0.0.1:2",
+    ]
+    assert servers("nats://127.0.0.1:4222") == ["nats://127.0.0.1:4222"]
