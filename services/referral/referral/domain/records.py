@@ -92,6 +92,7 @@ class Screening(Aggregate):
                 reasons=reasons,
                 policy_version=policy.version,
                 screened_at=now,
+                **dict(cmd.demographics),
             )
         )
         return screening
