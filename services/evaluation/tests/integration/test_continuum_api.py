@@ -1,0 +1,194 @@
+"""The evaluation service on real PostgreSQL and NATS: events in from the other services' streams, the
+continuum out, suppressed, as JSON or CSV; bad periods and views refused naming the field."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+import nats
+import pytest
+from fastapi import FastAPI
+
+from divert_contracts.casemgmt import IntakeCompleted
+from divert_contracts.referral import ContactScreened, DiversionAccepted, EligibleContactNotDiverted
+from divert_devstack.nats import NatsServer
+from divert_devstack.postgres import PostgresServer
+from divert_devstack.testing import (
+    create_database,
+    diversion_offered,
+    eventually,
+    publish_as,
+    running,
+    service_settings,
+)
+from divert_kernel.clock import FixedClock
+from evaluation.bootstrap import create
+from evaluation.config import EvaluationSettings
+
+OCT = datetime(2026, 10, 6, 17, tzinfo=UTC)
+J = "seattle-king-county"
+
+
+@pytest.fixture(scope="module")
+async def database(postgres: PostgresServer) -> str:
+    return await create_database(postgres, "evaluation")
+
+
+@pytest.fixture(scope="module")
+def app(database: str, module_nats: NatsServer, jwks_file: Path, sites_file: Path) -> FastAPI:
+    common = service_settings(database_url=database, nats_url=module_nats.url, jwks_file=jwks_file)
+    return create(
+        EvaluationSettings(**common, sites_file=str(sites_file)), FixedClock(datetime(2027, 2, 1, tzinfo=UTC))
+    )
+
+
+@pytest.fixture(scope="module")
+async def service(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(app) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def seeded(service: httpx.AsyncClient, module_nats: NatsServer, database: str) -> int:
+    """Fifteen white and twelve black diversions accepted, the white ones enrolled; three screenings, one
+    discretion record (primary-suppressed); published as the referral and case-management services would."""
+    nc = await nats.connect(module_nats.url)
+    sent = 0
+    for i in range(27):
+        race = "white" if i < 15 else "black"
+        rid, pid = f"00000000-0000-4000-8000-{i:012d}", f"00000000-0000-4000-9000-{i:012d}"
+        offer = diversion_offered(rid, pid, race=race, offered_at=OCT, intake_deadline=date(2026, 11, 5))
+        await publish_as(nc, "referral", offer, jurisdiction=J)
+        await publish_as(
+            nc, "referral", DiversionAccepted(referral_id=rid, participant_id=pid, accepted_at=OCT), jurisdiction=J
+        )
+        sent += 2
+        if race == "white":
+            intake = IntakeCompleted(participant_id=pid, referral_ids=[rid], completed_at=OCT + timedelta(days=4))
+            await publish_as(nc, "casemgmt", intake, jurisdiction=J)
+            sent += 1
+    for i in range(3):
+        screened = ContactScreened(
+            screening_id=f"s{i}",
+            referral_type="arrest_diversion",
+            offense_codes=["35A"],
+            exclusions_present=[],
+            eligible=True,
+            reasons=[],
+            policy_version=1,
+            screened_at=OCT,
+            race="asian",
+        )
+        await publish_as(nc, "referral", screened, jurisdiction=J)
+        sent += 1
+    record = EligibleContactNotDiverted(
+        record_id="d1",
+        offense_codes=["35A"],
+        reason="officer_judgment",
+        officer_badge="B-9",
+        race="black",
+        ethnicity="unknown",
+        gender="male",
+        age_band="25-34",
+        recorded_at=OCT,
+    )
+    await publish_as(nc, "referral", record, jurisdiction=J)
+    sent += 1
+    await nc.close()
+
+    async def stored() -> bool:
+        conn = await asyncpg.connect(database.replace("+asyncpg", ""))
+        try:
+            return await conn.fetchval("SELECT count(*) FROM evaluation_facts") == sent
+        finally:
+            await conn.close()
+
+    await eventually(stored, timeout=30)
+    return sent
+
+
+def rows(reply: httpx.Response) -> dict[tuple[str, str], dict]:
+    assert reply.status_code == 200, reply.text
+    return {(r["stage"], r["group"]): r for r in reply.json()["rows"]}
+
+
+class TestTheContinuum:
+    async def test_the_evaluator_gets_counts_rates_and_indexes(
+        self, service: httpx.AsyncClient, seeded: int, tokens_for: Callable
+    ) -> None:
+        params = {"jurisdiction": J, "period": "2026Q4", "by": "race"}
+        got = rows(await service.get("/v1/evaluation/continuum", params=params, headers=tokens_for("evaluator")))
+        assert got[("offered", "white")]["count"] == 15 and got[("offered", "black")]["count"] == 12
+        assert got[("accepted", "black")]["rate"] == 1.0
+        assert got[("enrolled", "black")]["count"] == 0
+        assert got[("offered", "total")]["count"] == 27
+        assert got[("screened", "asian")] | {"count": None, "suppressed": True} == got[("screened", "asian")]
+        assert got[("not_diverted", "black")]["suppressed"] and got[("not_diverted", "black")]["count"] is None
+
+    async def test_csv_gives_the_same_rows(self, service: httpx.AsyncClient, seeded: int, tokens_for: Callable) -> None:
+        params = {"jurisdiction": J, "period": "2026-10", "by": "ethnicity"}
+        headers = tokens_for("project_manager")
+        as_json = await service.get("/v1/evaluation/continuum", params=params, headers=headers)
+        as_csv = await service.get("/v1/evaluation/continuum", params=params, headers={**headers, "accept": "text/csv"})
+        assert as_csv.headers["content-type"].startswith("text/csv")
+        lines = as_csv.text.strip().split("\n")
+        assert lines[0] == "stage,group,count,rate,relative_rate_index,suppressed,value"
+        assert len(lines) == 1 + len(as_json.json()["rows"])
+
+    async def test_police_see_their_own_units_only(
+        self, service: httpx.AsyncClient, seeded: int, tokens_for: Callable
+    ) -> None:
+        params = {"jurisdiction": J, "period": "2026", "by": "unit"}
+        mine = rows(
+            await service.get(
+                "/v1/evaluation/continuum", params=params, headers=tokens_for("police", agency="seattle-pd")
+            )
+        )
+        assert mine[("offered", "total")]["count"] == 27
+        other = rows(
+            await service.get(
+                "/v1/evaluation/continuum", params=params, headers=tokens_for("police", agency="kc-sheriff")
+            )
+        )
+        assert other[("offered", "total")]["count"] == 0
+        by_race = {**params, "by": "race"}
+        refused = await service.get("/v1/evaluation/continuum", params=by_race, headers=tokens_for("police"))
+        assert refused.status_code == 403 and refused.json()["field"] == "by"
+
+
+class TestRefusals:
+    @pytest.mark.parametrize(
+        ("params", "field"),
+        [
+            ({"period": "2026-10-05", "by": "race"}, "period"),
+            ({"period": "2026-13", "by": "race"}, "period"),
+            ({"period": "2026Q5", "by": "race"}, "period"),
+            ({"period": "2026-10..2026-11", "by": "race"}, "period"),
+            ({"period": "2026Q4", "by": "religion"}, "by"),
+            ({"by": "race"}, "period"),
+        ],
+    )
+    async def test_unaligned_periods_and_unknown_views_are_422_naming_the_field(
+        self, service: httpx.AsyncClient, tokens_for: Callable, params: dict, field: str
+    ) -> None:
+        reply = await service.get(
+            "/v1/evaluation/continuum", params={"jurisdiction": J, **params}, headers=tokens_for("evaluator")
+        )
+        assert reply.status_code == 422 and reply.json()["field"] == field, reply.text
+
+    @pytest.mark.parametrize("agency_type", ["case_management", "prosecutor", "defender", "community", "auditor"])
+    async def test_other_agencies_are_refused(
+        self, service: httpx.AsyncClient, tokens_for: Callable, agency_type: str
+    ) -> None:
+        params = {"jurisdiction": J, "period": "2026Q4", "by": "race"}
+        reply = await service.get("/v1/evaluation/continuum", params=params, headers=tokens_for(agency_type))
+        assert reply.status_code == 403
+
+    async def test_another_jurisdiction_is_refused(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
+        params = {"jurisdiction": "santa-fe", "period": "2026Q4", "by": "race"}
+        reply = await service.get("/v1/evaluation/continuum", params=params, headers=tokens_for("evaluator"))
+        assert reply.status_code == 403 and reply.json()["field"] == "jurisdiction"
