@@ -38,7 +38,8 @@ from divert_kernel import bus
 
 OPERATOR = "divert-operator"
 DIVERT_ACCOUNT = "DIVERT"
-SERVICES = bus.PUBLISHING_SERVICES
+# Every Divert service with a NATS user: those that publish, and the evaluation service, which only consumes.
+SERVICES = (*bus.PUBLISHING_SERVICES, "evaluation")
 
 
 def _binary() -> str:

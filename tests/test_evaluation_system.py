@@ -1,0 +1,95 @@
+"""The evaluation service in the whole system, through the gateway: screenings with demographic codes reach the
+continuum, the evaluator reads aggregates and nothing participant-level, police see their own units."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tests.conftest import System
+from tests.isolation import AGGREGATE_READS, EVALUATORS
+from tests.partner import referral_body
+
+J = "seattle-king-county"
+YEAR = str(datetime.now(UTC).year)
+
+
+def _row(reply, stage: str, group: str) -> dict:  # type: ignore[no-untyped-def]
+    return next(r for r in reply.json()["rows"] if r["stage"] == stage and r["group"] == group)
+
+
+class TestTheEvaluatorThroughTheGateway:
+    def test_a_screening_with_demographics_reaches_the_continuum_suppressed(self, system: System) -> None:
+        evaluator = system.agency(EVALUATORS[J])
+        params = {"jurisdiction": J, "period": YEAR, "by": "race"}
+        before = evaluator.get("/v1/evaluation/continuum", params=params)
+        assert before.status_code == 200, before.text
+        assert _row(before, "screened", "native_hawaiian_or_pacific_islander")["count"] == 0
+        screening = {
+            "jurisdiction": J,
+            "referral_type": "arrest_diversion",
+            "offense_codes": ["35A"],
+            "race": "native_hawaiian_or_pacific_islander",
+            "ethnicity": "not_hispanic_or_latino",
+            "gender": "female",
+            "age_band": "45-54",
+        }
+        screened = system.agency("seattle-pd").post("/v1/screenings", json=screening)
+        assert screened.status_code == 200, screened.text
+        assert screened.json()["eligible"] is True, screened.text
+        after = evaluator.wait_for(
+            "/v1/evaluation/continuum",
+            lambda r: _row(r, "screened", "native_hawaiian_or_pacific_islander")["suppressed"],
+            params=params,
+        )
+        assert _row(after, "screened", "native_hawaiian_or_pacific_islander")["count"] is None
+
+    def test_csv_through_the_gateway(self, system: System) -> None:
+        evaluator = system.agency(EVALUATORS[J])
+        params = {"jurisdiction": J, "period": f"{YEAR}Q4", "by": "age_band"}
+        reply = evaluator.get("/v1/evaluation/continuum", params=params, headers={"accept": "text/csv"})
+        assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/csv")
+        assert reply.text.startswith("stage,group,count,rate,relative_rate_index,suppressed,value\n")
+
+    def test_the_evaluator_reads_nothing_participant_level(self, system: System) -> None:
+        police = system.agency("seattle-pd")
+        created = police.post("/v1/referrals", json=referral_body("P-EVAL-ISO"))
+        assert created.status_code == 201, created.text
+        rid, pid = created.json()["referral_id"], created.json()["participant_id"]
+        evaluator = system.agency(EVALUATORS[J])
+        participant_level = [
+            f"/v1/referrals/{rid}",
+            f"/v1/participants/{pid}",
+            f"/v1/participants/{pid}/intake",
+            f"/v1/participants/{pid}/court-dates",
+            f"/v1/participants/{pid}/disclosures",
+            f"/v1/held-charges/{rid}",
+            f"/v1/consents?participant_id={pid}&jurisdiction={J}",
+            f"/v1/participants?jurisdiction={J}",
+            f"/v1/participants/export?jurisdiction={J}",
+            f"/v1/owg/roster?jurisdiction={J}",
+            f"/v1/people/lookup?jurisdiction={J}&rms_person_id=P-EVAL-ISO",
+        ]
+        for path in participant_level:
+            reply = evaluator.get(path, headers={"accept": "application/json"})
+            assert reply.status_code in (200, 403, 404), f"{path}: {reply.status_code}"
+            assert pid not in reply.text and rid not in reply.text, path
+            if reply.status_code == 200 and reply.headers["content-type"].startswith("application/json"):  # empty
+                assert reply.json().get("items", []) == [] and reply.json().get("total", 0) == 0, path
+        for template in AGGREGATE_READS.values():
+            reply = evaluator.get(template.format(j=J))
+            assert pid not in reply.text and rid not in reply.text
+
+    def test_police_get_their_units_and_not_the_demographic_views(self, system: System) -> None:
+        police = system.agency("seattle-pd")
+        units = police.get("/v1/evaluation/continuum", params={"jurisdiction": J, "period": YEAR, "by": "unit"})
+        assert units.status_code == 200, units.text
+        assert {r["stage"] for r in units.json()["rows"]} == {"offered", "social_contact_submitted"}
+        refused = police.get("/v1/evaluation/continuum", params={"jurisdiction": J, "period": YEAR, "by": "race"})
+        assert refused.status_code == 403
+
+    def test_bad_periods_are_422_through_the_gateway(self, system: System) -> None:
+        evaluator = system.agency(EVALUATORS[J])
+        reply = evaluator.get(
+            "/v1/evaluation/continuum", params={"jurisdiction": J, "period": "2026-W44", "by": "race"}
+        )
+        assert reply.status_code == 422 and reply.json()["field"] == "period"
