@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from divert_kernel.app import ServiceSpec, create_app
 from divert_kernel.clock import Clock, SystemClock
 from evaluation.config import EvaluationSettings
-from evaluation.entrypoints import http
+from evaluation.entrypoints import http, report
 from evaluation.service_layer.handlers import Handlers
 
 
@@ -17,7 +17,7 @@ def create(settings: EvaluationSettings | None = None, clock: Clock | None = Non
     spec = ServiceSpec(
         name="evaluation",
         title="Divert evaluation service",
-        routers=[http.router],
+        routers=[http.router, report.router],
         commands=handlers.commands(),  # type: ignore[arg-type]
         subscriptions=handlers.subscriptions(),  # type: ignore[arg-type]
     )

@@ -192,3 +192,44 @@ class TestRefusals:
         params = {"jurisdiction": "santa-fe", "period": "2026Q4", "by": "race"}
         reply = await service.get("/v1/evaluation/continuum", params=params, headers=tokens_for("evaluator"))
         assert reply.status_code == 403 and reply.json()["field"] == "jurisdiction"
+
+
+class TestTheQuarterlyReport:
+    async def test_it_renders_with_valid_svg_charts_and_suppressed_cells_marked(
+        self, service: httpx.AsyncClient, seeded: int, tokens_for: Callable
+    ) -> None:
+        import xml.etree.ElementTree as ET
+
+        params = {"jurisdiction": J, "quarter": "2026Q4"}
+        reply = await service.get("/v1/evaluation/report", params=params, headers=tokens_for("evaluator"))
+        assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/html")
+        page = reply.text
+        svgs = [page[i : page.index("</svg>", i) + len("</svg>")] for i in _all(page, "<svg")]
+        assert len(svgs) == 2
+        for svg in svgs:
+            root = ET.fromstring(svg)
+            assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        assert "Relative rate index per stage" in page
+        assert 'class="s">s<' in page  # the asian screenings, suppressed
+        assert "00000000-0000-4000" not in page  # no participant or referral id anywhere
+
+    @pytest.mark.parametrize("quarter", ["2026-10", "2026", "2026Q0", "Q4"])
+    async def test_anything_but_a_quarter_is_422_naming_it(
+        self, service: httpx.AsyncClient, tokens_for: Callable, quarter: str
+    ) -> None:
+        params = {"jurisdiction": J, "quarter": quarter}
+        reply = await service.get("/v1/evaluation/report", params=params, headers=tokens_for("project_manager"))
+        assert reply.status_code == 422 and reply.json()["field"] == "quarter"
+
+    async def test_police_do_not_get_the_report(self, service: httpx.AsyncClient, tokens_for: Callable) -> None:
+        params = {"jurisdiction": J, "quarter": "2026Q4"}
+        reply = await service.get("/v1/evaluation/report", params=params, headers=tokens_for("police"))
+        assert reply.status_code == 403
+
+
+def _all(text: str, needle: str) -> list[int]:
+    found, start = [], text.find(needle)
+    while start != -1:
+        found.append(start)
+        start = text.find(needle, start + 1)
+    return found
