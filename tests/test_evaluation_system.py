@@ -93,3 +93,38 @@ class TestTheEvaluatorThroughTheGateway:
             "/v1/evaluation/continuum", params={"jurisdiction": J, "period": "2026-W44", "by": "race"}
         )
         assert reply.status_code == 422 and reply.json()["field"] == "period"
+
+
+class TestTheLimitedDataSet:
+    def test_an_extract_under_a_recorded_agreement_lands_in_the_audit_log(self, system: System) -> None:
+        import asyncio
+        import time
+
+        import asyncpg
+
+        agreement = {
+            "jurisdiction": J,
+            "agreement_id": "DUA-SYSTEM-1",
+            "recipient_agency": EVALUATORS[J],
+            "expires_on": f"{int(YEAR) + 2}-01-01",
+            "signed_document_sha256": "cd" * 32,
+        }
+        recorded = system.agency("lead-project-manager").post("/v1/evaluation/data-use-agreements", json=agreement)
+        assert recorded.status_code == 201, recorded.text
+        body = {"jurisdiction": J, "data_use_agreement_id": "DUA-SYSTEM-1", "year": int(YEAR)}
+        extract = system.agency(EVALUATORS[J]).post("/v1/evaluation/extracts", json=body)
+        assert extract.status_code == 201, extract.text
+        extract_id = extract.json()["extract_id"]
+
+        async def audited() -> int:
+            conn = await asyncpg.connect(system.database_url("audit"))
+            try:
+                query = "SELECT count(*) FROM audit_log WHERE entry::text LIKE $1 AND entry::text LIKE '%DUA-SYSTEM-1%'"
+                return await conn.fetchval(query, f"%{extract_id}%")
+            finally:
+                await conn.close()
+
+        deadline = time.monotonic() + 30
+        while asyncio.run(audited()) == 0:
+            assert time.monotonic() < deadline, "the extract never reached the audit log"
+            time.sleep(0.2)

@@ -38,8 +38,7 @@ from divert_kernel import bus
 
 OPERATOR = "divert-operator"
 DIVERT_ACCOUNT = "DIVERT"
-# Every Divert service with a NATS user: those that publish, and the evaluation service, which only consumes.
-SERVICES = (*bus.PUBLISHING_SERVICES, "evaluation")
+SERVICES = bus.PUBLISHING_SERVICES
 
 
 def _binary() -> str:
