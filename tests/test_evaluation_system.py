@@ -128,3 +128,20 @@ class TestTheLimitedDataSet:
         while asyncio.run(audited()) == 0:
             assert time.monotonic() < deadline, "the extract never reached the audit log"
             time.sleep(0.2)
+
+
+class TestNoServerErrors:
+    def test_generated_requests_to_the_evaluation_routes_never_get_a_5xx(self, system: System) -> None:
+        import httpx
+        import schemathesis
+
+        from tests.test_fuzz import Tokens, fuzz
+
+        gateway = system.endpoints["gateway_url"]
+        schema = schemathesis.openapi.from_dict(httpx.get(f"{gateway}/openapi.json", timeout=20).json())
+        operations = [r.ok() for r in schema.get_all_operations() if r.ok().path.startswith("/v1/evaluation")]
+        assert len(operations) == 4
+        tokens = Tokens(system)
+        with httpx.Client(base_url=gateway, timeout=30) as http:
+            seen = {op.label: fuzz(http, op, tokens, 40) for op in operations}
+        assert [f"{label} -> {s}" for label, c in seen.items() for s in c if s.startswith("5")] == []
