@@ -42,7 +42,10 @@ REASONS = (
     "officer_judgment",
     "other",
 )
-RETENTION = tuple(f"{s}_{m}m" for m in (3, 6, 12) for s in ("active", "inactive", "exited"))
+MONTHS = (3, 6, 12)
+# Enrolled participants whose 3, 6 or 12 months have passed, then where each stood at that mark.
+DUE = tuple(f"retention_due_{m}m" for m in MONTHS)
+RETENTION = tuple(f"{s}_{m}m" for m in MONTHS for s in ("active", "inactive", "exited"))
 # Each stage and the stage its rate is taken against (None: the first of its line).
 PREVIOUS: dict[str, str | None] = {
     "screened": None,
@@ -61,7 +64,8 @@ PREVIOUS: dict[str, str | None] = {
     "enrolled_after_window": "enrolled",
     "intake_lapsed": "offered",
     "filed_after_lapse": "intake_lapsed",
-    **{stage: "enrolled" for stage in RETENTION},
+    **{stage: "enrolled" for stage in DUE},
+    **{stage: f"retention_due_{stage.rsplit('_', 1)[1]}" for stage in RETENTION},
     "re_referred": "referred",
 }
 STAGES = tuple(PREVIOUS)
@@ -70,6 +74,7 @@ STAGE_SUMS: dict[str, tuple[str, ...]] = {
     "not_diverted": tuple(f"not_diverted.{r}" for r in REASONS),
     "referred": ("offered", "social_contact_submitted"),
     "enrolled": ("enrolled_within_window", "enrolled_after_window"),
+    **{f"retention_due_{m}m": tuple(f"{s}_{m}m" for s in ("active", "inactive", "exited")) for m in MONTHS},
 }
 UNIT_STAGES = ("offered", "social_contact_submitted")
 
@@ -98,11 +103,11 @@ def stages_of(path: ReferralPath, now: datetime) -> set[str]:
     reached.add("enrolled")
     late = path.intake_deadline is not None and path.intake_on > path.intake_deadline
     reached.add("enrolled_after_window" if late else "enrolled_within_window")
-    for months in (3, 6, 12):
+    for months in MONTHS:
         mark = add_months(path.intake_at, months)
         if mark <= now:
             status = next((s for at, s in reversed(path.statuses) if path.intake_at <= at <= mark), "active")
-            reached.add(f"{status}_{months}m")
+            reached |= {f"retention_due_{months}m", f"{status}_{months}m"}
     return reached
 
 

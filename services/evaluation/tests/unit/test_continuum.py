@@ -76,7 +76,9 @@ class TestCountsRatesAndIndexes:
         assert rows[("enrolled", "black")].rate == 1.0  # 11 / 11
         assert rows[("enrolled", "black")].relative_rate_index == 2.0  # 1.0 / 0.5
         assert rows[("enrolled", "total")].rate == round(23 / 35, 4)
-        assert rows[("active_3m", "black")].rate == 1.0
+        assert rows[("retention_due_3m", "white")].rate == 1.0  # all 12 enrolled passed three months
+        assert rows[("active_3m", "black")].rate == 1.0  # 11 / 11 due
+        assert rows[("active_6m", "black")].rate is None  # none due yet: no rate against zero
 
     def test_the_median_days_from_referral_to_intake(self, family) -> None:  # type: ignore[no-untyped-def]
         rows = table(family, "2026Q4", "race")

@@ -19,9 +19,13 @@ from evaluation.domain.suppression import primary, suppress
 
 P = (1 << 61) - 1
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
+REASONS = ("declined_by_person", "victim_requests_prosecution", "safety_concern", "outstanding_warrant")
+REASONS += ("under_supervision", "officer_judgment", "other")
 STAGE_SUMS = {
+    "not_diverted": tuple(f"not_diverted.{r}" for r in REASONS),
     "referred": ("offered", "social_contact_submitted"),
     "enrolled": ("enrolled_within_window", "enrolled_after_window"),
+    **{f"retention_due_{m}m": (f"active_{m}m", f"inactive_{m}m", f"exited_{m}m") for m in (3, 6, 12)},
 }
 
 
@@ -92,20 +96,27 @@ def recoverable(values: dict, hidden: set) -> set:  # type: ignore[type-arg]
 
 
 RECORD = st.tuples(
-    st.integers(0, 364),  # day of 2026
+    # A few days (two in one quarter, one per other quarter), so months, quarters and the year all fill up.
+    st.sampled_from([10, 40, 100, 280, 300, 200]),
     st.sampled_from(["white", "black", "asian", "unknown"]),
     st.sampled_from(["hispanic_or_latino", "not_hispanic_or_latino"]),
     st.sampled_from(["arrest_diversion", "social_contact"]),
     st.sampled_from([("seattle-pd", "north"), ("seattle-pd", None), ("kc-sheriff", "south"), ("community", None)]),
-    st.integers(0, 3),  # how far along: screened only, referred, handed off, enrolled
+    st.integers(-1, 3),  # not diverted, or how far along: screened only, referred, handed off, enrolled
+    st.integers(1, 14),  # how many people alike: big and small cells side by side
 )
 
 
 def facts_of(records: list[tuple]) -> list[Fact]:  # type: ignore[type-arg]
     facts = []
-    for i, (day, race, ethnicity, kind, (agency, unit), depth) in enumerate(records):
+    alike = [(record, n) for record, (*_, copies) in zip(records, records, strict=True) for n in range(copies)]
+    for i, ((day, race, ethnicity, kind, (agency, unit), depth, _), _n) in enumerate(alike):
         at = datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(days=day)
         codes = {"race": race, "ethnicity": ethnicity, "gender": "female", "age_band": "25-34", "referral_type": kind}
+        if depth < 0:
+            reason = REASONS[day % 3]
+            facts.append(Fact("not_diverted", f"d{i}", at, data={**codes, "reason": reason}))
+            continue
         facts.append(Fact("screened", f"s{i}", at, data={**codes, "eligible": True}))
         if depth >= 1:
             referral = {**codes, "referring_agency": agency, "officer_unit": unit, "intake_deadline": "2026-06-01"}
@@ -122,8 +133,8 @@ def family_of(records):  # type: ignore[no-untyped-def]
     return count(contacts, paths, 2026, NOW)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(RECORD, min_size=1, max_size=120))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(RECORD, min_size=1, max_size=20))
 def test_no_suppressed_count_is_recoverable_from_any_published_view(records) -> None:  # type: ignore[no-untyped-def]
     family = family_of(records)
     hidden = suppress(family.values, equations(family))
@@ -133,8 +144,8 @@ def test_no_suppressed_count_is_recoverable_from_any_published_view(records) -> 
 
 def test_the_check_finds_what_primary_suppression_alone_leaves_open() -> None:
     # One black participant among twenty white ones: without partners, total minus white gives the one away.
-    records = [(280, "white", "not_hispanic_or_latino", "arrest_diversion", ("seattle-pd", "north"), 1)] * 20
-    records.append((280, "black", "not_hispanic_or_latino", "arrest_diversion", ("seattle-pd", "north"), 1))
+    records = [(280, "white", "not_hispanic_or_latino", "arrest_diversion", ("seattle-pd", "north"), 1, 20)]
+    records.append((280, "black", "not_hispanic_or_latino", "arrest_diversion", ("seattle-pd", "north"), 1, 1))
     family = family_of(records)
     assert ("2026-10", "screened", "race", "black") in recoverable(family.values, primary(family.values))
     assert recoverable(family.values, suppress(family.values, equations(family))) == set()
