@@ -26,6 +26,7 @@ class GatewaySettings(BaseSettings):
     consent_url: str = "http://127.0.0.1:8103"
     prosecution_url: str = "http://127.0.0.1:8104"
     audit_url: str = "http://127.0.0.1:8105"
+    evaluation_url: str = "http://127.0.0.1:8106"
     upstream_timeout_seconds: float = 15.0
     max_body_bytes: int = 256 * 1024
     # Where partners reach the gateway (event `dataschema` URLs, the AsyncAPI servers); unset: the issuer.
@@ -84,4 +85,5 @@ class GatewaySettings(BaseSettings):
             "consent": self.consent_url,
             "prosecution": self.prosecution_url,
             "audit": self.audit_url,
+            "evaluation": self.evaluation_url,
         }
