@@ -27,6 +27,9 @@ _OURS = (
     "prosecution",
     "audit",
 )
+# Top frames that wait rather than work (an idle worker thread, the event loop's poll): py-spy's --nonblocking mode
+# cannot always tell them idle, so they are counted apart, not charged to anything.
+_WAITING = {"select", "wait", "get", "sleep", "_worker", "poll"}
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^():]*)(?::\d+)?\)$")
 
 
@@ -84,16 +87,21 @@ def summary(name: str, path: Path, top: int = 12) -> str:
     by_package: collections.Counter[str] = collections.Counter()
     leaf: collections.Counter[str] = collections.Counter()
     ours: collections.Counter[str] = collections.Counter()
+    waiting = 0
     for frames, count in stacks:
         if not frames:
             continue
         func, file = frames[-1]
+        if func.rsplit(".", 1)[-1] in _WAITING:
+            waiting += count
+            continue
         by_package[_package(file)] += count
         leaf[f"{func} ({_short(file)})"] += count
         for f, fl in {(f, fl) for f, fl in frames if _package(fl) in _OURS}:
             ours[f"{f} ({_short(fl)})"] += count
     lines = [
-        f"### {name}: {total} samples ({total / RATE:.0f} busy-seconds of the main thread's CPU/wait at {RATE} Hz)"
+        f"### {name}: {total} samples at {RATE} Hz, {waiting / total:.0%} of them waiting (poll, idle worker "
+        "threads: left out); shares are of all samples"
     ]
     lines += ["", "| where the top frame is | share |", "| --- | ---: |"]
     lines += [f"| {pkg} | {c / total:5.1%} |" for pkg, c in by_package.most_common(top)]

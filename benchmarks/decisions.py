@@ -144,4 +144,4 @@ def main(n: int, concurrency: int, batch: int) -> None:
 
 if __name__ == "__main__":
     args = [int(a) for a in sys.argv[1:4]]
-    main(*(args + [1000, 8, 500][len(args) :]))
+    main(*(args + [500, 8, 500][len(args) :]))
