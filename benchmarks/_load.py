@@ -78,6 +78,7 @@ class Load:
         self.prosecutor = {"Authorization": f"Bearer {tokens['prosecutor']}"}
         self.read_every = read_every  # sample the prosecutor's read on every n-th referral (0: never)
         self.watch = Watch()
+        self.acked: list[str] = []  # every referral id answered 201, all steps
         self.session: aiohttp.ClientSession | None = None
         self.nc: nats.NATS | None = None
 
@@ -162,6 +163,7 @@ class Load:
             task.cancel()
         lag = max((r.sent - r.scheduled for r in records if r.sent), default=0.0)
         acked = [r.referral_id for r in records if r.referral_id]
+        self.acked += acked
         while loop.time() < end + drain and not all(rid in self.watch.first for rid in acked):
             await asyncio.sleep(0.05)
         return records, time.process_time() - cpu, lag

@@ -41,13 +41,14 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--break-at", type=float, default=float(env("BENCH_BREAK_AT", "5")), help="stop ramp, p99 s")
     parser.add_argument("--profile", type=float, default=None, help="py-spy every process during this rate's step")
     parser.add_argument("--profile-dir", type=Path, default=Path(__file__).parent / "profiles")
+    parser.add_argument("--final-drain", type=float, default=float(env("BENCH_FINAL_DRAIN", "60")), help="lost after")
     parser.add_argument("--no-baseline", action="store_true", help="skip the raw commits and the audit walk")
     return parser.parse_args(argv)
 
 
 HEADER = (
     f"{'rate/s':>7} {'sent':>6} {'acked/s':>8} {'held/s':>7} | {'req p50':>7} {'p99':>6} | {'held p50':>8} "
-    f"{'p99':>6} | {'read p50':>8} {'p99':>6} | {'refused':>7} {'lost':>5} {'twice':>5} | {'lag':>5} {'cpu':>5}"
+    f"{'p99':>6} | {'read p50':>8} {'p99':>6} | {'refused':>7} {'late':>5} {'twice':>5} | {'lag':>5} {'cpu':>5}"
 )
 
 
@@ -104,10 +105,22 @@ async def _ramp(running: Running, args: argparse.Namespace) -> list[dict]:  # ty
             if last["refused"] or last["lost"] or not last["held_p99"] <= args.break_at:
                 print(f"   (the ramp stops here: the system fell behind at {rate:g}/s; higher rates would only queue)")
                 break
+        await _final_drain(load, args.final_drain)
     finally:
         await load.close()
+    print("   refused: no 201 (an error, or no answer by the end of the drain); late: 201 but no ChargeHeld by then")
     print("   lag: the client's latest send behind its schedule; cpu: the client's own CPU over the step")
     return rows
+
+
+async def _final_drain(load: Load, seconds: float) -> None:
+    """Lost means acknowledged and never seen: late ones get a last, bounded wait before they are called lost."""
+    acked = [rid for rid in load.acked if rid]
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline and not all(rid in load.watch.first for rid in acked):
+        await asyncio.sleep(0.1)
+    lost = sum(1 for rid in acked if rid not in load.watch.first)
+    print(f"lost (acknowledged, no ChargeHeld {seconds:g} s after the last step): {lost} of {len(acked)}")
 
 
 def _start_profile(running: Running, args: argparse.Namespace, rate: float) -> list:  # type: ignore[type-arg]

@@ -3,6 +3,7 @@ nothing refused, lost or held twice. No figure's value is asserted: speed is mea
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ ROOT = Path(__file__).parent.parent
 FIGURES = (
     "TARGET e2e sustained diversions/s, nothing lost",
     "TARGET e2e ChargeHeld p99 at 150/s",
+    "lost (acknowledged, no ChargeHeld",
     "raw asyncpg one-row commits, same PostgreSQL:",
     "e2e sustained / raw commits",
     "audit chain filled by the load:",
@@ -32,5 +34,6 @@ def test_e2e_prints_every_figure_and_loses_nothing() -> None:
         assert figure in out, f"{figure!r} missing from:\n{out}"
     [row] = [line for line in out.splitlines() if line.split()[:2] == ["3", "6"]]  # the step: 3/s, 6 sent
     columns = row.replace("|", " ").split()
-    refused, lost, twice = (int(c) for c in columns[10:13])
-    assert (refused, lost, twice) == (0, 0, 0), row
+    refused, late, twice = (int(c) for c in columns[10:13])
+    assert (refused, late, twice) == (0, 0, 0), row
+    assert re.search(r"^lost \(acknowledged, no ChargeHeld 60 s after the last step\): 0 of \d+$", out, re.M), out
