@@ -21,12 +21,14 @@ from pathlib import Path
 from uuid import uuid4
 
 import httpx
+import sqlalchemy as sa
 
 from divert_devstack import tokens
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer, ensure_databases
 from divert_devstack.procs import free_port, spawn, stop, wait_for_port
 from divert_devstack.stack import migrations_dir
+from divert_kernel.db import make_engine
 from divert_kernel.migrate import upgrade
 
 J = "seattle-king-county"
@@ -52,9 +54,28 @@ def summary(name: str, latencies: list[float], rate: float) -> str:
     return f"{name:<28} p50 {q[49] * 1000:6.2f} ms   p99 {q[98] * 1000:6.2f} ms   {rate:7.0f}/s"
 
 
-async def run(url: str, auth: dict[str, str], cm: dict[str, str], n: int, concurrency: int) -> None:
+async def hand_off(database_url: str, participants: list[str]) -> None:
+    """Make lead-cm the provider holding each participant, as a WarmHandoffCompleted would (only the holding
+    provider records consents); written straight into the relation table, since no referral service runs here."""
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO participant_relations (jurisdiction, participant_id, relation, agency, since, event_id) "
+                    "SELECT :j, p, 'handoff_provider', 'lead-cm', now(), gen_random_uuid() "
+                    "FROM unnest(CAST(:ids AS uuid[])) AS p"
+                ),
+                {"j": J, "ids": participants},
+            )
+    finally:
+        await engine.dispose()
+
+
+async def run(url: str, database_url: str, auth: dict[str, str], cm: dict[str, str], n: int, concurrency: int) -> None:
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         participants = [str(uuid4()) for _ in range(1000)]
+        await hand_off(database_url, participants)
         for p in participants:
             reply = await client.post(
                 "/v1/consents",
@@ -152,7 +173,7 @@ def main(n: int, concurrency: int) -> None:
                 "Authorization": "Bearer "
                 + tokens.mint(key, agency="lead-cm", agency_type="case_management", jurisdictions=[J], ttl=3600)
             }
-            asyncio.run(run(f"http://127.0.0.1:{port}", auth, cm, n, concurrency))
+            asyncio.run(run(f"http://127.0.0.1:{port}", pg.url("consent"), auth, cm, n, concurrency))
         finally:
             if proc is not None:
                 stop(proc)
