@@ -6,6 +6,9 @@ committed meanwhile and swaps the rebuilt rows in. Writers wait for that one sho
 old rows until it commits. `verify` does the same but compares instead of swapping and changes nothing live.
 Projectors name tables without a schema, so a search path with the rebuild schema first points them at the
 copies, while the event store and the record tables (kept, never rebuilt) resolve to the live schema.
+A service whose facts live elsewhere (the audit service's hash chain) names its own `History` to replay.
+Replayed facts are marked `replaying`: projectors skip the advisory locks that order live writers, which would
+otherwise be held for the whole replay and stall the live service.
 """
 
 from __future__ import annotations
