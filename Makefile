@@ -30,9 +30,15 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/append.py
-	$(BIN)/python benchmarks/decisions.py
+# The benchmarks' own tools (aiohttp, pyeventsourcing, py-spy) are the `bench` extra, installed on first use.
+BENCH_STAMP := $(VENV)/.bench-$(shell cksum pyproject.toml | cut -d' ' -f1)
+$(BENCH_STAMP): $(STAMP)
+	@echo "==> installing the benchmarks' tools (the bench extra) into $(VENV)"
+	@$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	@rm -f $(VENV)/.bench-* && touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/all.py
 
 clean:
 	rm -rf $(VENV) .divert

@@ -21,6 +21,7 @@ import pytest
 from divert_devstack.nats import NatsServer
 from divert_devstack.postgres import PostgresServer
 from divert_devstack.procs import free_port
+from divert_devstack.stack import SERVICES
 from tests.partner import Partner
 
 
@@ -76,7 +77,7 @@ def stop_launcher(proc: subprocess.Popen[bytes]) -> int:
 
 def free_ports_env() -> dict[str, str]:
     base = free_port()
-    while not all(_is_free(base + i) for i in range(5)) or base > 60000:
+    while not all(_is_free(base + i) for i in range(len(SERVICES))) or base > 60000:
         base = free_port()
     return {"DIVERT_GATEWAY_PORT": str(free_port()), "DIVERT_SERVICE_BASE_PORT": str(base)}
 

@@ -31,6 +31,15 @@ ROI_CATEGORIES = ["identity", "referral", "screening", "assessment", "plan", "co
 MOU_HANDOFF = ({"identity", "referral"}, "care_coordination")
 MOU_CHARGE = ({"referral"}, "diversion_monitoring")
 MOU_MANAGER = ({"identity", "referral"}, "program_operations")
+# The evaluator of each demo site (santa-fe has none): aggregates only, never a participant-level read.
+EVALUATORS = {"seattle-king-county": "lead-evaluator"}
+# The aggregate reads (DESIGN §7b): served to evaluators, project managers and (per unit) police, and never with
+# a participant's id in them, whoever asks.
+_YEAR = str(NOW.year)
+AGGREGATE_READS = {
+    "continuum": "/v1/evaluation/continuum?jurisdiction={j}&period=" + _YEAR + "&by=race",
+    "continuum per unit": "/v1/evaluation/continuum?jurisdiction={j}&period=" + _YEAR + "&by=unit",
+}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ def test_import_contracts_are_kept() -> None:
     assert "0 broken" in result.stdout
 
 
-SERVICES = ("referral", "casemgmt", "consent", "prosecution", "audit")
+SERVICES = ("referral", "casemgmt", "consent", "prosecution", "audit", "evaluation")
 
 
 def test_no_service_file_imports_another_service_tests_included() -> None:

@@ -14,7 +14,7 @@ from uuid import uuid4
 import pytest
 
 from tests.conftest import System
-from tests.isolation import Endpoint, Reader, Subject, build, readers, webhook_endpoints
+from tests.isolation import AGGREGATE_READS, Endpoint, Reader, Subject, build, readers, webhook_endpoints
 from tests.partner import Partner
 
 SEATTLE, SANTA_FE = "seattle-king-county", "santa-fe"
@@ -75,6 +75,7 @@ LISTS = [
     Listing("agenda", "/v1/owg/agenda?jurisdiction={j}&date={tomorrow}", "referrer", "referral"),
     Listing("roster", "/v1/owg/roster?jurisdiction={j}", "referrer", "referral"),
     Listing("caseload", "/v1/case-managers/cm-iso/participants?jurisdiction={j}", "holder", "referral"),
+    *(Listing(name, template, "referrer", "referral") for name, template in AGGREGATE_READS.items()),
 ]
 # Who may call a path at all is a role check that reads the same for every record; those cells expect refusal.
 ROLE_LIMITED = {
@@ -85,6 +86,8 @@ ROLE_LIMITED = {
     "roster": {"project_manager", "police", "prosecutor", "case_management"},
     "field lookup": {"police"},
     "caseload": {"case_management"},
+    # Aggregates: no reader ever finds a participant in them.
+    **{name: set() for name in AGGREGATE_READS},
 }
 
 

@@ -44,3 +44,4 @@ def test_the_walkthroughs_run_as_written(system: System, tmp_path: Path) -> None
     assert "intake read: 200" in out
     assert "chain valid: True" in out
     assert "verified" in out
+    assert "report: 200" in out and "extract rows:" in out

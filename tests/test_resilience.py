@@ -23,11 +23,11 @@ import httpx
 import pytest
 
 from divert_devstack.procs import free_port
+from divert_devstack.stack import SERVICES
 from tests.conftest import free_ports_env, start_launcher, stop_launcher
 from tests.partner import Partner, referral_body
 
 GATEWAY_TIMEOUT = 3.0
-SERVICES = ("referral", "casemgmt", "consent", "prosecution", "audit")
 
 
 @dataclass

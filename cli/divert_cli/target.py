@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SERVICES = ("referral", "casemgmt", "consent", "prosecution", "audit")
+SERVICES = ("referral", "casemgmt", "consent", "prosecution", "audit", "evaluation")
 DATABASES = (*SERVICES, "gateway")
 
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from divert_contracts.vocabulary import AgeBand, Ethnicity, Gender, OffenseCode, Race, ReferralType, ReferredTo
+from divert_contracts.vocabulary import (
+    AgeBand,
+    Ethnicity,
+    Gender,
+    OffenseCode,
+    Race,
+    ReferralType,
+    ReferredTo,
+    UnitCode,
+)
 from divert_kernel.events import Event
 
 
@@ -31,6 +40,8 @@ class DiversionOffered(_ReferralEvent):
     ethnicity: Ethnicity
     gender: Gender
     age_band: AgeBand
+    # The officer's unit code, for the police per-unit equity view. None: not given, or before units were recorded.
+    officer_unit: UnitCode | None = None
 
 
 class SocialContactReferralSubmitted(_ReferralEvent):
@@ -48,6 +59,7 @@ class SocialContactReferralSubmitted(_ReferralEvent):
     ethnicity: Ethnicity
     gender: Gender
     age_band: AgeBand
+    officer_unit: UnitCode | None = None
 
 
 class EligibilityPolicyAmended(_ReferralEvent):
@@ -74,6 +86,8 @@ class EligibilityPolicyAmended(_ReferralEvent):
 
 
 class ContactScreened(_ReferralEvent):
+    """A contact screened against the site's policy; the demographics feed the racial-equity review."""
+
     screening_id: str
     referral_type: ReferralType
     offense_codes: list[OffenseCode]
@@ -82,6 +96,12 @@ class ContactScreened(_ReferralEvent):
     reasons: list[str]
     policy_version: int
     screened_at: datetime
+    # Demographic category codes for the equity review (DESIGN §4), never a birth date or a name. None: not
+    # given, or screened before screenings carried them.
+    race: Race | None = None
+    ethnicity: Ethnicity | None = None
+    gender: Gender | None = None
+    age_band: AgeBand | None = None
 
 
 class DiversionAccepted(_ReferralEvent):

@@ -62,3 +62,5 @@ AgeBand = Literal["under_18", "18-24", "25-34", "35-44", "45-54", "55-64", "65_a
 Jurisdiction = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 AgencyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$")]
 OffenseCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.()/-]{0,31}$")]
+# A police unit (precinct, squad) as the agency codes it: a code, never a name, for per-unit equity views.
+UnitCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")]

@@ -1,4 +1,4 @@
-"""The whole Divert system on one machine: PostgreSQL, NATS, migrations, five services and the gateway.
+"""The whole Divert system on one machine: PostgreSQL, NATS, migrations, the services and the gateway.
 
 Used by `make run` (through run.py) and by the system tests, which start it exactly the same way.
 """
@@ -31,7 +31,7 @@ from divert_kernel.bus import feed_user
 
 log = logging.getLogger("divert.stack")
 
-SERVICES = ("referral", "casemgmt", "consent", "prosecution", "audit")
+SERVICES = ("referral", "casemgmt", "consent", "prosecution", "audit", "evaluation")
 DATABASES = (*SERVICES, "gateway")
 DEVSTACK_RATE_LIMITS = {
     "GATEWAY_RATE_LIMITS": json.dumps(dict.fromkeys(("reads", "writes", "exports", "token"), "100000/minute")),

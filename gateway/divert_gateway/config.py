@@ -28,6 +28,7 @@ class GatewaySettings(BaseSettings):
     consent_url: str = "http://127.0.0.1:8103"
     prosecution_url: str = "http://127.0.0.1:8104"
     audit_url: str = "http://127.0.0.1:8105"
+    evaluation_url: str = "http://127.0.0.1:8106"
     # The consent service as the delivery component's gate asks it: one address (unset: the first consent URL).
     delivery_consent_url: str | None = None
     upstream_timeout_seconds: float = 15.0
@@ -60,7 +61,7 @@ class GatewaySettings(BaseSettings):
             parse(limit)
         return {**DEFAULT_RATE_LIMITS, **value}
 
-    @field_validator("referral_url", "casemgmt_url", "consent_url", "prosecution_url", "audit_url")
+    @field_validator("referral_url", "casemgmt_url", "consent_url", "prosecution_url", "audit_url", "evaluation_url")
     @classmethod
     def _urls(cls, value: str) -> str:
         urls = split_urls(value)
@@ -101,6 +102,7 @@ class GatewaySettings(BaseSettings):
             "consent": self.consent_url,
             "prosecution": self.prosecution_url,
             "audit": self.audit_url,
+            "evaluation": self.evaluation_url,
         }
         return {name: split_urls(value) for name, value in urls.items()}
 

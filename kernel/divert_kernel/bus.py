@@ -18,7 +18,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 
 log = logging.getLogger("divert.bus")
 
-PUBLISHING_SERVICES = ("referral", "casemgmt", "consent", "prosecution", "audit", "gateway")
+PUBLISHING_SERVICES = ("referral", "casemgmt", "consent", "prosecution", "audit", "gateway", "evaluation")
 DUPLICATE_WINDOW_SECONDS = 24 * 3600
 
 

@@ -95,3 +95,6 @@ OwgMember = Annotated[Principal, _role("project_manager", "police", "prosecutor"
 CaseloadReader = Annotated[Principal, _role("case_management", "project_manager")]
 ConsentReader = Annotated[Principal, _role("case_management", "auditor")]
 CourtDateReader = Annotated[Principal, _role("prosecutor", "case_management", "defender")]
+Evaluator = Annotated[Principal, _role("evaluator")]
+# Aggregates only (DESIGN §7b): evaluators and the project manager see the continuum; police their own units.
+EvaluationReader = Annotated[Principal, _role("evaluator", "project_manager", "police")]

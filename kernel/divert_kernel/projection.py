@@ -37,10 +37,28 @@ class Fact:
     time: datetime  # when the publishing service recorded it
     version: int  # the event's place in its aggregate's stream
     position: int  # events.position of an own event; consumed_events.seq of a foreign one (one sequence)
+    # True when a rebuild replays it into private copies: locks that order live writers are not needed there,
+    # and taking them would stall the live service for the whole replay.
+    replaying: bool = False
 
 
 Projector = Callable[[AsyncConnection, Fact], Awaitable[None]]
 P = TypeVar("P", bound=Projector)
+# Takes consecutive facts of its event types at once (all of one append, or a page of a rebuild), e.g. to write
+# them in one multi-row statement: it must leave the same rows however the facts are split between calls.
+BatchProjector = Callable[[AsyncConnection, Sequence[Fact]], Awaitable[None]]
+B = TypeVar("B", bound=BatchProjector)
+
+
+@dataclass(frozen=True)
+class History:
+    """Where a rebuild reads a service's facts, when not from its event store and kept consumed events.
+
+    `select` is a query with an `:after` parameter whose rows have a `position` column (one increasing order);
+    `fact` turns a row into what the projectors take (None: nothing to project)."""
+
+    select: str
+    fact: Callable[[Any], Fact | None]
 
 
 @dataclass
@@ -50,7 +68,8 @@ class Projections:
     service: str
     tables: Sequence[str]
     records: Sequence[str] = ()
-    _projectors: dict[tuple[str, str], list[Projector]] = field(default_factory=dict)
+    history: History | None = None  # None: the event store and the consumed events (divert_kernel.rebuild)
+    _projectors: dict[tuple[str, str], list[Projector | _Batched]] = field(default_factory=dict)
 
     def on(self, *event_types: type[Event]) -> Callable[[P], P]:
         """Decorate a projector of these event types (own or foreign: the contract names its service)."""
@@ -62,12 +81,46 @@ class Projections:
 
         return register
 
+    def on_each_run(self, *event_types: type[Event]) -> Callable[[B], B]:
+        """Decorate a batch projector: it takes each run of consecutive facts of these types in one call."""
+
+        def register(fn: B) -> B:
+            for cls in event_types:
+                self._projectors.setdefault((cls.service, cls.__name__), []).append(_Batched(fn))
+            return fn
+
+        return register
+
     def handles(self, source: str, event_type: str) -> bool:
         return (source, event_type) in self._projectors
 
     async def apply(self, conn: AsyncConnection, fact: Fact) -> None:
-        for projector in self._projectors.get((fact.source, type(fact.event).__name__), ()):
-            await projector(conn, fact)
+        await self.apply_all(conn, [fact])
+
+    async def apply_all(self, conn: AsyncConnection, facts: Sequence[Fact]) -> None:
+        """Project facts in order. A run of consecutive facts of one type that has a batch projector goes to each
+        of the type's projectors in turn: the batch ones once with the whole run, the others fact by fact."""
+        start = 0
+        while start < len(facts):
+            key = (facts[start].source, type(facts[start].event).__name__)
+            projectors = self._projectors.get(key, ())
+            end = start + 1
+            if any(isinstance(p, _Batched) for p in projectors):
+                while end < len(facts) and (facts[end].source, type(facts[end].event).__name__) == key:
+                    end += 1
+            run = facts[start:end]
+            for projector in projectors:
+                if isinstance(projector, _Batched):
+                    await projector.fn(conn, run)
+                else:
+                    for fact in run:
+                        await projector(conn, fact)
+            start = end
+
+
+@dataclass(frozen=True)
+class _Batched:
+    fn: BatchProjector
 
 
 _BY_SERVICE: dict[str, Projections] = {}

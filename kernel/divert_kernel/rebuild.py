@@ -6,12 +6,15 @@ committed meanwhile and swaps the rebuilt rows in. Writers wait for that one sho
 old rows until it commits. `verify` does the same but compares instead of swapping and changes nothing live.
 Projectors name tables without a schema, so a search path with the rebuild schema first points them at the
 copies, while the event store and the record tables (kept, never rebuilt) resolve to the live schema.
+A service whose facts live elsewhere (the audit service's hash chain) names its own `History` to replay.
+Replayed facts are marked `replaying`: projectors skip the advisory locks that order live writers, which would
+otherwise be held for the whole replay and stall the live service.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from divert_kernel import envelope
 from divert_kernel.events import load_event
-from divert_kernel.projection import Projections, foreign_fact, own_fact, stored_actor
+from divert_kernel.projection import Fact, Projections, foreign_fact, own_fact, stored_actor
 
 ASIDE = "divert_rebuild"
 PAGE = 500
@@ -33,8 +36,6 @@ _EVERYTHING = """
     UNION ALL
     SELECT seq, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, envelope FROM consumed_events WHERE seq > :after
 """
-_PAGE = sa.text(f"{_EVERYTHING} ORDER BY 1 LIMIT :limit")
-_COUNT = sa.text("SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM consumed_events)")
 # Consumed before k0002 kept a copy: such history cannot be replayed, and a rebuild would lose its rows.
 _UNKEPT = sa.text(
     "SELECT count(*) FROM processed_events p WHERE NOT EXISTS "
@@ -42,6 +43,26 @@ _UNKEPT = sa.text(
 )
 _ONE_AT_A_TIME = sa.text("SELECT pg_try_advisory_lock(hashtext('divert-projections-rebuild'))")
 _RELEASE = sa.text("SELECT pg_advisory_unlock(hashtext('divert-projections-rebuild'))")
+
+
+def _page(select: str) -> sa.TextClause:
+    return sa.text(f"SELECT * FROM ({select}) AS p ORDER BY p.position LIMIT :limit")
+
+
+def _count(select: str) -> sa.TextClause:
+    return sa.text(f"SELECT count(*) FROM ({select}) AS p")
+
+
+def _late(select: str) -> sa.TextClause:
+    return sa.text(
+        f"""
+        SELECT * FROM ({select}) AS p
+        WHERE p.position > :last OR EXISTS (
+            SELECT 1 FROM unnest(CAST(:los AS bigint[]), CAST(:his AS bigint[])) AS g(lo, hi)
+            WHERE p.position BETWEEN g.lo AND g.hi)
+        ORDER BY p.position
+        """
+    )
 
 
 class RebuildRefused(Exception):
@@ -105,7 +126,7 @@ async def run(
 
 async def _prepare(conn: AsyncConnection, projections: Projections) -> str:
     """Refuse history that was never kept; create empty copies of the read-model tables aside."""
-    unkept = (await conn.execute(_UNKEPT)).scalar_one()
+    unkept = 0 if projections.history else (await conn.execute(_UNKEPT)).scalar_one()
     if unkept:
         raise RebuildRefused(f"{unkept} consumed events predate the kept history (kernel migration k0002)")
     live = (await conn.execute(sa.text("SELECT current_schema()"))).scalar_one()
@@ -127,15 +148,16 @@ async def _replay_all(
     """Phase one, without locks: one snapshot (repeatable read) of everything committed, replayed page by page."""
     await conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
     await _aside(conn, live)
-    total = (await conn.execute(_COUNT)).scalar_one()
+    select = _select(projections)
+    total = (await conn.execute(_count(select), {"after": 0})).scalar_one()
     replay = _Replay()
     while True:
-        rows = (await conn.execute(_PAGE, {"after": replay.last, "limit": PAGE})).all()
+        rows = (await conn.execute(_page(select), {"after": replay.last, "limit": PAGE})).all()
         for row in rows:
             if row.position > replay.last + 1:
                 replay.gaps.append((replay.last + 1, row.position - 1))
             replay.last = row.position
-            await _apply(conn, projections, row)
+        await _apply(conn, projections, rows)
         report.events += len(rows)
         if progress is not None:
             progress(report.events, total)
@@ -145,27 +167,25 @@ async def _replay_all(
     return replay
 
 
-async def _apply(conn: AsyncConnection, projections: Projections, row: sa.Row[Any]) -> None:
+def _select(projections: Projections) -> str:
+    return projections.history.select if projections.history else _EVERYTHING
+
+
+def _stored_fact(projections: Projections, row: sa.Row[Any]) -> Fact | None:
+    if projections.history is not None:
+        return projections.history.fact(row)
     if row.envelope is not None:
-        fact = foreign_fact(envelope.from_dict(row.envelope), row.position)
-    else:
-        event = load_event(projections.service, row.type, row.schema_version, row.data)
-        if event is None:
-            raise LookupError(f"no contract for {projections.service}.{row.type} v{row.schema_version}")
-        fact = own_fact(projections.service, event, row.jurisdiction, row.stream_id, row, stored_actor(row.metadata))
-    if fact is not None:
-        await projections.apply(conn, fact)
+        return foreign_fact(envelope.from_dict(row.envelope), row.position)
+    event = load_event(projections.service, row.type, row.schema_version, row.data)
+    if event is None:
+        raise LookupError(f"no contract for {projections.service}.{row.type} v{row.schema_version}")
+    return own_fact(projections.service, event, row.jurisdiction, row.stream_id, row, stored_actor(row.metadata))
 
 
-_LATE = sa.text(
-    f"""
-    SELECT * FROM ({_EVERYTHING}) AS p
-    WHERE p.position > :last OR EXISTS (
-        SELECT 1 FROM unnest(CAST(:los AS bigint[]), CAST(:his AS bigint[])) AS g(lo, hi)
-        WHERE p.position BETWEEN g.lo AND g.hi)
-    ORDER BY p.position
-    """
-)
+async def _apply(conn: AsyncConnection, projections: Projections, rows: Sequence[sa.Row[Any]]) -> None:
+    """Project rows in order, consecutive facts together (a batch projector takes a run in one statement)."""
+    facts = [replace(f, replaying=True) for f in (_stored_fact(projections, r) for r in rows) if f is not None]
+    await projections.apply_all(conn, facts)
 
 
 async def _catch_up(conn: AsyncConnection, projections: Projections, replay: _Replay, report: Report) -> None:
@@ -176,9 +196,8 @@ async def _catch_up(conn: AsyncConnection, projections: Projections, replay: _Re
         "los": [g[0] for g in replay.gaps],
         "his": [g[1] for g in replay.gaps],
     }
-    rows = (await conn.execute(_LATE, params)).all()
-    for row in rows:
-        await _apply(conn, projections, row)
+    rows = (await conn.execute(_late(_select(projections)), params)).all()
+    await _apply(conn, projections, rows)
     report.events += len(rows)
 
 

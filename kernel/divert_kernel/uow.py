@@ -83,6 +83,7 @@ class UnitOfWork:
         causation = context.current()
         traceparent = telemetry.current_traceparent()
         projections = projection.of(self.service)
+        facts: list[projection.Fact] = []
         for aggregate in self._seen:
             if aggregate.pending:
                 rows = await eventstore.append(
@@ -96,8 +97,12 @@ class UnitOfWork:
                 )
                 events, aggregate.pending = aggregate.pending, []
                 if projections is not None:
-                    for event, row in zip(events, rows, strict=True):
-                        fact = projection.own_fact(
+                    facts.extend(
+                        projection.own_fact(
                             self.service, event, aggregate.jurisdiction, aggregate.stream_id, row, causation.actor
                         )
-                        await projections.apply(self.conn, fact)
+                        for event, row in zip(events, rows, strict=True)
+                    )
+        if projections is not None and facts:
+            # All of one flush at once, in the order appended: a batch projector writes a run in one statement.
+            await projections.apply_all(self.conn, facts)

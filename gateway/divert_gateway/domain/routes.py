@@ -22,7 +22,8 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^/v1/(case-managers|caseloads)(/|$)", "casemgmt"),
         (r"^/v1/(consents|access-decisions|site-grants|break-glass)(/|$)", "consent"),
         (r"^/v1/(held-charges|cases|prosecution)(/|$)", "prosecution"),
-        (r"^/v1/(audit|evaluation)(/|$)", "audit"),
+        (r"^/v1/audit(/|$)", "audit"),
+        (r"^/v1/evaluation(/|$)", "evaluation"),
     )
 )
 

@@ -25,6 +25,8 @@ from divert_gateway.domain.routes import owner_of
         ("/v1/cases/abc/reviews", "prosecution"),
         ("/v1/prosecution/queue", "prosecution"),
         ("/v1/audit/verification", "audit"),
+        ("/v1/evaluation/continuum", "evaluation"),
+        ("/v1/evaluation/report", "evaluation"),
         ("/v1/owg/agenda", "referral"),
         ("/v1/participants", "casemgmt"),
         ("/v1/participants/export", "casemgmt"),

@@ -67,3 +67,28 @@ class TestDispatch:
         assert seen == ["own", "foreign"]
         assert projections.handles("referral", "DiversionDeclined")
         assert not projections.handles("referral", "DiversionOffered")
+
+
+class TestBatches:
+    async def test_a_batch_projector_takes_each_run_of_consecutive_facts_once_and_order_is_kept(self) -> None:
+        seen: list[Any] = []
+        projections = Projections(service="prosecution", tables=("t",))
+
+        @projections.on_each_run(DiversionDeclined)
+        async def batch(conn: Any, facts: Any) -> None:
+            seen.append([f.event.referral_id for f in facts])
+
+        @projections.on(DiversionDeclined)
+        async def each(conn: Any, f: Fact) -> None:
+            seen.append(f.event.referral_id)
+
+        @projections.on(LegacyCaseRegistered)
+        async def case(conn: Any, f: Fact) -> None:
+            seen.append("case")
+
+        def declined(r: str) -> Fact:
+            return fact(DiversionDeclined(referral_id=r, participant_id="p", declined_at=T), "referral")
+
+        registered = fact(load_event("prosecution", "LegacyCaseRegistered", 1, dict(V1)), "prosecution")
+        await projections.apply_all(None, [declined("a"), declined("b"), registered, declined("c")])  # type: ignore[arg-type]
+        assert seen == [["a", "b"], "a", "b", "case", ["c"], "c"]

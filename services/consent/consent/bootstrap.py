@@ -8,8 +8,10 @@ from consent.config import ConsentSettings
 from consent.domain import commands
 from consent.entrypoints import consents, decisions, documents
 from consent.service_layer.handlers import Handlers
+from consent.service_layer.projections import projections
 from divert_kernel.app import ServiceSpec, create_app
 from divert_kernel.clock import Clock, SystemClock
+from divert_kernel.projection import register
 from divert_kernel.sites import load_sites
 
 
@@ -23,6 +25,7 @@ def create(settings: ConsentSettings | None = None, clock: Clock | None = None) 
     settings = settings or ConsentSettings()
     clock = clock or SystemClock()
     handlers = Handlers(clock, load_sites(settings.sites_file))
+    register(projections)
     spec = ServiceSpec(
         name="consent",
         title="Divert consent service",

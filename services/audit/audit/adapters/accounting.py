@@ -1,13 +1,15 @@
-"""The accounting of disclosures, who holds each participant, and the break-glass uses: projections of the log."""
+"""The accounting of disclosures, who holds each participant, and the break-glass uses: projections of the log
+(written by audit.service_layer.projections, from each chained entry)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from divert_contracts.consent import AccessDecided
 
 _ADD_DISCLOSURE = sa.text(
     """
@@ -63,23 +65,23 @@ def _page(before: Cursor, limit: int) -> dict[str, Any]:
     return {"before_at": before[0] if before else None, "before_id": before[1] if before else None, "limit": limit}
 
 
-async def add_disclosure(conn: AsyncConnection, decided: Mapping[str, Any], jurisdiction: str) -> None:
+async def add_disclosure(conn: AsyncConnection, decided: AccessDecided, jurisdiction: str) -> None:
     await conn.execute(
         _ADD_DISCLOSURE,
         {
-            "decision_id": decided["decision_id"],
-            "participant_id": decided["participant_id"],
+            "decision_id": decided.decision_id,
+            "participant_id": decided.participant_id,
             "jurisdiction": jurisdiction,
-            "requester_agency": decided["requester_agency"],
-            "requester_agency_type": decided["requester_agency_type"],
-            "acting_person": decided.get("acting_person"),
-            "category": decided["category"],
-            "purpose": decided["purpose"],
-            "decision": decided["decision"],
-            "basis_kind": decided["basis_kind"],
-            "basis_id": decided.get("basis_id"),
-            "flags": list(decided.get("flags") or []),
-            "decided_at": datetime.fromisoformat(decided["decided_at"]),
+            "requester_agency": decided.requester_agency,
+            "requester_agency_type": decided.requester_agency_type,
+            "acting_person": decided.acting_person,
+            "category": decided.category,
+            "purpose": decided.purpose,
+            "decision": decided.decision,
+            "basis_kind": decided.basis_kind,
+            "basis_id": decided.basis_id,
+            "flags": list(decided.flags),
+            "decided_at": decided.decided_at,
         },
     )
 

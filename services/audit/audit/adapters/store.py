@@ -44,8 +44,8 @@ _ADD_CHECKPOINT = sa.text(
 Verifies = Callable[[bytes, str, str], bool]
 
 
-async def append(conn: AsyncConnection, event_id: str, recorded_at: datetime, entry: Mapping[str, Any]) -> bool:
-    """Chain one entry after the head (locked for the transaction); False if this event is already in."""
+async def append(conn: AsyncConnection, event_id: str, recorded_at: datetime, entry: Mapping[str, Any]) -> int | None:
+    """Chain one entry after the head (locked for the transaction): its sequence, or None if the event is in."""
     seq, prev = (await conn.execute(_LOCK_HEAD)).one()
     if (await conn.execute(_SEQ_TAKEN, {"seq": seq + 1})).first() is not None:
         raise ChainTampered(f"entry {seq + 1} exists beyond the head")
@@ -60,9 +60,9 @@ async def append(conn: AsyncConnection, event_id: str, recorded_at: datetime, en
         "hash_version": chain.HASH_VERSION,
     }
     if (await conn.execute(_APPEND, params)).first() is None:
-        return False
+        return None
     await conn.execute(_MOVE_HEAD, {"seq": seq + 1, "hash": digest})
-    return True
+    return int(seq + 1)
 
 
 async def head(conn: AsyncConnection) -> tuple[int, str]:

@@ -10,15 +10,14 @@ from uuid import uuid4
 from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from audit.adapters import accounting, published, store
+from audit.adapters import published, store
 from audit.adapters.signing import CheckpointKey
 from audit.domain import chain
 from audit.domain.chain import Verification
 from audit.domain.checkpoint import SealedHead, signed_document
 from audit.domain.commands import SealAuditCheckpoint
+from audit.service_layer.projections import entry_fact, projections
 from divert_contracts.audit import AuditCheckpointSealed
-from divert_contracts.consent import AccessDecided
-from divert_contracts.referral import WarmHandoffCompleted
 from divert_kernel.aggregate import Aggregate
 from divert_kernel.bus import PUBLISHING_SERVICES
 from divert_kernel.clock import Clock
@@ -27,7 +26,6 @@ from divert_kernel.envelope import ReceivedEvent
 from divert_kernel.uow import UnitOfWork
 
 log = logging.getLogger("divert.audit")
-DECISION_TYPE = AccessDecided.cloudevents_type()
 
 
 class Checkpoint(Aggregate):
@@ -63,21 +61,13 @@ class Handlers:
         return {source: {ANY_EVENT: self.record} for source in PUBLISHING_SERVICES if source != "audit"}
 
     async def record(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        """Chain the event, then project the entry as chained (a rebuild replays the chain the same way)."""
         now = self.clock.now()
         entry = chain.entry_from_envelope(received.envelope, now)
-        await store.append(uow.conn, received.id, now, entry)
-        data = received.envelope.get("data") or {}
-        if received.envelope["type"] == DECISION_TYPE and "what_if" not in (data.get("flags") or []):
-            await accounting.add_disclosure(uow.conn, data, received.jurisdiction)
-        handoff = received.event
-        if isinstance(handoff, WarmHandoffCompleted) and handoff.case_management_agency:
-            await accounting.handed_off(
-                uow.conn,
-                handoff.participant_id,
-                received.jurisdiction,
-                handoff.case_management_agency,
-                handoff.completed_at,
-            )
+        seq = await store.append(uow.conn, received.id, now, entry)
+        fact = entry_fact(seq, entry) if seq is not None else None
+        if fact is not None:
+            await projections.apply(uow.conn, fact)
 
     async def note_read(
         self, engine: AsyncEngine, resource: str, actor: dict[str, Any], outcome: str, subject: str | None = None

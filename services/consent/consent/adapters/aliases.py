@@ -84,14 +84,18 @@ async def survivor(conn: AsyncConnection, jurisdiction: str, participant_id: str
     return (await survivors(conn, jurisdiction, [participant_id]))[participant_id]
 
 
-async def resolve_many(conn: AsyncConnection, jurisdiction: str, ids: Iterable[str]) -> dict[str, str]:
-    """Like `survivors`, for a transaction that will write: no link can commit in between."""
-    await conn.execute(_LOCK_SHARED, {"jurisdiction": jurisdiction})
+async def resolve_many(
+    conn: AsyncConnection, jurisdiction: str, ids: Iterable[str], *, lock: bool = True
+) -> dict[str, str]:
+    """Like `survivors`, for a transaction that will write: no link can commit in between (`lock` False only for
+    a rebuild's replay, which no live writer can race)."""
+    if lock:
+        await conn.execute(_LOCK_SHARED, {"jurisdiction": jurisdiction})
     return await survivors(conn, jurisdiction, ids)
 
 
-async def resolve(conn: AsyncConnection, jurisdiction: str, participant_id: str) -> str:
-    return (await resolve_many(conn, jurisdiction, [participant_id]))[participant_id]
+async def resolve(conn: AsyncConnection, jurisdiction: str, participant_id: str, *, lock: bool = True) -> str:
+    return (await resolve_many(conn, jurisdiction, [participant_id], lock=lock))[participant_id]
 
 
 async def link(
@@ -102,10 +106,13 @@ async def link(
     review_id: str,
     linked_at: datetime,
     event_id: str,
+    *,
+    lock: bool = True,
 ) -> bool:
     """Make `merged_id` (and whatever was merged into it) read as `survivor_id`'s final survivor; False when
     the two already are one participant."""
-    await conn.execute(_LOCK, {"jurisdiction": jurisdiction})
+    if lock:
+        await conn.execute(_LOCK, {"jurisdiction": jurisdiction})
     resolved = await survivors(conn, jurisdiction, [survivor_id, merged_id])
     survivor, merged = resolved[survivor_id], resolved[merged_id]
     if survivor == merged:

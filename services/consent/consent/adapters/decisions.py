@@ -1,17 +1,20 @@
-"""What decisions read (consent grants, relations, break-glass) and what they write (the decision log)."""
+"""What decisions read (consent grants, relations, break-glass) and the decision log and break-glass uses they
+project (from AccessDecided and BreakGlassInvoked, in projections.py); the reasons written for break-glass."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consent.adapters import relations
-from consent.domain.commands import BreakGlass, DecideAccess
+from consent.domain.commands import DecideAccess
 from consent.domain.mou import Mou
-from consent.domain.policy import Basis, Verdict
+from consent.domain.policy import Basis
+from divert_contracts.consent import AccessDecided, BreakGlassInvoked
+from divert_kernel.projection import Fact
 
 # Every candidate basis for one (participant, requester) in one round trip, read fresh: no cache to outlive a
 # revocation. The pure decision (consent.domain.policy.decide) checks categories, purposes and periods. The
@@ -48,10 +51,14 @@ _ADD_DECISION = sa.text(
 _ADD_BREAK_GLASS = sa.text(
     """
     INSERT INTO break_glass (break_glass_id, participant_id, jurisdiction, requester_agency, requester_agency_type,
-                             acting_person, categories, reason, invoked_at, expires_at)
+                             acting_person, categories, invoked_at, expires_at)
     VALUES (CAST(:break_glass_id AS uuid), CAST(:participant_id AS uuid), :jurisdiction, :requester_agency,
-            :requester_agency_type, :acting_person, :categories, :reason, :invoked_at, :expires_at)
+            :requester_agency_type, :acting_person, :categories, :invoked_at, :expires_at)
     """
+)
+# The written reason never travels in an event: a record, kept by a rebuild (consent migration 0006).
+_ADD_REASON = sa.text(
+    "INSERT INTO break_glass_reasons (break_glass_id, reason) VALUES (CAST(:break_glass_id AS uuid), :reason)"
 )
 
 
@@ -76,49 +83,53 @@ async def bases(conn: AsyncConnection, request: DecideAccess) -> tuple[list[Basi
     return found, related
 
 
-async def add_decisions(conn: AsyncConnection, decided: list[tuple[str, DecideAccess, Verdict]], now: datetime) -> None:
-    await conn.execute(
-        _ADD_DECISION,
-        [
+async def add_decisions(conn: AsyncConnection, decided: Sequence[Fact]) -> None:
+    """Project decisions in one multi-row statement. The requester's client is the one that caused the event (its
+    metadata's actor): a client id is no personal data, and the decision event need not repeat it."""
+    rows = []
+    for fact in decided:
+        e = fact.event
+        assert isinstance(e, AccessDecided)
+        rows.append(
             {
-                "decision_id": decision_id,
-                "participant_id": cmd.participant_id,
-                "jurisdiction": cmd.jurisdiction,
-                "requester_agency": cmd.requester_agency,
-                "requester_agency_type": cmd.requester_agency_type,
-                "requester_client": cmd.requester_client,
-                "acting_person": cmd.acting_person,
-                "category": cmd.category,
-                "purpose": cmd.purpose,
-                "decision": verdict.decision,
-                "basis_kind": verdict.basis_kind,
-                "basis_id": verdict.basis_id,
-                "decided_at": now,
-                "flags": [*verdict.flags, *(["what_if"] if cmd.what_if else [])],
+                "decision_id": e.decision_id,
+                "participant_id": e.participant_id,
+                "jurisdiction": fact.jurisdiction,
+                "requester_agency": e.requester_agency,
+                "requester_agency_type": e.requester_agency_type,
+                "requester_client": fact.actor.client_id,
+                "acting_person": e.acting_person,
+                "category": e.category,
+                "purpose": e.purpose,
+                "decision": e.decision,
+                "basis_kind": e.basis_kind,
+                "basis_id": e.basis_id,
+                "decided_at": e.decided_at,
+                "flags": list(e.flags),
             }
-            for decision_id, cmd, verdict in decided
-        ],
-    )
+        )
+    await conn.execute(_ADD_DECISION, rows)
 
 
-async def add_break_glass(
-    conn: AsyncConnection, break_glass_id: str, cmd: BreakGlass, now: datetime, expires_at: datetime
-) -> None:
+async def add_break_glass(conn: AsyncConnection, invoked: BreakGlassInvoked, jurisdiction: str) -> None:
     await conn.execute(
         _ADD_BREAK_GLASS,
         {
-            "break_glass_id": break_glass_id,
-            "participant_id": cmd.participant_id,
-            "jurisdiction": cmd.jurisdiction,
-            "requester_agency": cmd.requester_agency,
-            "requester_agency_type": cmd.requester_agency_type,
-            "acting_person": cmd.acting_person,
-            "categories": list(cmd.categories),
-            "reason": cmd.reason,
-            "invoked_at": now,
-            "expires_at": expires_at,
+            "break_glass_id": invoked.break_glass_id,
+            "participant_id": invoked.participant_id,
+            "jurisdiction": jurisdiction,
+            "requester_agency": invoked.requester_agency,
+            "requester_agency_type": invoked.requester_agency_type,
+            "acting_person": invoked.acting_person,
+            "categories": list(invoked.categories),
+            "invoked_at": invoked.invoked_at,
+            "expires_at": invoked.expires_at,
         },
     )
+
+
+async def keep_reason(conn: AsyncConnection, break_glass_id: str, reason: str) -> None:
+    await conn.execute(_ADD_REASON, {"break_glass_id": break_glass_id, "reason": reason})
 
 
 # The participants a requester could currently read for a category and purpose: a prefilter for list and

@@ -49,11 +49,20 @@ _ADD_MOU = sa.text(
 
 
 async def set_handoff_provider(
-    conn: AsyncConnection, jurisdiction: str, participant_id: str, agency: str, since: datetime, event_id: str
+    conn: AsyncConnection,
+    jurisdiction: str,
+    participant_id: str,
+    agency: str,
+    since: datetime,
+    event_id: str,
+    *,
+    lock: bool = True,
 ) -> None:
-    """The provider named in the newest hand-off holds the participant; an older hand-off arriving late is ignored."""
+    """The provider named in the newest hand-off holds the participant; an older hand-off arriving late is ignored.
+    `lock`: serialise with other replicas (a rebuild's replay, alone on its copies, does not)."""
     key = {"jurisdiction": jurisdiction, "participant_id": participant_id}
-    await conn.execute(_LOCK, key)
+    if lock:
+        await conn.execute(_LOCK, key)
     latest = (await conn.execute(_LATEST_HANDOFF, key)).scalar()
     if latest is not None and since < latest:
         return

@@ -1,4 +1,5 @@
-"""Consents and their grants in the consent service's own database. No cache anywhere: a revocation is a row."""
+"""Consents and their grants in the consent service's own database, projected from the consent events (the writes
+here run in projections.py). No cache anywhere: a revocation is a row."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from consent.domain.commands import RecordConsent
 from consent.domain.enrolment import HolderGrant
+from divert_contracts.consent import ConsentDrafted, ConsentGranted
 
+# A grant of a draft already recorded activates it (its terms and its record time stay as drafted).
 _ADD_CONSENT = sa.text(
     """
     INSERT INTO consents (consent_id, participant_id, jurisdiction, disclosing_agency, effective_at, expires_at,
@@ -18,6 +20,7 @@ _ADD_CONSENT = sa.text(
     VALUES (CAST(:consent_id AS uuid), CAST(:participant_id AS uuid), :jurisdiction, :disclosing_agency,
             :effective_at, :expires_at, :signed_document_sha256, :created_at, :state, :wording_version,
             :expires_on_event)
+    ON CONFLICT (consent_id) DO UPDATE SET state = 'active', signed_document_sha256 = EXCLUDED.signed_document_sha256
     """
 )
 _ADD_GRANT = sa.text(
@@ -25,10 +28,8 @@ _ADD_GRANT = sa.text(
     INSERT INTO consent_grants (consent_id, recipient_agency, participant_id, categories, purposes, irrevocable_until)
     VALUES (CAST(:consent_id AS uuid), :recipient_agency, CAST(:participant_id AS uuid), :categories, :purposes,
             :irrevocable_until)
+    ON CONFLICT DO NOTHING
     """
-)
-_ACTIVATE = sa.text(
-    "UPDATE consents SET state = 'active', signed_document_sha256 = :sha WHERE consent_id = CAST(:consent_id AS uuid)"
 )
 _REVOKE_ALL = sa.text(
     "UPDATE consents SET revoked_at = :at, state = 'revoked' WHERE consent_id = CAST(:consent_id AS uuid)"
@@ -100,35 +101,43 @@ async def lock_participant(conn: AsyncConnection, participant_id: str) -> None:
     await conn.execute(_LOCK_PARTICIPANT, {"participant_id": participant_id})
 
 
-async def add_consent(conn: AsyncConnection, consent_id: str, cmd: RecordConsent, now: datetime) -> None:
+async def add_consent(
+    conn: AsyncConnection,
+    terms: ConsentDrafted | ConsentGranted,
+    jurisdiction: str,
+    disclosing_agency: str,
+    at: datetime,
+) -> None:
+    """Project a drafted or granted consent (granting a recorded draft activates it)."""
+    signed = terms.signed_document_sha256 if isinstance(terms, ConsentGranted) else None
     await conn.execute(
         _ADD_CONSENT,
         {
-            "consent_id": consent_id,
-            "participant_id": cmd.participant_id,
-            "jurisdiction": cmd.jurisdiction,
-            "disclosing_agency": cmd.disclosing_agency,
-            "effective_at": cmd.effective_at,
-            "expires_at": cmd.expires_at,
-            "signed_document_sha256": cmd.signed_document_sha256,
-            "created_at": now,
-            "state": "draft" if cmd.draft else "active",
-            "wording_version": cmd.wording_version,
-            "expires_on_event": cmd.expires_on_event,
+            "consent_id": terms.consent_id,
+            "participant_id": terms.participant_id,
+            "jurisdiction": jurisdiction,
+            "disclosing_agency": disclosing_agency,
+            "effective_at": terms.effective_at,
+            "expires_at": terms.expires_at,
+            "signed_document_sha256": signed,
+            "created_at": at,
+            "state": "draft" if signed is None else "active",
+            "wording_version": terms.wording_version,
+            "expires_on_event": terms.expires_on_event,
         },
     )
     await conn.execute(
         _ADD_GRANT,
         [
             {
-                "consent_id": consent_id,
-                "participant_id": cmd.participant_id,
+                "consent_id": terms.consent_id,
+                "participant_id": terms.participant_id,
                 "recipient_agency": g.recipient_agency,
                 "categories": list(g.categories),
                 "purposes": list(g.purposes),
                 "irrevocable_until": g.irrevocable_until,
             }
-            for g in cmd.grants
+            for g in terms.grants
         ],
     )
 
@@ -157,10 +166,6 @@ async def live_grants_overlapping(
         },
     )
     return [(r.consent_id, r.recipient_agency, list(r.purposes)) for r in rows]
-
-
-async def activate(conn: AsyncConnection, consent_id: str, signed_document_sha256: str) -> None:
-    await conn.execute(_ACTIVATE, {"consent_id": consent_id, "sha": signed_document_sha256})
 
 
 async def revoke(conn: AsyncConnection, consent_id: str, recipient_agency: str | None, at: datetime) -> None:

@@ -1,5 +1,5 @@
 """One handler per command; the consent service also learns from events who holds a participant, and when one
-leaves the program."""
+leaves the program. Handlers decide and record events; the read models are projected from them (projections.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from consent.domain.mou import Mou
 from consent.service_layer.site import SiteTerms
 from divert_contracts.casemgmt import ParticipantStatusChanged
 from divert_contracts.consent import ConsentDrafted, GrantTerms
-from divert_contracts.referral import ParticipantsLinked
 from divert_kernel.clock import Clock
 from divert_kernel.envelope import ReceivedEvent
 from divert_kernel.gate import not_permitted
@@ -58,10 +57,10 @@ class Handlers:
         return {
             "casemgmt": {"ParticipantStatusChanged": self.expire_on_exit},
             "referral": {
-                "DiversionOffered": self.note_participant,
-                "SocialContactReferralSubmitted": self.note_participant,
+                "DiversionOffered": self.projected_only,
+                "SocialContactReferralSubmitted": self.projected_only,
                 "WarmHandoffCompleted": self.site.note_handoff,
-                "ParticipantsLinked": self.link_participants,
+                "ParticipantsLinked": self.projected_only,
             },
             "prosecution": {"ChargeHeld": self.site.note_charge},
         }
@@ -76,8 +75,7 @@ class Handlers:
         await self.site.check_holder(uow, cmd.jurisdiction, cmd.participant_id, cmd.disclosing_agency)
         if not cmd.draft:
             await self._check_no_overlap(uow, consent_id, cmd.participant_id, cmd.jurisdiction, cmd.grants, cmd)
-        uow.add(consent)
-        await store.add_consent(uow.conn, consent_id, cmd, self.clock.now())
+        uow.add(consent)  # the consent and its grants are projected from its event (projections.py)
         return consent_id
 
     async def _check_no_overlap(
@@ -114,13 +112,11 @@ class Handlers:
         participant_id = await aliases.resolve(uow.conn, consent.jurisdiction, terms.participant_id)
         await store.lock_participant(uow.conn, participant_id)
         await self._check_no_overlap(uow, consent.id, participant_id, consent.jurisdiction, terms.grants, terms)
-        await store.activate(uow.conn, consent.id, cmd.signed_document_sha256)
 
     async def revoke_consent(self, cmd: commands.RevokeConsent, uow: UnitOfWork) -> None:
         consent = await self._held_consent(uow, cmd.consent_id, cmd.requester)
         now = self.clock.now()
         consent.revoke(cmd.recipient_agency, now)
-        await store.revoke(uow.conn, cmd.consent_id, cmd.recipient_agency, now)
 
     async def expire_on_exit(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         change = received.event
@@ -132,7 +128,6 @@ class Handlers:
         for consent_id in await store.expiring_on_exit(uow.conn, participant_id):
             consent = await self._consent(uow, consent_id)
             consent.expire_on_exit(now)
-            await store.expire(uow.conn, consent_id, now)
 
     async def mou_in_force(self, cmd: commands.SiteMouInForce, uow: UnitOfWork) -> Mou | None:
         return await self.site.mou_in_force(uow, cmd.jurisdiction)
@@ -144,7 +139,7 @@ class Handlers:
         access = BreakGlassAccess.invoke(access_id, cmd, now)
         await self.site.check_holder(uow, cmd.jurisdiction, cmd.participant_id, cmd.requester_agency)
         uow.add(access)
-        await decisions.add_break_glass(uow.conn, access_id, cmd, now, access.expires_at)
+        await decisions.keep_reason(uow.conn, access_id, cmd.reason)  # a record: never in the event
         return {"break_glass_id": access_id, "expires_at": access.expires_at}
 
     async def decide_many(self, cmd: commands.DecideMany, uow: UnitOfWork) -> list[Decided]:
@@ -175,9 +170,8 @@ class Handlers:
             verdict = policy.decide(access, bases, now)
             decision_id = str(uuid4())
             uow.add(AccessDecision.record(decision_id, request, verdict, now))
-            decided.append((decision_id, request, verdict))
-        await decisions.add_decisions(uow.conn, decided, now)
-        return [Decided(decision_id, verdict) for decision_id, _, verdict in decided]
+            decided.append(Decided(decision_id, verdict))
+        return decided  # the decision log is projected from the events, all of them in one statement
 
     @staticmethod
     async def _survivors_asked(
@@ -190,25 +184,8 @@ class Handlers:
         }
         return [replace(r, participant_id=survivors[r.jurisdiction][r.participant_id]) for r in requests]
 
-    async def note_participant(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
-        """A referral makes the person a participant of its jurisdiction."""
-        participant_id = getattr(received.event, "participant_id", None)
-        if participant_id is not None:
-            await participants.note(uow.conn, received.jurisdiction, participant_id, received.time)
-
-    async def link_participants(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
-        """A person match: the merged record's consents, relations and break-glass become the survivor's."""
-        linked = received.event
-        assert isinstance(linked, ParticipantsLinked)
-        await aliases.link(
-            uow.conn,
-            received.jurisdiction,
-            linked.survivor_participant_id,
-            linked.merged_participant_id,
-            linked.review_id,
-            linked.linked_at,
-            received.id,
-        )
+    async def projected_only(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        """Nothing to decide: the event only feeds read models (projections, run by the consumer)."""
 
     async def _consent(self, uow: UnitOfWork, consent_id: str) -> Consent:
         consent = await uow.get(Consent, consent_id)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from consent.adapters import aliases, relations
+from consent.adapters import relations
 from consent.domain.errors import InvalidConsent
 from consent.domain.model import SiteMou
-from consent.domain.mou import CHARGE_HOLDER, Mou
+from consent.domain.mou import Mou
 from divert_contracts.consent import MouTermRecorded
 from divert_contracts.prosecution import ChargeHeld
 from divert_contracts.referral import WarmHandoffCompleted
@@ -57,35 +57,21 @@ class SiteTerms:
         # (jurisdiction, version) seen committed in the store: skips a lookup per decision, never a recording.
         self._recorded: set[tuple[str, int]] = set()
 
-    # -- relations, from other services' events ------------------------------------------------------
+    # -- relations, from other services' events (projected by projections.py; checked here) ------------
 
     async def note_handoff(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        """A hand-off to an agency the site does not list as a provider is refused: its relation, projected in this
+        transaction, is rolled back with it and the event dead-lettered."""
         handoff = received.event
         assert isinstance(handoff, WarmHandoffCompleted)
-        agency = handoff.case_management_agency
-        if agency is None:  # recorded before hand-offs named the provider: nobody holds the participant
-            return
-        self._check_role(received.jurisdiction, agency, "case_management")
-        participant_id = await aliases.resolve(uow.conn, received.jurisdiction, handoff.participant_id)
-        await relations.set_handoff_provider(
-            uow.conn, received.jurisdiction, participant_id, agency, handoff.completed_at, received.id
-        )
+        if handoff.case_management_agency is not None:
+            self._check_role(received.jurisdiction, handoff.case_management_agency, "case_management")
 
     async def note_charge(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         held = received.event
         assert isinstance(held, ChargeHeld)
-        if held.prosecutor_agency is None:
-            return
-        self._check_role(received.jurisdiction, held.prosecutor_agency, "prosecutor")
-        await relations.add(
-            uow.conn,
-            received.jurisdiction,
-            await aliases.resolve(uow.conn, received.jurisdiction, held.participant_id),
-            CHARGE_HOLDER,
-            held.prosecutor_agency,
-            held.held_at,
-            received.id,
-        )
+        if held.prosecutor_agency is not None:
+            self._check_role(received.jurisdiction, held.prosecutor_agency, "prosecutor")
 
     def _check_role(self, jurisdiction: str, agency: str, agency_type: str) -> None:
         site = self.sites.get(jurisdiction)
@@ -125,7 +111,5 @@ class SiteTerms:
                 extra = {"jurisdiction": site.jurisdiction, "mou_version": site.version}
                 log.warning("mou_version_differs_from_recorded", extra=extra)
             return
-        now = self.clock.now()
-        mou.record_version(site.version, site.approved_by, terms, now)
-        stored = [t.model_dump(mode="json") for t in terms]
-        await relations.add_mou(uow.conn, site.jurisdiction, site.version, site.approved_by, stored, now)
+        mou.record_version(site.version, site.approved_by, terms, self.clock.now())
+        await uow.flush()  # projects the version (projections.py), which the caller reads next

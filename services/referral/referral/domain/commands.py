@@ -35,6 +35,7 @@ class Officer:
 
     badge_number: str | None
     name: str | None
+    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class Screen:
     exclusions_present: tuple[str, ...]
     screened_by: str = ""
     victim_wants_prosecution: bool = False
+    # Category codes only (race, ethnicity, gender, age_band), for the equity review; empty when not given.
+    demographics: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,7 @@ class Referral(Aggregate):
             "referral_type": cmd.referral_type,
             "referring_agency": cmd.referring_agency,
             "officer_badge": cmd.officer.badge_number,
+            "officer_unit": cmd.officer.unit,
             "policy_version": policy.version,
             **demographics,
         }

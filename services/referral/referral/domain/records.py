@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import singledispatchmethod
+from typing import Any
 
 from divert_contracts.referral import ContactScreened, EligibilityPolicyAmended, EligibleContactNotDiverted
 from divert_kernel.aggregate import Aggregate
@@ -82,6 +83,8 @@ class Screening(Aggregate):
             cmd.referral_type, cmd.offense_codes, cmd.exclusions_present, cmd.victim_wants_prosecution
         )
         screening = cls(screening_id, cmd.jurisdiction)
+        # Category codes only, checked against the vocabulary where the command was built.
+        demographics: dict[str, Any] = dict(cmd.demographics)
         screening._record(
             ContactScreened(
                 screening_id=screening_id,
@@ -92,6 +95,7 @@ class Screening(Aggregate):
                 reasons=reasons,
                 policy_version=policy.version,
                 screened_at=now,
+                **demographics,
             )
         )
         return screening

@@ -117,6 +117,15 @@ class ScreeningIn(_Strict):
     offense_codes: list[OffenseCode] = Field(default_factory=list, max_length=20)
     exclusions_present: list[Exclusion] = Field(default_factory=list)
     victim_wants_prosecution: bool = Field(False, description="where a victim exists and wants the case prosecuted")
+    # Category codes for the equity review (DESIGN §4), never a birth date or a name; each optional.
+    race: Race | None = None
+    ethnicity: Ethnicity | None = None
+    gender: Gender | None = None
+    age_band: AgeBand | None = None
+
+    def demographics(self) -> tuple[tuple[str, str], ...]:
+        codes = {"race": self.race, "ethnicity": self.ethnicity, "gender": self.gender, "age_band": self.age_band}
+        return tuple((name, code) for name, code in codes.items() if code is not None)
 
 
 class ScreeningOut(BaseModel):
@@ -237,6 +246,7 @@ async def screen(body: ScreeningIn, principal: Police, bus: Bus) -> ScreeningOut
             tuple(body.exclusions_present),
             screened_by=principal.person or principal.agency,
             victim_wants_prosecution=body.victim_wants_prosecution,
+            demographics=body.demographics(),
         )
     )
     return ScreeningOut(**outcome)

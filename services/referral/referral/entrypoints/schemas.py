@@ -16,6 +16,7 @@ from divert_contracts.vocabulary import (
     Race,
     ReferralType,
     ReferredTo,
+    UnitCode,
 )
 from referral.domain.eligibility import EXCLUSIONS
 
@@ -49,6 +50,11 @@ class OfficerIn(_Strict):
 
     badge_number: ShortId | None = None
     name: Name
+    unit: UnitCode | None = Field(
+        None,
+        description="the officer's unit (precinct, squad) as a code, for the per-unit equity view",
+        examples=["west-precinct"],
+    )
 
 
 class OfficerOut(BaseModel):

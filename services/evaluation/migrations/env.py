@@ -1,0 +1,3 @@
+from divert_kernel.migrate import run_env
+
+run_env()
