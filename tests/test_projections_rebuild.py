@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import importlib
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from typer.testing import CliRunner
@@ -13,11 +15,13 @@ from typer.testing import CliRunner
 from divert_cli.main import app as divert
 from divert_kernel.db import make_engine
 from tests.conftest import System
+from tests.isolation import EVALUATORS
 from tests.partner import enrol, hand_off, referral_body
 
 # Every service with read models: the audit service's are derived from its hash chain (the chain itself is its
-# store of facts, never rebuilt); the others' from their event stores and the events they consumed.
-CONVERTED = ("prosecution", "casemgmt", "referral", "consent", "audit")
+# store of facts, never rebuilt); the others' from their event stores and the events they consumed (the
+# evaluation service's facts from consumed events alone).
+CONVERTED = ("prosecution", "casemgmt", "referral", "consent", "audit", "evaluation")
 # One live row changed behind the projections' back, per service: (table, statement).
 TAMPER = {
     "prosecution": (
@@ -34,9 +38,30 @@ TAMPER = {
         "UPDATE access_decisions SET decision = 'x' WHERE ctid = (SELECT min(ctid) FROM access_decisions)",
     ),
     "audit": ("disclosures", "DELETE FROM disclosures WHERE ctid = (SELECT min(ctid) FROM disclosures)"),
+    "evaluation": (
+        "evaluation_facts",
+        "UPDATE evaluation_facts SET kind = 'x' WHERE ctid = (SELECT min(ctid) FROM evaluation_facts)",
+    ),
 }
 # Records (what events must not carry) are kept by a rebuild, not rebuilt: (service, table).
 RECORDS = (("consent", "break_glass_reasons"), ("prosecution", "case_records"))
+
+
+def continuum(system: System) -> list[str]:
+    """What the evaluation service serves from its facts: the year's continuum and the quarter's, as JSON."""
+    now, evaluator = datetime.now(UTC), system.agency(EVALUATORS["seattle-king-county"])
+    periods = (str(now.year), f"{now.year}Q{(now.month - 1) // 3 + 1}")
+    replies = [
+        evaluator.get("/v1/evaluation/continuum", params={"jurisdiction": "seattle-king-county", "period": p, "by": by})
+        for p in periods
+        for by in ("race", "referral_type")
+    ]
+    assert all(r.status_code == 200 for r in replies), [r.text for r in replies]
+    return [r.text for r in replies]
+
+
+# What a service serves from its read models, compared before and after a rebuild (beyond the checksums).
+SERVED: dict[str, Callable[[System], object]] = {"evaluation": continuum}
 
 
 def tables_of(service: str) -> tuple[str, ...]:
@@ -171,6 +196,8 @@ def test_a_rebuild_with_the_system_running_yields_the_same_read_models(system: S
     assert all(count > 0 for count, _ in kept.values()), kept
     for service in CONVERTED:
         before = settled(system, service)
+        served = SERVED.get(service, lambda _: None)
+        shown = served(system)
         table, statement = TAMPER[service]
         assert before[table][0] > 0, before  # a row to tamper with
 
@@ -181,6 +208,7 @@ def test_a_rebuild_with_the_system_running_yields_the_same_read_models(system: S
         rebuilt = runner.invoke(divert, ["projections", "rebuild", service], env=env)
         assert rebuilt.exit_code == 0, rebuilt.output
         assert checksums(system, service) == before
+        assert served(system) == shown
 
         sql(system, service, statement)
         tampered = runner.invoke(divert, ["projections", "rebuild", service, "--verify"], env=env)
@@ -190,6 +218,7 @@ def test_a_rebuild_with_the_system_running_yields_the_same_read_models(system: S
         repaired = runner.invoke(divert, ["projections", "rebuild", service], env=env)
         assert repaired.exit_code == 0, repaired.output
         assert checksums(system, service) == before
+        assert served(system) == shown
     assert records(system) == kept
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,18 +21,24 @@ _OF_SITE = sa.text(
 )
 
 
-async def add(conn: AsyncConnection, event_id: str, jurisdiction: str, fact: Fact) -> None:
+async def add_all(conn: AsyncConnection, rows: Sequence[tuple[str, str, Fact]]) -> None:
+    """Keep facts as (event id, jurisdiction, fact); one already kept under its event id is left as it is."""
+    if not rows:
+        return
     await conn.execute(
         _ADD,
-        {
-            "event_id": event_id,
-            "jurisdiction": jurisdiction,
-            "kind": fact.kind,
-            "key": fact.key,
-            "participant_id": fact.participant_id,
-            "at": fact.at,
-            "data": json.dumps(fact.data),
-        },
+        [
+            {
+                "event_id": event_id,
+                "jurisdiction": jurisdiction,
+                "kind": fact.kind,
+                "key": fact.key,
+                "participant_id": fact.participant_id,
+                "at": fact.at,
+                "data": json.dumps(fact.data),
+            }
+            for event_id, jurisdiction, fact in rows
+        ],
     )
 
 

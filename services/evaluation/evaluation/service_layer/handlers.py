@@ -1,5 +1,5 @@
-"""Event handlers (each event that moves someone along the continuum is kept as a fact, once) and the two
-commands: record a data-use agreement, release a limited data set under one."""
+"""The consumed events (each one that moves someone along the continuum becomes facts through the projections) and
+the two commands: record a data-use agreement, release a limited data set under one."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from divert_kernel.uow import UnitOfWork
 from evaluation.adapters import store
 from evaluation.domain.extract import DataUseAgreement, NoAgreement, RecordAgreement, ReleaseExtract, study_rows
 from evaluation.domain.facts import assemble
-from evaluation.domain.intake import FACTS, facts_of
+from evaluation.domain.intake import FACTS
 
 log = logging.getLogger("divert.evaluation")
 
@@ -33,12 +33,10 @@ class Handlers:
         return {service: {event_type: self.record for event_type in types} for service, types in FACTS.items()}
 
     async def record(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
+        """Nothing to decide: the consumer keeps the event and the projections turn it into facts
+        (service_layer/projections.py). Subscribed so the consumer takes it in at all."""
         if received.event is None:
             log.warning("evaluation skipped %s v%s: no contract known", received.type, received.version)
-            return
-        for i, fact in enumerate(facts_of(received.service, received.type, received.event)):
-            # One event may leave several facts (an extension moves each of its referrals' deadlines).
-            await store.add(uow.conn, received.id if i == 0 else f"{received.id}/{i}", received.jurisdiction, fact)
 
     async def record_agreement(self, cmd: RecordAgreement, uow: UnitOfWork) -> str:
         if await uow.get(DataUseAgreement, cmd.agreement_id) is not None:
