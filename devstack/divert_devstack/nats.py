@@ -37,6 +37,7 @@ from divert_devstack.procs import spawn, stop, wait_for_port
 from divert_kernel import bus
 
 OPERATOR = "divert-operator"
+ROUTE_USER = "divert-route"  # how the nodes of a cluster log in to each other (nats_cluster.py)
 DIVERT_ACCOUNT = "DIVERT"
 SERVICES = bus.PUBLISHING_SERVICES
 
@@ -273,11 +274,16 @@ class NatsServer:
     def _cluster_config(self) -> str:
         if self.cluster_port is None:
             return ""
-        routes = ", ".join(f'"nats-route://127.0.0.1:{port}"' for port in self.routes)
-        return (
-            f'server_name: "{self.server_name}"\n'
-            f'cluster {{\n  name: "divert"\n  listen: "127.0.0.1:{self.cluster_port}"\n  routes: [{routes}]\n}}\n'
-        )
+        # Routes log in too: a route is trusted with every account's messages, so no local process may join
+        # the cluster by connecting to a route port. One route user, its password persisted like the others.
+        login = f"{ROUTE_USER}:{self._password(ROUTE_USER)}"
+        cluster = {
+            "name": "divert",
+            "listen": f"127.0.0.1:{self.cluster_port}",
+            "authorization": {"user": ROUTE_USER, "password": self._password(ROUTE_USER), "timeout": 2},
+            "routes": [f"nats-route://{login}@127.0.0.1:{port}" for port in self.routes],
+        }
+        return f"server_name: {json.dumps(self.server_name)}\ncluster: {json.dumps(cluster, indent=2)}\n"
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,9 @@ nats-server 2.x resolves a new account's service imports against the exporting a
 reload, so the first reload can leave a new partner able to log in but not to pull ("no responders"); a second
 reload resolves them. `settle` probes the partner's pull and reloads until it answers. Each reload leaves
 JetStream's API unanswered for a moment: Divert's publishers and consumers retry, as after any NATS blip.
+
+A cluster (`DIVERT_NATS_CLUSTER`, nats_cluster.py) is attached the same way: every node gets the new account in
+its config and a reload; the feed's stream is made at the cluster's size.
 """
 
 from __future__ import annotations
@@ -25,7 +28,11 @@ import nats.errors
 import nats.js.errors
 
 from divert_devstack.nats import Feed, NatsServer, _state
+from divert_devstack.nats_cluster import NatsCluster
 from divert_gateway.adapters import feeds
+from divert_kernel.bus import servers
+
+Managed = NatsServer | NatsCluster
 
 
 class NotAttachable(Exception):
@@ -40,7 +47,7 @@ def is_nats_server(pid: object) -> bool:
     return Path(found).name == "nats-server"
 
 
-def attach(state_file: Path) -> NatsServer:
+def attach(state_file: Path) -> Managed:
     """The server another process runs (the launcher's), to add feeds to from this one.
 
     Only a server whose passwords persist under a secrets directory: otherwise this process could not write
@@ -50,6 +57,11 @@ def attach(state_file: Path) -> NatsServer:
         raise NotAttachable(f"no nats-server started by `make run` is described at {state_file}")
     if not state.get("secrets_dir"):
         raise NotAttachable("its passwords live only in the process that started it")
+    if "route_ports" in state:  # a cluster (nats_cluster.py): reconfigured while any node runs
+        cluster = NatsCluster.described(state)
+        if not any(is_nats_server(pid) for pid in cluster.pids):
+            raise NotAttachable("none of its nodes is running")
+        return cluster
     if not is_nats_server(state.get("pid")):
         raise NotAttachable("it is not running")
     server = NatsServer(Path(state["data_dir"]), int(state["port"]), Path(state["secrets_dir"]), pid=state["pid"])
@@ -57,14 +69,20 @@ def attach(state_file: Path) -> NatsServer:
     return server
 
 
-def reload(server: NatsServer) -> None:
-    if not is_nats_server(server.pid):
+def reload(server: Managed) -> None:
+    """Every running node re-reads its config; one that is down reads it when it starts again."""
+    running = [pid for pid in _pids(server) if is_nats_server(pid)]
+    if not running:
         raise NotAttachable("it is not running")
-    assert server.pid is not None
-    os.kill(server.pid, signal.SIGHUP)
+    for pid in running:
+        os.kill(pid, signal.SIGHUP)
 
 
-async def settle(server: NatsServer, feed: Feed, timeout: float = 20.0) -> None:
+def _pids(server: Managed) -> list[int | None]:
+    return server.pids if isinstance(server, NatsCluster) else [server.pid]
+
+
+async def settle(server: Managed, feed: Feed, timeout: float = 20.0) -> None:
     """Make the feed's stream and durable (as the operator), then wait until its partner logs in and its pull
     reaches the durable, reloading again while the import is unresolved; TimeoutError if it never does.
     Around a reload JetStream may answer "no responders" for a moment: each step is retried until the deadline.
@@ -88,13 +106,15 @@ async def _quiet(exc: Exception) -> None:
     """nats-py prints each connection error with a traceback unless told otherwise: each is handled here."""
 
 
-async def _made(server: NatsServer, feed: Feed) -> bool:
+async def _made(server: Managed, feed: Feed) -> bool:
     try:
-        nc = await nats.connect(server.url, allow_reconnect=False, connect_timeout=2, error_cb=_quiet)
+        nc = await nats.connect(servers(server.url), allow_reconnect=False, connect_timeout=2, error_cb=_quiet)
     except (nats.errors.Error, OSError):
         return False
     try:
-        await feeds.ensure_feed(nc.jetstream(timeout=2), feed.jurisdiction, feed.agency)
+        # At the cluster's size: the gateway, which would make it at that size too, finds it made.
+        replicas = len(server.nodes) if isinstance(server, NatsCluster) else 1
+        await feeds.ensure_feed(nc.jetstream(timeout=2), feed.jurisdiction, feed.agency, replicas)
         return True
     except (nats.errors.Error, OSError):  # JetStream unavailable for a moment around a reload
         return False

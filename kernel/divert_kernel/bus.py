@@ -68,6 +68,24 @@ def servers(url: str) -> list[str]:
     return [part.strip() for part in url.split(",") if part.strip()]
 
 
+def _pool(url: str) -> tuple[list[str], dict[str, str]]:
+    """The server pool without credentials, and the user/password that go with every server of it.
+
+    A cluster's servers tell each client of their peers (INFO `connect_urls`, without credentials); nats-py adds
+    those to its pool and would log in there with none. Given as options, one user/password serves every server,
+    so a client that lost its server reconnects to any peer, listed or discovered."""
+    pool = servers(url)
+    first = urlsplit(pool[0])
+    if not (first.username and first.password):
+        return pool, {}  # no credential, or a token: left in the URLs as given
+    return [_without_login(u) for u in pool], {"user": first.username, "password": first.password}
+
+
+def _without_login(url: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(netloc=f"{parts.hostname}:{parts.port or 4222}").geturl()
+
+
 def _inbox_for(url: str) -> str:
     """The inbox prefix a user/password URL's user is granted; a token URL keeps the default."""
     parts = urlsplit(url)
@@ -88,15 +106,16 @@ async def connect(url: str, name: str) -> Client:
     async def _error(exc: Exception) -> None:
         log.debug("nats_error", extra={"error": type(exc).__name__})
 
-    pool = servers(url)
+    pool, login = _pool(url)
     return await nats.connect(
         pool,
+        **login,  # type: ignore[arg-type]
         name=name,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
         connect_timeout=2,
         allow_reconnect=True,
-        inbox_prefix=_inbox_for(pool[0]),
+        inbox_prefix=_inbox_for(servers(url)[0]),
         disconnected_cb=_disconnected,
         reconnected_cb=_reconnected,
         error_cb=_error,

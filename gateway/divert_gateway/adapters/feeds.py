@@ -51,7 +51,8 @@ class FeedSettings(BaseSettings):
     sites_file: str | None = None
 
 
-def stream_config(jurisdiction: str, agency: str) -> StreamConfig:
+def stream_config(jurisdiction: str, agency: str, replicas: int | None = None) -> StreamConfig:
+    """`replicas`: how many NATS servers keep the feed; by default the setting every Divert stream follows."""
     return StreamConfig(
         name=bus.feed_stream(jurisdiction, agency),
         subjects=[bus.feed_subject(jurisdiction, agency)],
@@ -59,7 +60,7 @@ def stream_config(jurisdiction: str, agency: str) -> StreamConfig:
         storage=StorageType.FILE,
         discard=DiscardPolicy.OLD,
         duplicate_window=bus.DUPLICATE_WINDOW_SECONDS,
-        num_replicas=bus.stream_replicas(),
+        num_replicas=replicas or bus.stream_replicas(),
     )
 
 
@@ -83,13 +84,13 @@ def consumer_config(
     )
 
 
-async def ensure_feed(js: JetStreamContext, jurisdiction: str, agency: str) -> None:
+async def ensure_feed(js: JetStreamContext, jurisdiction: str, agency: str, replicas: int | None = None) -> None:
     """The agency's feed stream and its durable, created if absent; an existing one is left as it is."""
     stream = bus.feed_stream(jurisdiction, agency)
     try:
         await js.stream_info(stream)
     except NotFoundError:
-        await js.add_stream(stream_config(jurisdiction, agency))
+        await js.add_stream(stream_config(jurisdiction, agency, replicas))
     try:
         await js.consumer_info(stream, bus.feed_durable(jurisdiction, agency))
     except NotFoundError:
