@@ -85,3 +85,11 @@ class TestReferralsCarryTheOfficersUnit:
         with pytest.raises(ValidationError) as refused:
             OfficerIn(badge_number="B-1", name="Officer Example", unit="West Precinct, 2nd floor")
         assert refused.value.errors()[0]["loc"] == ("unit",)
+
+    @pytest.mark.parametrize("code", ["total", "no_unit", "TOTAL"])
+    def test_the_per_unit_views_own_row_names_are_refused_as_unit_codes(self, code: str) -> None:
+        # The per-unit view has a `total` row and a `no_unit` row: a unit so coded would merge into one of them.
+        with pytest.raises(ValidationError) as refused:
+            OfficerIn(badge_number="B-1", name="Officer Example", unit=code)
+        assert refused.value.errors()[0]["loc"] == ("unit",)
+        assert "reserved" in refused.value.errors()[0]["msg"]

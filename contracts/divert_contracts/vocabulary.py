@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import AfterValidator, StringConstraints
 
 AgencyType = Literal[
     "police", "case_management", "prosecutor", "defender", "project_manager", "community", "evaluator", "auditor"
@@ -63,4 +63,17 @@ Jurisdiction = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,6
 AgencyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$")]
 OffenseCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.()/-]{0,31}$")]
 # A police unit (precinct, squad) as the agency codes it: a code, never a name, for per-unit equity views.
-UnitCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")]
+# `total` and `no_unit` name the per-unit view's own rows (an agency's total, referrals with no unit): a unit so
+# coded would be counted into, or shown as, one of them.
+RESERVED_UNIT_CODES = frozenset({"total", "no_unit"})
+
+
+def _not_reserved(code: str) -> str:
+    if code.lower() in RESERVED_UNIT_CODES:
+        raise ValueError(f"unit codes {' and '.join(sorted(RESERVED_UNIT_CODES))} are reserved")
+    return code
+
+
+UnitCode = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"), AfterValidator(_not_reserved)
+]

@@ -35,7 +35,7 @@ log = logging.getLogger("divert.gateway.ratelimit")
 
 TOKEN_PATH = "/oauth/token"
 # Whole-caseload documents and the audit chain's verification: one call costs what hundreds of reads do.
-_EXPORTS = re.compile(r"^/v1/(participants/export|owg/(agenda|roster)|audit/verification)/?$")
+_EXPORTS = re.compile(r"^/v1/(participants/export|owg/(agenda|roster)|audit/verification|evaluation/extracts)/?$")
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
 

@@ -45,3 +45,40 @@ async def add_all(conn: AsyncConnection, rows: Sequence[tuple[str, str, Fact]]) 
 async def facts(conn: AsyncConnection, jurisdiction: str) -> list[Fact]:
     rows = (await conn.execute(_OF_SITE, {"jurisdiction": jurisdiction})).mappings()
     return [Fact(r["kind"], r["key"], r["at"], r["participant_id"], dict(r["data"])) for r in rows]
+
+
+_VERSION = sa.text(
+    "SELECT (SELECT count(*) FROM evaluation_facts WHERE jurisdiction = :jurisdiction) AS facts, "
+    "(SELECT count(*) FROM evaluation_suppressed_cells WHERE jurisdiction = :jurisdiction AND year = :year) "
+    "AS suppressed"
+)
+_SUPPRESSED = sa.text(
+    "SELECT period, stage, view, grp FROM evaluation_suppressed_cells WHERE jurisdiction = :jurisdiction "
+    "AND year = :year"
+)
+_SUPPRESS = sa.text(
+    "INSERT INTO evaluation_suppressed_cells (jurisdiction, year, period, stage, view, grp) "
+    "VALUES (:jurisdiction, :year, :period, :stage, :view, :grp) ON CONFLICT DO NOTHING"
+)
+Cell = tuple[str, str, str, str]  # (period, stage, view, group)
+
+
+async def version(conn: AsyncConnection, jurisdiction: str, year: int) -> tuple[int, int]:
+    """What a computed release depends on: facts are only ever added, suppressed cells too, so counts suffice."""
+    row = (await conn.execute(_VERSION, {"jurisdiction": jurisdiction, "year": year})).one()
+    return int(row.facts), int(row.suppressed)
+
+
+async def suppressed(conn: AsyncConnection, jurisdiction: str, year: int) -> set[Cell]:
+    rows = await conn.execute(_SUPPRESSED, {"jurisdiction": jurisdiction, "year": year})
+    return {(r.period, r.stage, r.view, r.grp) for r in rows}
+
+
+async def keep_suppressed(conn: AsyncConnection, jurisdiction: str, year: int, cells: set[Cell]) -> None:
+    """Add cells to the year's suppressed set; ones already there stay as they are (so it only grows)."""
+    if cells:
+        params = [
+            {"jurisdiction": jurisdiction, "year": year, "period": p, "stage": s, "view": v, "grp": g}
+            for p, s, v, g in sorted(cells)
+        ]
+        await conn.execute(_SUPPRESS, params)

@@ -40,6 +40,12 @@ class ReleaseExtract:
     year: int
 
 
+def agreement_key(jurisdiction: str, agreement_id: str) -> str:
+    """An agreement's stream is keyed by jurisdiction and id: sites choose their ids independently, so one site's
+    id must neither collide with nor reveal another's. `:` is in neither a jurisdiction nor an agreement id."""
+    return f"{jurisdiction}:{agreement_id}"
+
+
 class DataUseAgreement(Aggregate):
     stream_prefix = "data-use-agreement"
     recipient_agency: str = ""
@@ -49,7 +55,7 @@ class DataUseAgreement(Aggregate):
     def record(cls, cmd: RecordAgreement, today: date, now: datetime) -> DataUseAgreement:
         if cmd.expires_on <= today:
             raise RuleViolated("an agreement must not have expired already", field="expires_on")
-        agreement = cls(cmd.agreement_id, cmd.jurisdiction)
+        agreement = cls(agreement_key(cmd.jurisdiction, cmd.agreement_id), cmd.jurisdiction)
         agreement._record(
             DataUseAgreementRecorded(
                 agreement_id=cmd.agreement_id,
@@ -68,7 +74,7 @@ class DataUseAgreement(Aggregate):
         self._record(
             LimitedDataSetExtracted(
                 extract_id=extract_id,
-                data_use_agreement_id=self.id,
+                data_use_agreement_id=cmd.data_use_agreement_id,
                 recipient_agency=cmd.recipient_agency,
                 year=cmd.year,
                 rows=rows,

@@ -9,9 +9,11 @@ from datetime import date
 
 from evaluation.domain.errors import UnalignedPeriod
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
-_YEAR = re.compile(r"^(\d{4})$")
+# ASCII digits only, matched whole (`$` would let a trailing newline through, `\d` full-width digits).
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})", re.ASCII)
+_QUARTER = re.compile(r"([0-9]{4})Q([1-4])", re.ASCII)
+_YEAR = re.compile(r"([0-9]{4})", re.ASCII)
+YEARS = range(2000, 2200)  # as the other services bound a year
 
 
 @dataclass(frozen=True, order=True)
@@ -47,15 +49,16 @@ class Period:
 
 
 def parse(text: str) -> Period:
-    """`2026-10`, `2026Q4` or `2026`; anything else is refused, naming the field."""
-    if m := _MONTH.match(text):
-        month = int(m.group(2))
-        if 1 <= month <= 12:
-            return Period(int(m.group(1)), "month", month)
-    elif m := _QUARTER.match(text):
-        return Period(int(m.group(1)), "quarter", int(m.group(2)))
-    elif m := _YEAR.match(text):
-        return Period(int(m.group(1)), "year", 0)
+    """`2026-10`, `2026Q4` or `2026` (years 2000 to 2199); anything else is refused, naming the field."""
+    found = None
+    if m := _MONTH.fullmatch(text):
+        found = Period(int(m.group(1)), "month", int(m.group(2)))
+    elif m := _QUARTER.fullmatch(text):
+        found = Period(int(m.group(1)), "quarter", int(m.group(2)))
+    elif m := _YEAR.fullmatch(text):
+        found = Period(int(m.group(1)), "year", 0)
+    if found is not None and found.year in YEARS and (found.kind != "month" or 1 <= found.index <= 12):
+        return found
     raise UnalignedPeriod("period is a whole month (2026-10), quarter (2026Q4) or year (2026)", field="period")
 
 

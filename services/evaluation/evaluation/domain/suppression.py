@@ -88,9 +88,17 @@ def _eliminate(
             holders[col].discard(other)
 
 
-def suppress(values: Mapping[K, int], equations: Sequence[Equation[K]], threshold: int = THRESHOLD) -> set[K]:
-    """Primary suppression, then partners until no published relation recovers a suppressed count."""
-    hidden = primary(values, threshold)
+def suppress(
+    values: Mapping[K, int],
+    equations: Sequence[Equation[K]],
+    threshold: int = THRESHOLD,
+    forced: Iterable[K] = (),
+) -> set[K]:
+    """Primary suppression, then partners until no published relation recovers a suppressed count.
+
+    `forced`: cells suppressed in an earlier release of the same family, kept suppressed so that two releases
+    read together say no more than either (see `views`)."""
+    hidden = primary(values, threshold) | {k for k in forced if k in values}
     touching: dict[K, list[int]] = {}
     for i, (whole, parts) in enumerate(equations):
         for cell in (whole, *parts):

@@ -14,7 +14,14 @@ from divert_kernel.errors import Conflict
 from divert_kernel.sites import Sites
 from divert_kernel.uow import UnitOfWork
 from evaluation.adapters import store
-from evaluation.domain.extract import DataUseAgreement, NoAgreement, RecordAgreement, ReleaseExtract, study_rows
+from evaluation.domain.extract import (
+    DataUseAgreement,
+    NoAgreement,
+    RecordAgreement,
+    ReleaseExtract,
+    agreement_key,
+    study_rows,
+)
 from evaluation.domain.facts import assemble
 from evaluation.domain.intake import FACTS
 
@@ -39,14 +46,14 @@ class Handlers:
             log.warning("evaluation skipped %s v%s: no contract known", received.type, received.version)
 
     async def record_agreement(self, cmd: RecordAgreement, uow: UnitOfWork) -> str:
-        if await uow.get(DataUseAgreement, cmd.agreement_id) is not None:
+        if await uow.get(DataUseAgreement, agreement_key(cmd.jurisdiction, cmd.agreement_id)) is not None:
             raise Conflict("this agreement id is already recorded", field="agreement_id")
         now = self.clock.now()
         uow.add(DataUseAgreement.record(cmd, now.date(), now))
         return cmd.agreement_id
 
     async def release_extract(self, cmd: ReleaseExtract, uow: UnitOfWork) -> dict[str, Any]:
-        agreement = await uow.get(DataUseAgreement, cmd.data_use_agreement_id)
+        agreement = await uow.get(DataUseAgreement, agreement_key(cmd.jurisdiction, cmd.data_use_agreement_id))
         if agreement is None or agreement.jurisdiction != cmd.jurisdiction:
             raise NoAgreement()
         now = self.clock.now()

@@ -68,6 +68,11 @@ class TestRefusals:
             ({"period": "2026-13", "by": "race"}, "period"),
             ({"period": "2026Q5", "by": "race"}, "period"),
             ({"period": "2026-10..2026-11", "by": "race"}, "period"),
+            ({"period": "0000", "by": "race"}, "period"),
+            ({"period": "1999Q4", "by": "race"}, "period"),
+            ({"period": "2200-01", "by": "race"}, "period"),
+            ({"period": "\uff12\uff10\uff12\uff16", "by": "race"}, "period"),  # full-width 2026
+            ({"period": "2026\n", "by": "race"}, "period"),
             ({"period": "2026Q4", "by": "religion"}, "by"),
             ({"by": "race"}, "period"),
         ],

@@ -67,8 +67,13 @@ def _months_of(quarter: str, stage: str, view: str, group: str) -> list[tuple]: 
 
 def recoverable(values: dict, hidden: set) -> set:  # type: ignore[type-arg]
     """Hidden cells the published relations pin down: reduced rows with a single entry, mod P."""
+    return pinned(relations(set(values)), hidden)
+
+
+def pinned(found: list, hidden: set) -> set:  # type: ignore[type-arg]
+    """Hidden cells the relations `whole = sum(parts)` pin down (published cells are constants)."""
     basis: dict = {}
-    for whole, parts in relations(set(values)):
+    for whole, parts in found:
         row: dict = defaultdict(int)
         for cell, sign in [(whole, 1), *((p, -1) for p in parts)]:
             if cell in hidden:
@@ -149,3 +154,45 @@ def test_the_check_finds_what_primary_suppression_alone_leaves_open() -> None:
     family = family_of(records)
     assert ("2026-10", "screened", "race", "black") in recoverable(family.values, primary(family.values))
     assert recoverable(family.values, suppress(family.values, equations(family))) == set()
+
+
+# Two releases of the same year read together: t1, then t2 = t1 plus additions the reader knows (say, a referral
+# they made themselves). Each cell's t2 value is its t1 value plus a known amount, so the union of both releases'
+# equations is one system; no cell suppressed at t1 may be pinned down by it.
+def union_recoverable(first: dict, hidden1: set, second: dict, hidden2: set) -> set:  # type: ignore[type-arg]
+    found = [((1, w), [(1, p) for p in parts]) for w, parts in relations(set(first))]
+    found += [((2, w), [(2, p) for p in parts]) for w, parts in relations(set(second))]
+    found += [((2, k), [(1, k)]) for k in set(first) & set(second)]  # t2 = t1 + a known addition
+    hidden = {(1, k) for k in hidden1} | {(2, k) for k in hidden2}
+    return {k for release, k in pinned(found, hidden) if release == 1}
+
+
+def releases(first: list, added: list) -> tuple[dict, set, dict, set]:  # type: ignore[type-arg]
+    """Both releases as the service makes them: t2 starts from every cell suppressed at t1."""
+    one, two = family_of(first), family_of(first + added)
+    hidden1 = suppress(one.values, equations(one))
+    return one.values, hidden1, two.values, suppress(two.values, equations(two), forced=hidden1)
+
+
+def test_the_red_teams_two_readings_recover_nothing() -> None:
+    # t1: 17 white, 13 asian, 3 black referred: black is small, asian its partner. t2: one more, of race other.
+    # Re-suppressed from scratch, t2 hid black and other and showed asian: 33 - 17 - 13 = 3 black.
+    cell = ("seattle-pd", "north")
+    first = [(280, race, "not_hispanic_or_latino", "arrest_diversion", cell, 1, n) for race, n in RACE_COUNTS]
+    added = [(280, "other", "not_hispanic_or_latino", "arrest_diversion", cell, 1, 1)]
+    v1, hidden1, v2, hidden2 = releases(first, added)
+    asian, black = ("2026", "referred", "race", "asian"), ("2026", "referred", "race", "black")
+    assert {asian, black} <= hidden1
+    assert asian in hidden2
+    assert union_recoverable(v1, hidden1, v2, hidden2) == set()
+
+
+RACE_COUNTS = (("white", 17), ("asian", 13), ("black", 3))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(RECORD, min_size=1, max_size=12), st.lists(RECORD, min_size=1, max_size=4))
+def test_no_count_suppressed_at_t1_is_recoverable_from_both_releases(first, added) -> None:  # type: ignore[no-untyped-def]
+    v1, hidden1, v2, hidden2 = releases(first, added)
+    assert hidden1 <= hidden2
+    assert union_recoverable(v1, hidden1, v2, hidden2) == set()
