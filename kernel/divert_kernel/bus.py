@@ -109,7 +109,7 @@ async def connect(url: str, name: str) -> Client:
     pool, login = _pool(url)
     return await nats.connect(
         pool,
-        **login,  # type: ignore[arg-type]
+        **login,
         name=name,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,

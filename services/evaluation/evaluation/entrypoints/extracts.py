@@ -22,6 +22,20 @@ class _Strict(BaseModel):
 
 
 class AgreementIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "jurisdiction": "seattle-king-county",
+                    "agreement_id": "DUA-2026-03",
+                    "recipient_agency": "lead-evaluator",
+                    "expires_on": "2027-12-31",
+                    "signed_document_sha256": "9f" * 32,
+                }
+            ]
+        },
+    )
     jurisdiction: Jurisdiction
     agreement_id: AgreementId = Field(examples=["DUA-2026-03"])
     recipient_agency: AgencyId = Field(
@@ -36,6 +50,12 @@ class AgreementOut(BaseModel):
 
 
 class ExtractIn(_Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"jurisdiction": "seattle-king-county", "data_use_agreement_id": "DUA-2026-03", "year": 2026}]
+        },
+    )
     jurisdiction: Jurisdiction
     data_use_agreement_id: AgreementId
     year: int = Field(ge=2000, le=2100, description="participants first referred in this calendar year")
