@@ -354,3 +354,13 @@ def test_two_gateway_processes_on_one_database_share_the_counts(two_gateways: li
         for url in (first, second, first, second, first, second)
     ]
     assert statuses == [200, 200, 200, 200, 429, 429]
+
+
+def test_behind_the_ingress_the_gateway_believes_x_forwarded_for_only_from_in_cluster_proxies() -> None:
+    import yaml
+
+    docs = list(yaml.safe_load_all((Path(__file__).parents[1] / "deploy/k8s/base/gateway.yaml").read_text()))
+    container = next(d for d in docs if d and d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert "--proxy-headers" in container["command"]
+    trusted = next(e["value"] for e in container["env"] if e["name"] == "FORWARDED_ALLOW_IPS")
+    assert "10.0.0.0/8" in trusted.split(",") and "*" not in trusted

@@ -62,7 +62,11 @@ class TargetRefused(ValueError):
 
 # Not `is_global` in Python's tables, yet they route to IPv4 addresses chosen by whoever writes the URL: NAT64
 # (RFC 6052) and 6to4 (RFC 3056) embed an IPv4 address (a private one, say) that a gateway on them would reach.
-_TUNNELLED = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"), ipaddress.ip_network("2002::/16"))
+_TUNNELLED = (
+    ipaddress.ip_network("64:ff9b::/96"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+    ipaddress.ip_network("2002::/16"),
+)
 
 
 @dataclass(frozen=True)

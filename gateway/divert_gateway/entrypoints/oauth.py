@@ -116,10 +116,10 @@ async def jwks(request: Request) -> dict[str, Any]:
 
 @router.get("/oauth/revocations")
 async def revocations(request: Request) -> dict[str, Any]:
-    """Clients whose tokens issued at or before a time (`iat`, seconds) are refused; the published key ids.
-    Client ids name no person; services fetch this about once a second."""
+    """Revoked clients, each by its handle (a token's `rvk`), with the time (`iat`, seconds) at or before which
+    its tokens are refused; the published key ids. Services fetch this about once a second."""
     return {
-        "revoked": request.app.state.revoked,
+        "revoked": request.app.state.keyring.revocation_handles(request.app.state.revoked),
         "kids": request.app.state.keyring.kids,
         "refresh_seconds": REFRESH_SECONDS,
     }
