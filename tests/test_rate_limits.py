@@ -1,8 +1,10 @@
 """Rate limits at the gateway, on gateways of their own with low limits (the system tests run with high ones).
 
 Per client and per class of route; 429 problem+json with Retry-After and the IETF RateLimit fields; failed
-client authentications at /oauth/token locking out a client id, and an address, until the window ends; and the
-counts shared by two gateway processes on one database.
+client authentications at /oauth/token locking out a (client id, address) and an address until the window ends,
+and delaying a client id's failing attempts from anywhere; token requests that did not authenticate counted per
+address, never against the client they name; repeated token parameters refused; and the counts shared by two
+gateway processes on one database.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from divert_kernel.clock import FixedClock
 from divert_kernel.db import make_engine
 
 ISSUER = "https://gateway.test"
-LIMITS = {"reads": "3/minute", "writes": "2/minute", "exports": "1/minute", "token": "100/minute"}
+LIMITS = {"reads": "3/minute", "writes": "2/minute", "exports": "1/minute", "token": "10/minute"}
 # A structured-field list member: a quoted policy name, then ;key=integer parameters.
 _ITEM = re.compile(r'^"(?P<policy>[a-z-]+)"(?P<params>(;[a-z]+=\d+)+)$')
 
@@ -46,7 +48,7 @@ def _client(n: int) -> dict:
     }
 
 
-CLIENTS = [_client(n) for n in range(8)]
+CLIENTS = [_client(n) for n in range(12)]
 
 
 def sf_item(value: str) -> tuple[str, dict[str, int]]:
@@ -81,6 +83,14 @@ def _form(client: dict, secret: str | None = None) -> dict[str, str]:
     }
 
 
+def _encoded(form: dict[str, str]) -> str:
+    return "&".join(f"{k}={v}" for k, v in form.items())
+
+
+def granted_reset(reply: httpx.Response) -> int:
+    return sf_item(reply.headers["ratelimit"])[1]["t"]
+
+
 @pytest.fixture(scope="module")
 async def database(postgres: PostgresServer) -> str:
     url = await create_database(postgres, "divert_gateway")
@@ -98,7 +108,8 @@ async def gateway(database: str, tmp_path_factory: pytest.TempPathFactory) -> As
         issuer=ISSUER,
         signing_key_file=tmp_path_factory.mktemp("keys") / "k.jwk.json",
         rate_limits=LIMITS,
-        token_failures_per_client="3/15 minutes",
+        token_failures_per_client_address="3/15 minutes",
+        token_failures_per_client="6/15 minutes",
         token_failures_per_address="5/15 minutes",
         **{f"{s}_url": nowhere for s in ("referral", "casemgmt", "consent", "prosecution", "audit")},
     )
@@ -177,7 +188,9 @@ class TestPerClientAndClass:
 
 
 class TestTokenEndpointLockout:
-    async def test_a_client_id_past_its_failures_is_refused_even_with_the_right_secret(self, gateway: Gateway) -> None:
+    async def test_a_client_id_failing_from_an_address_is_refused_there_even_with_the_right_secret(
+        self, gateway: Gateway
+    ) -> None:
         client = CLIENTS[5]
         async with gateway.http("10.1.0.1") as http:
             for _ in range(3):
@@ -185,14 +198,71 @@ class TestTokenEndpointLockout:
                 assert failed.status_code in (400, 401) and failed.json()["error"] == "invalid_client"
             locked = await http.post("/oauth/token", data=_form(client))
         assert locked.status_code == 429 and locked.headers["content-type"] == "application/problem+json"
-        assert sf_item(locked.headers["ratelimit-policy"]) == ("failed-auth-client", {"q": 3, "w": 900})
+        assert sf_item(locked.headers["ratelimit-policy"]) == ("failed-auth-client-address", {"q": 3, "w": 900})
         assert 0 < int(locked.headers["retry-after"]) <= 900
-        async with gateway.http("10.1.0.2") as elsewhere:  # the lockout follows the client id to any address
-            assert (await elsewhere.post("/oauth/token", data=_form(client))).status_code == 429
-            assert (await elsewhere.post("/oauth/token", data=_form(CLIENTS[6]))).status_code == 200
+        async with gateway.http("10.1.0.2") as elsewhere:  # a stranger's failures never lock the client out at home
+            assert (await elsewhere.post("/oauth/token", data=_form(client))).status_code == 200
         gateway.clock.advance(timedelta(minutes=15, seconds=1))
         async with gateway.http("10.1.0.1") as http:
             assert (await http.post("/oauth/token", data=_form(client))).status_code == 200
+
+    async def test_failures_from_many_addresses_delay_guesses_but_not_the_right_secret(self, gateway: Gateway) -> None:
+        client = CLIENTS[8]
+        for n in range(6):  # one failure from each address: below every per-address threshold
+            async with gateway.http(f"10.4.0.{n}") as http:
+                assert (await http.post("/oauth/token", data=_form(client, secret="wrong"))).status_code in (400, 401)
+        async with gateway.http("10.4.0.50") as fresh:
+            delayed = await fresh.post("/oauth/token", data=_form(client, secret="wrong"))
+        assert delayed.status_code == 429 and "retry-after" in delayed.headers
+        assert "ratelimit" not in delayed.headers and "ratelimit-policy" not in delayed.headers
+        async with gateway.http("10.4.0.1") as failed_before:  # the right secret, where someone failed for it
+            assert (await failed_before.post("/oauth/token", data=_form(client))).status_code == 429
+        async with gateway.http("10.4.0.51") as home:  # the right secret from a clean address goes through
+            assert (await home.post("/oauth/token", data=_form(client))).status_code == 200
+
+    async def test_strangers_naming_a_client_spend_their_own_budget_and_see_no_other(self, gateway: Gateway) -> None:
+        victim = CLIENTS[9]
+        async with gateway.http("10.5.0.1") as stranger:
+            for n in range(12):
+                reply = await stranger.post(
+                    "/oauth/token", data={"grant_type": "bogus", "client_id": victim["client_id"]}
+                )
+                assert reply.status_code != 200
+                if "ratelimit" in reply.headers:  # the stranger's own (client id, address) count, never the client's
+                    assert sf_item(reply.headers["ratelimit"])[1]["r"] == max(0, 9 - n)
+        async with gateway.http("10.5.0.2") as home:
+            granted = await home.post("/oauth/token", data=_form(victim))
+        assert granted.status_code == 200
+        assert sf_item(granted.headers["ratelimit"]) == ("token", {"r": 9, "t": granted_reset(granted)})
+
+    async def test_a_repeated_parameter_is_refused_before_anything_is_counted(self, gateway: Gateway) -> None:
+        decoy, victim = "rl-decoy", CLIENTS[10]
+        body = f"grant_type=client_credentials&client_id={decoy}&client_id={victim['client_id']}&client_secret=wrong"
+        headers = {"content-type": "application/x-www-form-urlencoded"}
+        async with gateway.http("10.6.0.1") as http:
+            for _ in range(4):
+                reply = await http.post("/oauth/token", content=body, headers=headers)
+                assert reply.status_code == 400, reply.text
+                assert reply.json()["error"] == "invalid_request" and "client_id" in reply.json()["error_description"]
+            for name in ("grant_type", "client_secret", "scope"):
+                twice = f"{_encoded(_form(victim))}&{name}=again&{name}=again"
+                reply = await http.post("/oauth/token", content=twice, headers=headers)
+                assert reply.status_code == 400 and name in reply.json()["error_description"]
+            assert (await http.post("/oauth/token", data=_form(victim))).status_code == 200
+
+    async def test_the_token_endpoint_refuses_a_repeated_parameter_by_itself(self, gateway: Gateway) -> None:
+        limiter = gateway.app.state.rate_limiter  # type: ignore[attr-defined]
+        gateway.app.state.rate_limiter = None  # type: ignore[attr-defined]
+        try:
+            async with gateway.http("10.6.0.2") as http:
+                reply = await http.post(
+                    "/oauth/token",
+                    content=f"{_encoded(_form(CLIENTS[10]))}&client_id=rl-decoy",
+                    headers={"content-type": "application/x-www-form-urlencoded"},
+                )
+        finally:
+            gateway.app.state.rate_limiter = limiter  # type: ignore[attr-defined]
+        assert reply.status_code == 400 and "client_id" in reply.json()["error_description"]
 
     async def test_an_address_past_its_failures_is_refused_for_every_client(self, gateway: Gateway) -> None:
         async with gateway.http("10.2.0.1") as http:
@@ -209,7 +279,7 @@ class TestTokenEndpointLockout:
         async with gateway.http("10.3.0.1") as http:
             reply = await http.post("/oauth/token", data=_form(CLIENTS[6]))
         assert reply.status_code == 200
-        assert sf_item(reply.headers["ratelimit-policy"]) == ("token", {"q": 100, "w": 60})
+        assert sf_item(reply.headers["ratelimit-policy"]) == ("token", {"q": 10, "w": 60})
 
 
 async def test_broken_counters_limit_nothing_and_break_nothing(postgres: PostgresServer, tmp_path: Path) -> None:
@@ -284,3 +354,13 @@ def test_two_gateway_processes_on_one_database_share_the_counts(two_gateways: li
         for url in (first, second, first, second, first, second)
     ]
     assert statuses == [200, 200, 200, 200, 429, 429]
+
+
+def test_behind_the_ingress_the_gateway_believes_x_forwarded_for_only_from_in_cluster_proxies() -> None:
+    import yaml
+
+    docs = list(yaml.safe_load_all((Path(__file__).parents[1] / "deploy/k8s/base/gateway.yaml").read_text()))
+    container = next(d for d in docs if d and d["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert "--proxy-headers" in container["command"]
+    trusted = next(e["value"] for e in container["env"] if e["name"] == "FORWARDED_ALLOW_IPS")
+    assert "10.0.0.0/8" in trusted.split(",") and "*" not in trusted

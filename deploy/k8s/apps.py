@@ -77,6 +77,10 @@ def app_env(app: str) -> list[dict[str, Any]]:
             site_env("GATEWAY_ISSUER", "issuer"),
             site_env("GATEWAY_PUBLIC_NATS_URL", "public-nats-url"),
             *({"name": f"GATEWAY_{s.upper()}_URL", "value": f"http://{s}"} for s in SERVICES),
+            # Whose X-Forwarded-For uvicorn believes. The gateway's NetworkPolicy admits only the ingress namespace
+            # and Divert's own pods, so in-cluster addresses are the Ingress (and our services, which send none);
+            # a site may narrow this to its ingress controller's pod range with a patch.
+            {"name": "FORWARDED_ALLOW_IPS", "value": ",".join(PRIVATE_RANGES)},
         ]
     else:
         env += [
@@ -126,6 +130,10 @@ def deployment(app: str) -> dict[str, Any]:
     vols, mounts = volumes(app)
     gateway = app == "gateway"
     argv = ["uvicorn", "--factory", FACTORIES[app], "--host", "0.0.0.0", "--port", str(PORT), "--no-access-log"]
+    if gateway:
+        # The caller's address (rate limits, failed-secret throttling) from X-Forwarded-For, believed only from the
+        # peers FORWARDED_ALLOW_IPS names (see app_env): otherwise every partner is the ingress controller.
+        argv.append("--proxy-headers")
     container = {
         "name": app,
         "image": IMAGE,

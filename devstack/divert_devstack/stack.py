@@ -307,6 +307,7 @@ class Stack:
             "--port",
             str(port),
             "--no-access-log",
+            "--no-proxy-headers",  # no proxy in front locally: X-Forwarded-For is never believed (rate limits)
             "--timeout-graceful-shutdown",
             "5",
         ]

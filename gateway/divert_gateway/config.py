@@ -46,9 +46,16 @@ class GatewaySettings(BaseSettings):
     # Rate limits, counted in the gateway's database so every replica shares them; a partial mapping (say
     # GATEWAY_RATE_LIMITS='{"exports": "5/minute"}') keeps the other classes' defaults.
     rate_limits: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
-    # Failed client authentications at /oauth/token, per client id and per remote address: past either, the
-    # endpoint answers 429, even to the right secret, until the window ends.
-    token_failures_per_client: str = "10/15 minutes"
+    # Failed client authentications at /oauth/token. Per (client id, address) and per address: past either, that
+    # address gets 429 (even with the right secret) until the window ends, so guessing from one place stops, and
+    # a stranger's failures never lock the client out of its own address. Per client id from any address: a
+    # higher, slower threshold that only delays guessing spread over many addresses: past it, failing attempts
+    # get 429, and the right secret still succeeds from an address with no failures for that client (an
+    # attacker holding many addresses gets one more guess per fresh address; a locked-out partner stays up).
+    # The address is the peer's, or X-Forwarded-For's when the peer is a trusted proxy (uvicorn's
+    # --forwarded-allow-ips): behind an Ingress without it, every partner shares one address.
+    token_failures_per_client_address: str = "10/15 minutes"
+    token_failures_per_client: str = "100/hour"
     token_failures_per_address: str = "50/15 minutes"
 
     @field_validator("rate_limits")
@@ -69,7 +76,7 @@ class GatewaySettings(BaseSettings):
             raise ValueError("one http(s) URL, or several separated by commas")
         return ",".join(urls)
 
-    @field_validator("token_failures_per_client", "token_failures_per_address")
+    @field_validator("token_failures_per_client", "token_failures_per_client_address", "token_failures_per_address")
     @classmethod
     def _a_limit(cls, value: str) -> str:
         parse(value)

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from joserfc.jwk import KeySet, RSAKey
 
 from divert_gateway.domain.clients import AUTH_METHODS, RegisteredClient
+from divert_gateway.domain.keys import revocation_handle
 
 # Authlib is synchronous; the client row is fetched asynchronously before it runs and handed over here.
 _prefetched: ContextVar[RegisteredClient | None] = ContextVar("prefetched_client", default=None)
@@ -72,6 +73,8 @@ class _AccessTokens(JWTBearerTokenGenerator):  # type: ignore[misc]
             "agency": client.agency_id,
             "agency_type": client.agency_type,
             "jurisdictions": list(client.jurisdictions),
+            # What /oauth/revocations names this client by: see domain.keys.revocation_handle.
+            "rvk": revocation_handle(self._key().as_dict(private=True), client.client_id),
         }
 
 

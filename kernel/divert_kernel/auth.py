@@ -189,8 +189,13 @@ class Revocations:
 
 
 def is_revoked(claims: dict[str, Any], bounds: dict[str, int]) -> bool:
-    """A token is revoked when its client has a bound and the token was issued at or before it."""
-    bound = bounds.get(str(claims.get("client_id") or claims.get("sub") or ""))
+    """A token is revoked when its client has a bound and the token was issued at or before it. The gateway's
+    published list names clients by handle (the token's `rvk`, an HMAC only the gateway computes, so the list
+    does not say who was disabled); the gateway's own list, by client id."""
+    handle = claims.get("rvk")
+    bound = bounds.get(str(handle)) if handle else None
+    if bound is None:
+        bound = bounds.get(str(claims.get("client_id") or claims.get("sub") or ""))
     if bound is None:
         return False
     issued = claims.get("iat")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -64,11 +65,17 @@ class Claimed:
 
 
 def error_text(exc: BaseException) -> str:
-    """The error as kept: its class and the message, bounded. A database error keeps the driver's message only:
-    never the statement or its parameters, which may hold what the event did not (names, notes)."""
+    """The error as kept: its class, never its message, which may quote what it was about (a pydantic error's
+    `input_value=…`, a driver's statement parameters, a name in a handler's ValueError). A validation error keeps
+    where and which kind (`participant.name: string_too_long`); a database error the driver's class and SQLSTATE."""
+    kind = type(exc).__name__
+    if isinstance(exc, ValidationError):
+        where = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['type']}" for e in exc.errors())
+        return f"{kind}: {where}"[:1000]
     if isinstance(exc, StatementError) and exc.orig is not None:
-        return f"{type(exc).__name__}: {exc.orig}"[:1000]
-    return f"{type(exc).__name__}: {exc}"[:1000]
+        state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return f"{kind}: {type(exc.orig).__name__}" + (f" (SQLSTATE {state})" if state else "")
+    return kind
 
 
 def _event_type(envelope: str) -> str | None:

@@ -142,7 +142,12 @@ class Scheduler:
             except Exception as exc:
                 # By class only: an exception's text may carry what it was about. The next tick tries again.
                 log.warning(
-                    "%s job %s failed (%s); next tick in %ss", self._service, job.job, type(exc).__name__, job.seconds
+                    "scheduled_job_failed",
+                    extra={
+                        "job": job.job,
+                        "error": type(exc).__name__,
+                        "next_tick_seconds": job.seconds,
+                    },
                 )
 
 

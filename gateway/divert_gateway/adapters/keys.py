@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from divert_gateway.domain.keys import Schedule, StoredKey, schedule
+from divert_gateway.domain.keys import Schedule, StoredKey, revocation_handle, schedule
 
 _LOAD = sa.text("SELECT kid, private_jwk, active_from FROM signing_keys")
 # The database's clock, so every replica and the operator's tooling agree on when a key starts signing.
@@ -77,12 +77,14 @@ class KeyRing:
         self.signing_key: RSAKey | None = None
         self.jwks: dict[str, Any] = {"keys": []}
         self.public_keys = KeySet([])
+        self.published: tuple[StoredKey, ...] = ()
 
     async def refresh(self) -> Schedule:
         plan = schedule(await load(self._engine), self._now(), self._lifetime)
         if self.signing_key is None or self.signing_key.kid != plan.signing.kid:
             self.signing_key = RSAKey.import_key(plan.signing.private_jwk)
         self.jwks = public_jwks(plan.published)
+        self.published = plan.published
         self.public_keys = KeySet.import_key_set(self.jwks)
         if plan.retired:
             async with self._engine.begin() as conn:
@@ -92,6 +94,14 @@ class KeyRing:
     def current(self) -> RSAKey:
         assert self.signing_key is not None, "KeyRing.refresh() runs before the first token is issued"
         return self.signing_key
+
+    def revocation_handles(self, revoked: dict[str, int]) -> dict[str, int]:
+        """The published revocation list: each revoked client's handle under every published key -> its bound."""
+        return {
+            revocation_handle(key.private_jwk, client_id): bound
+            for client_id, bound in revoked.items()
+            for key in self.published
+        }
 
     @property
     def kids(self) -> list[str]:

@@ -122,10 +122,14 @@ class Dispatcher:
             code: int | None = None
             try:
                 # Checked at each attempt (a name may come to resolve elsewhere); DNS off the event loop.
-                await asyncio.to_thread(rules.check_target, m["url"], allow_private=self._allow_private)
-                reply = await self._http.post(m["url"], content=body, headers=headers)
+                target = await asyncio.to_thread(rules.resolve_target, m["url"], allow_private=self._allow_private)
+                url, pinned, extensions = target.request()
+                reply = await self._http.post(url, content=body, headers={**headers, **pinned}, extensions=extensions)
                 code = reply.status_code
             except (httpx.HTTPError, rules.TargetRefused):
+                code = None
+            except Exception as exc:  # noqa: BLE001 - one attempt's surprise is a failed attempt, not a dead job
+                log.warning("webhook_attempt_failed", extra={"error": type(exc).__name__})
                 code = None
             duration = int((time.monotonic() - started) * 1000)
         if code is not None and 200 <= code < 300:

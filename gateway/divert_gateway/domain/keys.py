@@ -8,6 +8,8 @@ rows, so none needs to coordinate with another.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -44,3 +46,14 @@ def schedule(keys: list[StoredKey], now: datetime, token_lifetime: timedelta) ->
             retired.append(older.kid)
     published = tuple(k for k in ordered if k.kid not in retired)
     return Schedule(signing=signing, published=published, retired=tuple(retired))
+
+
+def revocation_handle(private_jwk: dict[str, Any], client_id: str) -> str:
+    """What a token carries (`rvk`) and /oauth/revocations publishes for a disabled client, instead of its id.
+
+    An HMAC of the client id keyed by the signing key's private exponent: only the gateway can compute it, so the
+    public list tells no outsider who was disabled, and a service matches it against the token in hand without a
+    secret of its own. Keyed per signing key: the list carries a handle for each key still published, which is
+    every key that signed a token still valid."""
+    secret = hashlib.sha256(str(private_jwk["d"]).encode()).digest()
+    return hmac.new(secret, client_id.encode(), hashlib.sha256).hexdigest()[:32]

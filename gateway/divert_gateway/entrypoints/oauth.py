@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 
 from divert_gateway.adapters import clients
 from divert_gateway.domain.keys import VERIFIER_LEEWAY
+from divert_gateway.entrypoints import token_form
 from divert_gateway.service_layer import TokenRequest
 from divert_kernel.text_guard import unstorable as unstorable_text
 
@@ -84,9 +85,13 @@ async def issue_token(request: Request) -> JSONResponse:
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return _oauth_error(400, "invalid_request", "the body must be application/x-www-form-urlencoded")
     try:
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        items = (await request.form()).multi_items()
     except Exception:  # noqa: BLE001 - a malformed form body is the caller's error, never ours
         return _oauth_error(400, "invalid_request", "the form body could not be parsed")
+    twice = token_form.repeated(name for name, _ in items)
+    if twice is not None:  # RFC 6749 §3.1; the rate limiter refuses it first, by the same rule
+        return _oauth_error(400, "invalid_request", f"the {twice} parameter is repeated")
+    form = {k: v for k, v in items if isinstance(v, str)}
     unstorable = next((name for name, value in form.items() if unstorable_text(name) or unstorable_text(value)), None)
     if unstorable is not None:
         return _oauth_error(400, "invalid_request", f"the {_printable(unstorable)} parameter has invalid characters")
@@ -111,10 +116,10 @@ async def jwks(request: Request) -> dict[str, Any]:
 
 @router.get("/oauth/revocations")
 async def revocations(request: Request) -> dict[str, Any]:
-    """Clients whose tokens issued at or before a time (`iat`, seconds) are refused; the published key ids.
-    Client ids name no person; services fetch this about once a second."""
+    """Revoked clients, each by its handle (a token's `rvk`), with the time (`iat`, seconds) at or before which
+    its tokens are refused; the published key ids. Services fetch this about once a second."""
     return {
-        "revoked": request.app.state.revoked,
+        "revoked": request.app.state.keyring.revocation_handles(request.app.state.revoked),
         "kids": request.app.state.keyring.kids,
         "refresh_seconds": REFRESH_SECONDS,
     }

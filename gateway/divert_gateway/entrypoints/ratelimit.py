@@ -10,14 +10,11 @@ must not become the outage.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 import math
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qs, unquote
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
@@ -27,6 +24,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from divert_gateway.config import GatewaySettings
+from divert_gateway.entrypoints import token_form
 from divert_gateway.entrypoints.proxy import client_of
 from divert_kernel.clock import Clock
 from divert_kernel.problems import PROBLEM_JSON
@@ -37,7 +35,6 @@ TOKEN_PATH = "/oauth/token"
 # Whole-caseload documents and the audit chain's verification: one call costs what hundreds of reads do.
 _EXPORTS = re.compile(r"^/v1/(participants/export|owg/(agenda|roster)|audit/verification|evaluation/extracts)/?$")
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
 def route_class(method: str, path: str) -> str | None:
@@ -79,8 +76,9 @@ class Limiter:
         self.clock = clock
         self.classes = {name: parse(limit) for name, limit in settings.rate_limits.items()}
         self.failures = {
-            "failed-auth-client": parse(settings.token_failures_per_client),
+            "failed-auth-client-address": parse(settings.token_failures_per_client_address),
             "failed-auth-address": parse(settings.token_failures_per_address),
+            "failed-auth-client": parse(settings.token_failures_per_client),
         }
 
     async def _window(self, policy: str, item: RateLimitItem, who: str, allowed: bool) -> Window:
@@ -93,29 +91,86 @@ class Limiter:
         allowed = await self.strategy.hit(item, policy, who)
         return await self._window(policy, item, who, allowed)
 
+    async def _spent(self, policy: str, item: RateLimitItem, who: str) -> Window | None:
+        if await self.strategy.test(item, policy, who):
+            return None
+        return await self._window(policy, item, who, allowed=False)
+
     async def locked_out(self, client_id: str | None, address: str) -> Window | None:
-        """The failed-authentication window that is spent for this client id or address, if any."""
-        for policy, who in (("failed-auth-client", client_id), ("failed-auth-address", address)):
-            if who is not None and not await self.strategy.test(self.failures[policy], policy, who):
-                return await self._window(policy, self.failures[policy], who, allowed=False)
+        """What refuses this address outright: its failures (for this client id, or any), or its token budget for
+        requests that did not authenticate. Every window here is the caller's own address's."""
+        checks = [("failed-auth-address", self.failures["failed-auth-address"], address)]
+        unauthenticated = [(f"address:{address}", address)]
+        if client_id is not None:
+            pair = f"{client_id}@{address}"
+            checks.insert(0, ("failed-auth-client-address", self.failures["failed-auth-client-address"], pair))
+            unauthenticated.append((f"pair:{pair}", pair))
+        for policy, item, who in checks:
+            if (spent := await self._spent(policy, item, who)) is not None:
+                return spent
+        for who, _ in unauthenticated:
+            if (spent := await self._spent("token", self.classes["token"], who)) is not None:
+                return spent
         return None
+
+    async def delaying(self, client_id: str | None) -> bool:
+        """Whether the client id's failures from every address are past the slower threshold."""
+        item = self.failures["failed-auth-client"]
+        return client_id is not None and not await self.strategy.test(item, "failed-auth-client", client_id)
+
+    def delay_window(self) -> Window:
+        """Retry-After for a delayed attempt: the whole window, never the time left on another's count."""
+        item = self.failures["failed-auth-client"]
+        return Window("failed-auth-client", item.amount, item.get_expiry(), 0, item.get_expiry(), False)
+
+    async def failed_here_before(self, client_id: str, address: str) -> bool:
+        item = self.failures["failed-auth-client-address"]
+        stats = await self.strategy.get_window_stats(item, "failed-auth-client-address", f"{client_id}@{address}")
+        return stats.remaining < item.amount
 
     async def failed(self, client_id: str | None, address: str) -> None:
         if client_id is not None:
+            await self.strategy.hit(
+                self.failures["failed-auth-client-address"], "failed-auth-client-address", f"{client_id}@{address}"
+            )
             await self.strategy.hit(self.failures["failed-auth-client"], "failed-auth-client", client_id)
         await self.strategy.hit(self.failures["failed-auth-address"], "failed-auth-address", address)
 
+    async def unauthenticated(self, client_id: str | None, address: str) -> Window:
+        """Count a token request that did not authenticate: per address and per (client id, address), never
+        against the client's own budget (a stranger naming it must not spend it). The narrower window answers."""
+        window = await self.hit("token", f"address:{address}")
+        if client_id is not None:
+            window = await self.hit("token", f"pair:{client_id}@{address}")
+        return window
 
-def too_many(window: Window, detail: str) -> list[Message]:
+
+def too_many(window: Window, detail: str, *, fields: bool = True) -> list[Message]:
+    """429 problem+json; without the RateLimit fields when the window counted is not the caller's to read."""
     body = json.dumps({"type": "about:blank", "title": "Too Many Requests", "status": 429, "detail": detail}).encode()
     headers = [
         (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"retry-after", str(max(1, window.reset)).encode()),
-        *window.headers(),
+        *(window.headers() if fields else []),
     ]
     return [
         {"type": "http.response.start", "status": 429, "headers": headers},
+        {"type": "http.response.body", "body": body},
+    ]
+
+
+def oauth_error(status: int, error: str, description: str) -> list[Message]:
+    """An RFC 6749 §5.2 error, as the token endpoint itself answers one."""
+    body = json.dumps({"error": error, "error_description": description}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+        (b"pragma", b"no-cache"),
+    ]
+    return [
+        {"type": "http.response.start", "status": status, "headers": headers},
         {"type": "http.response.body", "body": body},
     ]
 
@@ -143,29 +198,53 @@ class RateLimits:
         await _answer(self.app, scope, receive, send, window, f"the {policy} limit for this client is spent")
 
     async def _token(self, limiter: Limiter, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _read_body(receive)
-        replay = _replay(body, receive)
-        client_id = _token_client_id(scope, body)
+        body = await token_form.read_body(receive)
+        pairs = token_form.form_pairs(body)
+        twice = token_form.repeated(name for name, _ in pairs)
+        if twice is not None:  # refused before anything is counted or authenticated, as the endpoint would
+            await _send_all(send, oauth_error(400, "invalid_request", f"the {twice} parameter is repeated"))
+            return
+        client_id = token_form.client_id(dict(scope.get("headers") or []), pairs)
         address = _address(scope)
         try:
             locked = await limiter.locked_out(client_id, address)
-            who = f"client:{client_id}" if client_id else f"address:{address}"
-            window = None if locked else await limiter.hit("token", who)
+            delaying = locked is None and await limiter.delaying(client_id)
         except StorageError as exc:
             _unavailable(exc)
-            locked = window = None
-        if locked is not None:
-            await _send_all(
-                send, too_many(locked, "too many failed client authentications; retry after the window ends")
-            )
+            await self.app(scope, token_form.replay(body, receive), send)
             return
-        answer = _Captured(send)
-        await _answer(self.app, scope, replay, answer, window, "the token limit for this client is spent")
-        if answer.authentication_failed():
-            try:
-                await limiter.failed(client_id, address)
-            except StorageError as exc:
-                _unavailable(exc)
+        if locked is not None:
+            await _send_all(send, too_many(locked, "too many failed or unauthenticated token requests from here"))
+            return
+        answer = _Buffered()
+        await self.app(scope, token_form.replay(body, receive), answer)
+        try:
+            messages = await _settle_token(limiter, answer, client_id, address, delaying)
+        except StorageError as exc:
+            _unavailable(exc)
+            messages = answer.messages
+        await _send_all(send, messages)
+
+
+async def _settle_token(
+    limiter: Limiter, answer: _Buffered, client_id: str | None, address: str, delaying: bool
+) -> list[Message]:
+    """Count a served token request by what it turned out to be, and what the caller may see of it."""
+    # Past the client id's slower threshold: failing attempts wait; the count (any address) is not the caller's.
+    delayed = too_many(limiter.delay_window(), "too many failed client authentications; retry later", fields=False)
+    if answer.status == 200 and client_id is not None:
+        if delaying and await limiter.failed_here_before(client_id, address):
+            return delayed
+        window = await limiter.hit("token", f"client:{client_id}")  # authenticated: its own budget, its own fields
+        if not window.allowed:
+            return too_many(window, "the token limit for this client is spent; retry later")
+        return answer.with_headers(window)
+    if answer.authentication_failed():
+        await limiter.failed(client_id, address)
+    window = await limiter.unauthenticated(client_id, address)
+    if delaying:
+        return delayed
+    return answer.with_headers(window)
 
 
 def _unavailable(exc: StorageError) -> None:
@@ -182,20 +261,26 @@ async def _answer(app: ASGIApp, scope: Scope, receive: Receive, send: Send, wind
         await app(scope, receive, _with_headers(send, window))
 
 
-class _Captured:
-    """Passes a response on, keeping its status and (small) body to see whether client authentication failed."""
+class _Buffered:
+    """Keeps a (small) token response whole, to count it by its outcome and answer accordingly."""
 
-    def __init__(self, send: Send) -> None:
-        self.send = send
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
         self.status = 0
         self.body = b""
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
-        elif message["type"] == "http.response.body" and len(self.body) < 4096:
+        elif message["type"] == "http.response.body":
             self.body += message.get("body", b"")
-        await self.send(message)
+        self.messages.append(message)
+
+    def with_headers(self, window: Window) -> list[Message]:
+        return [
+            {**m, "headers": [*m.get("headers", []), *window.headers()]} if m["type"] == "http.response.start" else m
+            for m in self.messages
+        ]
 
     def authentication_failed(self) -> bool:
         if self.status == 401:
@@ -214,58 +299,6 @@ def _caller(scope: Scope) -> str:
 def _address(scope: Scope) -> str:
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
-
-
-def _token_client_id(scope: Scope, body: bytes) -> str | None:
-    """The client id a token request names (form or HTTP Basic), whatever its secret."""
-    try:
-        form = parse_qs(body.decode(), max_num_fields=20)
-    except (UnicodeDecodeError, ValueError):
-        form = {}
-    named = (form.get("client_id") or [None])[0]
-    if named:
-        return _as_key(named)
-    headers = dict(scope.get("headers") or [])
-    scheme, _, encoded = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return _as_key(unquote(decoded.partition(":")[0]))
-
-
-def _as_key(client_id: str) -> str | None:
-    """A client id fit to key a count by (the token endpoint itself refuses the others)."""
-    return client_id if _CLIENT_ID.match(client_id) else None
-
-
-async def _read_body(receive: Receive) -> bytes:
-    # Bounded: BodySizeLimit, outside this middleware, refuses what is too large before it gets here.
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """The body read once, then the connection's own messages (a real disconnect, when it comes)."""
-    sent = False
-
-    async def replaying() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replaying
 
 
 def _with_headers(send: Send, window: Window) -> Send:

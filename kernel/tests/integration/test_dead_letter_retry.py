@@ -96,7 +96,7 @@ async def test_a_retry_applies_once_across_replicas_and_a_failing_one_stays_with
         assert await _scalar(engine, "SELECT count(*) FROM dead_letters WHERE event_id = :e", e=good) == 0
         async with engine.connect() as conn:
             (kept,) = await dead_letters.listing(conn, [failing])
-        assert kept.attempts == 6 and kept.error == "ValueError: still cannot be applied"
+        assert kept.attempts == 6 and kept.error == "ValueError"  # the class only: a message may quote data
         assert kept.retry_requested_at is None
 
         # Dead-lettered again after it was applied: the retry finds it processed and runs nothing twice.
