@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from joserfc import jwt
@@ -12,13 +12,16 @@ from divert_kernel.auth import Principal, is_revoked, principal_from_claims
 from divert_kernel.errors import Unauthenticated
 
 
-async def caller(request: Request) -> Principal:
+def bearer(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("a bearer access token is required")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def verified_claims(request: Request, token: str) -> dict[str, Any] | None:
+    """The claims of an access token this gateway signed, still valid; None for any other token."""
     settings = request.app.state.settings
     try:
-        decoded = jwt.decode(token.strip(), request.app.state.public_keys, algorithms=["RS256"])
+        decoded = jwt.decode(token, request.app.state.public_keys, algorithms=["RS256"])
         jwt.JWTClaimsRegistry(
             iss={"essential": True, "value": settings.issuer},
             aud={"essential": True, "value": settings.audience},
@@ -26,10 +29,20 @@ async def caller(request: Request) -> Principal:
             leeway=5,
         ).validate(decoded.claims)
     except (JoseError, ValueError):
-        raise Unauthenticated("the access token is invalid or expired") from None
-    if is_revoked(decoded.claims, request.app.state.revoked):
+        return None
+    return dict(decoded.claims)
+
+
+async def caller(request: Request) -> Principal:
+    token = bearer(request)
+    if token is None:
+        raise Unauthenticated("a bearer access token is required")
+    claims = verified_claims(request, token)
+    if claims is None:
+        raise Unauthenticated("the access token is invalid or expired")
+    if is_revoked(claims, request.app.state.revoked):
         raise Unauthenticated("the access token has been revoked")
-    return principal_from_claims(decoded.claims, token.strip(), None)
+    return principal_from_claims(claims, token, None)
 
 
 Caller = Annotated[Principal, Depends(caller)]

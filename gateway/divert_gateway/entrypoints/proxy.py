@@ -13,13 +13,12 @@ import re
 
 import httpx
 from fastapi import APIRouter, Request, Response
-from joserfc import jwt
-from joserfc.errors import JoseError
 from opentelemetry.trace import SpanKind
 
 from divert_gateway.adapters import idempotency
 from divert_gateway.adapters.upstreams import Replicas
 from divert_gateway.domain.routes import owner_of
+from divert_gateway.entrypoints.callers import bearer, verified_claims
 from divert_kernel import problems, telemetry
 from divert_kernel.errors import DivertError, InvalidInput, NotFound, Unavailable
 
@@ -110,21 +109,9 @@ def client_of(request: Request) -> str | None:
 
 
 def _verified_client(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    settings = request.app.state.settings
-    try:
-        decoded = jwt.decode(token.strip(), request.app.state.public_keys, algorithms=["RS256"])
-        jwt.JWTClaimsRegistry(
-            iss={"essential": True, "value": settings.issuer},
-            aud={"essential": True, "value": settings.audience},
-            exp={"essential": True},
-            leeway=5,
-        ).validate(decoded.claims)
-    except (JoseError, ValueError):
-        return None
-    client = decoded.claims.get("client_id") or decoded.claims.get("sub")
+    token = bearer(request)
+    claims = verified_claims(request, token) if token else None
+    client = claims and (claims.get("client_id") or claims.get("sub"))
     return str(client) if client else None
 
 
