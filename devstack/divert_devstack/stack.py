@@ -225,6 +225,10 @@ class Stack:
             "--port",
             str(port),
             "--no-access-log",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
             "--timeout-graceful-shutdown",
             "5",
         ]
