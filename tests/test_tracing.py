@@ -53,3 +53,11 @@ class TestOneTraceAcrossTheBus:
         text = system.trace_file.read_text()
         for personal in ("Alex", "Doe", "1990-04-01", "3rd Ave"):
             assert personal not in text
+
+    def test_every_span_is_divert_s_own(self, system: System) -> None:
+        """FastAPI's built-in telemetry stays off (telemetry.FASTAPI_NATIVE_OFF) in every process: its spans carry
+        raw paths and query strings, and would double each request's tracing work (issue 15)."""
+        spans = [json.loads(line) for line in system.trace_file.read_text().splitlines()]
+        assert spans
+        native = {"url.path", "url.query", "url.scheme", "code.function.name"}
+        assert not [s["name"] for s in spans if native & set(s["attributes"] or {})]

@@ -308,6 +308,10 @@ class Stack:
             str(port),
             "--no-access-log",
             "--no-proxy-headers",  # no proxy in front locally: X-Forwarded-For is never believed (rate limits)
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
             "--timeout-graceful-shutdown",
             "5",
         ]

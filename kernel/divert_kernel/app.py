@@ -100,6 +100,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None
         app.state.relay = None
         app.state.bus = MessageBus(app.state.engine, spec.name, spec.commands, on_commit=_wake_relay(app))
         tasks = [asyncio.create_task(_run_messaging(app, spec, settings), name=f"{spec.name}-messaging")]
+        # The revocation list off the request path; a request still refreshes it if this stops (bounded staleness).
+        tasks.append(asyncio.create_task(app.state.verifier.keep_current(), name=f"{spec.name}-revocations"))
         jobs = [*spec.background, idempotency.purge_periodically]
         tasks += [asyncio.create_task(_supervised(job, app), name=f"{spec.name}-background") for job in jobs]
         if spec.schedules:
@@ -113,6 +115,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None
                 with contextlib.suppress(Exception):
                     await app.state.nats.close()
             await app.state.gate.close()
+            await app.state.verifier.close()
             await app.state.engine.dispose()
 
     app = FastAPI(

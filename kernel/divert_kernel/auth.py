@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 from fastapi import Depends, Request
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -22,6 +21,7 @@ from joserfc.jwk import KeySet
 
 from divert_kernel import context
 from divert_kernel.errors import Forbidden, InvalidInput, Unauthenticated, Unavailable
+from divert_kernel.revocations import HttpClient, Revocations
 
 ALGORITHMS = ["RS256"]
 JWKS_PATH = "/.well-known/jwks.json"
@@ -56,6 +56,7 @@ class TokenVerifier:
 
     The keys are fetched lazily and re-fetched only when a token names a key id we do not hold, and then at most
     once per `min_refresh_interval`: a flood of forged tokens costs the gateway nothing (issue 9, finding 11).
+    One HTTP client serves every fetch: a new one per fetch built a TLS context each second (benchmarks/PROFILE.md).
     """
 
     def __init__(
@@ -69,6 +70,7 @@ class TokenVerifier:
         monotonic: Callable[[], float] = time.monotonic,
         revocations_source: str | None = None,
         revocations_interval: float = 1.0,
+        revocations_stale_after: float = 3.0,
     ) -> None:
         self._source = jwks_source
         self._issuer = issuer
@@ -80,14 +82,23 @@ class TokenVerifier:
         self._fetched_at: float | None = None
         self._tried_at: float | None = None
         self._lock = asyncio.Lock()
-        self._revocations = Revocations(revocations_source, revocations_interval, monotonic)
+        self._http = HttpClient()
+        self._revocations = Revocations(
+            revocations_source, revocations_interval, monotonic, self._http, stale_after=revocations_stale_after
+        )
+
+    async def close(self) -> None:
+        await self._http.close()
+
+    async def keep_current(self) -> None:
+        """For the app's life: the revocation list (and any announced key) refreshed off the request path."""
+        await self._revocations.keep_current(self._follow_announcements)
 
     async def _load(self) -> KeySet:
         if self._source.startswith(("http://", "https://")):
-            async with httpx.AsyncClient(timeout=3) as client:
-                response = await client.get(self._source)
-                response.raise_for_status()
-                data = response.json()
+            response = await self._http.get(self._source, timeout=3)
+            response.raise_for_status()
+            data = response.json()
         else:
             data = json.loads(Path(self._source).read_text())
         return KeySet.import_key_set(data)
@@ -112,16 +123,17 @@ class TokenVerifier:
     async def _keyset(self, kid: str | None) -> KeySet:
         stale = self._fetched_at is None or self._now() - self._fetched_at > self._refresh_after
         unknown = self._keys is None or not _holds(self._keys, kid)
-        if (stale or unknown) and self._may_fetch():
+        # With no keys yet, wait for a fetch under way (the background refresher's) rather than fail at once.
+        if (stale or unknown) and (self._may_fetch() or self._keys is None):
             await self._refresh()
         if self._keys is None:
             raise Unavailable("token signing keys could not be loaded")
         return self._keys
 
-    async def _follow_announcements(self) -> None:
+    async def _follow_announcements(self, *, now: bool = False) -> None:
         """Fetch the JWKS at once when the gateway announces a key we do not hold (a rotation), unthrottled: the
         announcement comes from the gateway at most once per revocations interval, never from a caller's token."""
-        announced = await self._revocations.refresh_if_due()
+        announced = await self._revocations.refresh_if_due(now=now)
         if announced and (self._keys is None or not all(_holds(self._keys, kid) for kid in announced)):
             await self._refresh(announced=True)
 
@@ -146,46 +158,6 @@ class TokenVerifier:
         if is_revoked(decoded.claims, self._revocations.bounds):
             raise Unauthenticated("the access token has been revoked") from None
         return decoded.claims
-
-
-class Revocations:
-    """The gateway's list of revoked clients (client id -> the `iat` at or below which its tokens are refused),
-    fetched at most once per `interval` on the request path, so a disabled client's tokens stop within seconds.
-
-    If the gateway cannot be reached the last list is kept (fail open): the gateway then issues no tokens
-    either, and refusing every request because it blipped would make it a hard dependency of each service.
-    The same answer announces the published key ids, so a rotated key is fetched before it signs anything.
-    """
-
-    def __init__(self, source: str | None, interval: float, monotonic: Callable[[], float]) -> None:
-        self._source = source
-        self._interval = interval
-        self._now = monotonic
-        self._tried_at: float | None = None
-        self._lock = asyncio.Lock()
-        self.bounds: dict[str, int] = {}
-
-    async def refresh_if_due(self) -> list[str]:
-        """The key ids the gateway announced if the list was refreshed now, else an empty list."""
-        if self._source is None or not self._due():
-            return []
-        async with self._lock:
-            if not self._due():  # another request refreshed while this one waited
-                return []
-            self._tried_at = self._now()
-            try:
-                async with httpx.AsyncClient(timeout=2) as client:
-                    response = await client.get(self._source)
-                    response.raise_for_status()
-                    data = response.json()
-                self.bounds = {str(k): int(v) for k, v in data["revoked"].items()}
-                return [str(kid) for kid in data.get("kids", [])]
-            except Exception as exc:  # noqa: BLE001 - any failure keeps the last list; the next request retries
-                log.warning("revocations_not_refreshed", extra={"error": type(exc).__name__})
-                return []
-
-    def _due(self) -> bool:
-        return self._tried_at is None or self._now() - self._tried_at >= self._interval
 
 
 def is_revoked(claims: dict[str, Any], bounds: dict[str, int]) -> bool:

@@ -78,14 +78,20 @@ class KeyRing:
         self.jwks: dict[str, Any] = {"keys": []}
         self.public_keys = KeySet([])
         self.published: tuple[StoredKey, ...] = ()
+        self._published: tuple[tuple[str, Any], ...] | None = None
 
     async def refresh(self) -> Schedule:
         plan = schedule(await load(self._engine), self._now(), self._lifetime)
         if self.signing_key is None or self.signing_key.kid != plan.signing.kid:
             self.signing_key = RSAKey.import_key(plan.signing.private_jwk)
-        self.jwks = public_jwks(plan.published)
+        # Importing every RSA key each second was 16 % of a lightly loaded gateway's time (benchmarks/PROFILE.md):
+        # the JWKS is rebuilt only when the published keys (ids and activation times) change.
+        published = tuple((k.kid, k.active_from) for k in plan.published)
         self.published = plan.published
-        self.public_keys = KeySet.import_key_set(self.jwks)
+        if published != self._published:
+            self.jwks = public_jwks(plan.published)
+            self.public_keys = KeySet.import_key_set(self.jwks)
+            self._published = published
         if plan.retired:
             async with self._engine.begin() as conn:
                 await conn.execute(_PURGE, {"kids": list(plan.retired)})

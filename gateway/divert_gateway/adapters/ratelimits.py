@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from limits.aio.storage import Storage
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -53,6 +54,8 @@ class PostgresStorage(Storage):
         super().__init__(uri, wrap_exceptions=wrap_exceptions)
         database_url = "postgresql+asyncpg" + uri[uri.index("://") :]
         self.engine = make_engine(database_url, pool_size=int(options.get("pool_size", 5)))
+        # The upsert is atomic alone: without BEGIN and COMMIT around it a hit is one round trip, not three.
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.clock = clock or SystemClock()
         self._purged_at: datetime | None = None
         # A window's end never moves while it lasts: remembered from `incr`, `get_expiry` needs no round trip.
@@ -63,8 +66,22 @@ class PostgresStorage(Storage):
         return (SQLAlchemyError, OSError, TimeoutError)
 
     async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        count, _ = await self._add(key, expiry, amount)
+        return count
+
+    async def hit(self, key: str, expiry: int, amount: int = 1) -> tuple[int, datetime]:
+        """The window's count after adding `amount`, and when the window ends: what a limited request needs to
+        know, from the one statement that counts it (the gateway's profile found a second query per request)."""
+        try:
+            return await self._add(key, expiry, amount)
+        except self.base_exceptions as exc:  # as `limits` wraps incr, get and the others
+            if self.wrap_exceptions:
+                raise StorageError(exc) from exc
+            raise
+
+    async def _add(self, key: str, expiry: int, amount: int) -> tuple[int, datetime]:
         now = self.clock.now()
-        async with self.engine.begin() as conn:
+        async with self._autocommit.connect() as conn:
             params = {"key": key, "amount": amount, "now": now, "expires_at": now + timedelta(seconds=expiry)}
             count, ends = (await conn.execute(_INCR, params)).one()
             if self._purged_at is None or now - self._purged_at > PURGE_EVERY:
@@ -74,7 +91,7 @@ class PostgresStorage(Storage):
         if len(self._ends) > MAX_REMEMBERED:
             self._ends.clear()
         self._ends[key] = ends
-        return int(count)
+        return int(count), ends
 
     async def _row(self, key: str) -> sa.Row[Any] | None:
         async with self.engine.connect() as conn:

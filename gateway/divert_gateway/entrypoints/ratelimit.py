@@ -17,12 +17,12 @@ import re
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import StorageError
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from divert_gateway.adapters.ratelimits import PostgresStorage
 from divert_gateway.config import GatewaySettings
 from divert_gateway.entrypoints import token_form
 from divert_gateway.entrypoints.proxy import client_of
@@ -70,7 +70,7 @@ class Window:
 class Limiter:
     """The gateway's limits, counted in a storage every replica shares."""
 
-    def __init__(self, storage: Storage, settings: GatewaySettings, clock: Clock) -> None:
+    def __init__(self, storage: PostgresStorage, settings: GatewaySettings, clock: Clock) -> None:
         self.storage = storage
         self.strategy = FixedWindowRateLimiter(storage)
         self.clock = clock
@@ -87,9 +87,12 @@ class Limiter:
         return Window(policy, item.amount, item.get_expiry(), stats.remaining, reset, allowed)
 
     async def hit(self, policy: str, who: str) -> Window:
+        """Count one request: the fixed window `limits` keeps, answered from the counting statement itself."""
         item = self.classes[policy]
-        allowed = await self.strategy.hit(item, policy, who)
-        return await self._window(policy, item, who, allowed)
+        count, ends = await self.storage.hit(item.key_for(policy, who), item.get_expiry())
+        reset = max(0, math.ceil(ends.timestamp() - self.clock.now().timestamp()))
+        remaining = max(0, item.amount - count)
+        return Window(policy, item.amount, item.get_expiry(), remaining, reset, allowed=count <= item.amount)
 
     async def _spent(self, policy: str, item: RateLimitItem, who: str) -> Window | None:
         if await self.strategy.test(item, policy, who):
