@@ -6,6 +6,7 @@ user that prefix only, so no credential can read the replies (the fetched events
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from urllib.parse import urlsplit
@@ -141,8 +142,24 @@ async def ensure_stream(js: JetStreamContext, service: str) -> None:
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
         num_replicas=stream_replicas(),
     )
-    try:
-        await js.add_stream(config)
-    except BadRequestError:
-        # Already exists with another config (e.g. an operator tuned it): use it as it is.
-        await js.stream_info(stream_name(service))
+    await add_stream(js, config)
+
+
+NO_PEERS_YET = 10005  # JetStream: "no suitable peers for placement"
+
+
+async def add_stream(js: JetStreamContext, config: StreamConfig, patience: float = 30.0) -> None:
+    """Add the stream; in a cluster whose JetStream peers are still joining, wait for them (a meta leader may be
+    elected before every node has announced itself, and a stream at R3 needs three)."""
+    deadline = asyncio.get_running_loop().time() + patience
+    while True:
+        try:
+            await js.add_stream(config)
+            return
+        except BadRequestError as exc:
+            if exc.err_code == NO_PEERS_YET and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.5)
+                continue
+            # Already exists with another config (e.g. an operator tuned it): use it as it is.
+            await js.stream_info(str(config.name))
+            return

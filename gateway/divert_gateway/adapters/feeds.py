@@ -90,7 +90,7 @@ async def ensure_feed(js: JetStreamContext, jurisdiction: str, agency: str, repl
     try:
         await js.stream_info(stream)
     except NotFoundError:
-        await js.add_stream(stream_config(jurisdiction, agency, replicas))
+        await bus.add_stream(js, stream_config(jurisdiction, agency, replicas))
     try:
         await js.consumer_info(stream, bus.feed_durable(jurisdiction, agency))
     except NotFoundError:

@@ -154,8 +154,9 @@ class TestTheLoop:
             await ticks.next(task)
             assert await ticked(engine, job.command().job_id) == 1
             assert not task.done()
-        failed = [r.getMessage() for r in caplog.records if r.name == "divert.schedule"]
-        assert len(failed) == 1 and "RuntimeError" in failed[0] and job.job in failed[0]
+        failed = [r for r in caplog.records if r.name == "divert.schedule"]
+        assert [r.getMessage() for r in failed] == ["scheduled_job_failed"]
+        assert failed[0].error == "RuntimeError" and failed[0].job == job.job  # type: ignore[attr-defined]
         assert "1234" not in caplog.text
         assert ticks.intervals[:3] == [30, 30, 30]
 

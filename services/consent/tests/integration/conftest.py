@@ -69,7 +69,9 @@ class Relations:
 
     async def dead_lettered(self, event_id: str) -> None:
         sql = "SELECT count(*) FROM dead_letters WHERE event_id = :e"
-        await eventually(lambda: self._count(sql, {"e": event_id}), timeout=30)
+        await eventually(
+            lambda: self._count(sql, {"e": event_id}), timeout=90
+        )  # the consumer retries for ~37 s before it dead-letters
 
     async def holds(self, participant_id: str, relation: str, agency: str, jurisdiction: str = J) -> bool:
         sql = (
