@@ -25,6 +25,7 @@ from pathlib import Path
 
 import aiohttp
 from _load import Load, Sent, token
+from _partners import Subscribers
 from _report import ms, not_measured, quantile, target
 from _system import Running, running_system
 
@@ -48,11 +49,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 HEADER = (
     f"{'rate/s':>7} {'sent':>6} {'acked/s':>8} {'held/s':>7} | {'req p50':>7} {'p99':>6} | {'held p50':>8} "
-    f"{'p99':>6} | {'read p50':>8} {'p99':>6} | {'refused':>7} {'late':>5} {'twice':>5} | {'lag':>5} {'cpu':>5}"
+    f"{'p99':>6} | {'read p50':>8} {'p99':>6} | {'refused':>7} {'late':>5} {'twice':>5} | {'hooks':>6} | {'lag':>5} "
+    f"{'cpu':>5}"
 )
 
 
-def _row(rate: float, seconds: float, records: list[Sent], load: Load, cpu: float, lag: float) -> dict:  # type: ignore[type-arg]
+def _row(rate: float, seconds: float, records: list[Sent], load: Load, cpu: float, lag: float, hooks: int) -> dict:  # type: ignore[type-arg]
     first = min(r.scheduled for r in records)
     acked = [r for r in records if r.status == 201]
     seen = [(r, load.watch.first[r.referral_id]) for r in acked if r.referral_id in load.watch.first]
@@ -73,7 +75,7 @@ def _row(rate: float, seconds: float, records: list[Sent], load: Load, cpu: floa
         f"{rate:7.0f} {len(records):6d} {acked_rate:8.1f} {held_rate:7.1f} | {ms(quantile(request, 0.5)):>7} "
         f"{ms(quantile(request, 0.99)):>6} | {ms(quantile(held, 0.5)):>8} {ms(row['held_p99']):>6} | "
         f"{ms(quantile(read, 0.5)):>8} {ms(quantile(read, 0.99)):>6} | {row['refused']:7d} {row['lost']:5d} "
-        f"{row['twice']:5d} | {ms(lag):>5} {cpu / (seconds or 1):5.0%}",
+        f"{row['twice']:5d} | {hooks:6d} | {ms(lag):>5} {cpu / (seconds or 1):5.0%}",
         flush=True,
     )
     return row
@@ -88,6 +90,8 @@ async def _ramp(running: Running, args: argparse.Namespace) -> list[dict]:  # ty
         }
     load = Load(running.gateway_url, tokens, args.read_every)
     await load.open(running.operator_nats_url)
+    partners = Subscribers()
+    await partners.start(running.gateway_url, running.clients)
     rows = []
     try:
         await load.step(5, 1, 10)  # warm every path (connections, statement caches, consumers) before measuring
@@ -95,10 +99,11 @@ async def _ramp(running: Running, args: argparse.Namespace) -> list[dict]:  # ty
         print(HEADER, flush=True)
         for rate in rates:
             profilers = _start_profile(running, args, rate)
+            delivered = partners.delivered
             records, cpu, lag = await load.step(rate, args.seconds, args.drain)
             for proc in profilers:
                 await asyncio.to_thread(proc.wait)
-            rows.append(_row(rate, args.seconds, records, load, cpu, lag))
+            rows.append(_row(rate, args.seconds, records, load, cpu, lag, partners.delivered - delivered))
             if profilers:
                 _write_profile(args, rate)
             last = rows[-1]
@@ -106,9 +111,15 @@ async def _ramp(running: Running, args: argparse.Namespace) -> list[dict]:  # ty
                 print(f"   (the ramp stops here: the system fell behind at {rate:g}/s; higher rates would only queue)")
                 break
         await _final_drain(load, args.final_drain)
+        print(
+            f"webhook deliveries to {partners.endpoints} subscribers (one per demo agency, every event type): "
+            f"{partners.delivered}, {partners.twice} delivered twice to one endpoint"
+        )
     finally:
+        await partners.stop()
         await load.close()
     print("   refused: no 201 (an error, or no answer by the end of the drain); late: 201 but no ChargeHeld by then")
+    print("   hooks: webhook deliveries the subscribers received during the step and its drain")
     print("   lag: the client's latest send behind its schedule; cpu: the client's own CPU over the step")
     return rows
 
