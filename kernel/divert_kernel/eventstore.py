@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import uuid4
 
 import sqlalchemy as sa
@@ -13,32 +13,39 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from divert_kernel.context import Causation
+from divert_kernel.db import driver_fetch
 from divert_kernel.errors import ConcurrencyError
 from divert_kernel.events import Event, load_event
 
 # One round trip: the events and their outbox rows; a unique (stream_id, version) turns a race into an error.
-_APPEND = sa.text(
-    """
+# Run on the driver (db.driver_fetch): the one statement every command and every consumed event that records pays.
+_APPEND = """
     WITH appended AS (
         INSERT INTO events (event_id, stream_id, version, type, schema_version, jurisdiction, data, metadata)
-        SELECT e.event_id, :stream_id, e.version, e.type, e.schema_version, :jurisdiction,
-               e.data::jsonb, CAST(:metadata AS jsonb)
-        FROM unnest(CAST(:event_ids AS uuid[]), CAST(:versions AS int[]), CAST(:types AS text[]),
-                    CAST(:schema_versions AS int[]), CAST(:datas AS text[]))
+        SELECT e.event_id, $1, e.version, e.type, e.schema_version, $2, e.data::jsonb, $3::jsonb
+        FROM unnest($4::uuid[], $5::int[], $6::text[], $7::int[], $8::text[])
              AS e(event_id, version, type, schema_version, data)
         RETURNING position, version, recorded_at, event_id::text AS event_id
     ), queued AS (
         INSERT INTO outbox (position) SELECT position FROM appended
     )
     SELECT position, version, recorded_at, event_id FROM appended ORDER BY version
-    """
-)
+"""
 
 _LOAD = sa.text(
     "SELECT type, schema_version, data, jurisdiction FROM events WHERE stream_id = :stream_id "
     "AND version <= :upto ORDER BY version"
 )
 _EVERY_VERSION = 2**31 - 1
+
+
+class Appended(NamedTuple):
+    """What an append returns per event, in version order."""
+
+    position: int
+    version: int
+    recorded_at: datetime
+    event_id: str
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,7 @@ class StoredEvent:
 def _metadata(causation: Causation, traceparent: str | None) -> str:
     return json.dumps(
         {
-            "actor": asdict(causation.actor),
+            "actor": vars(causation.actor),  # a flat dataclass: its fields as they are, without asdict's deep copy
             "correlation_id": causation.correlation_id,
             "causation_id": causation.causation_id,
             "traceparent": traceparent,
@@ -77,29 +84,29 @@ async def append(
     events: list[Event],
     causation: Causation,
     traceparent: str | None,
-) -> list[Any]:
+) -> list[Appended]:
     """Append events after `expected_version` and return their rows (position, version, recorded_at, event_id);
     raise ConcurrencyError if someone got there first."""
     if not events:
         return []
-    event_ids = [str(uuid4()) for _ in events]
-    params = {
-        "stream_id": stream_id,
-        "jurisdiction": jurisdiction,
-        "metadata": _metadata(causation, traceparent),
-        "event_ids": event_ids,
-        "versions": [expected_version + i + 1 for i in range(len(events))],
-        "types": [e.type_name() for e in events],
-        "schema_versions": [e.schema_version for e in events],
-        "datas": [e.model_dump_json() for e in events],
-    }
     try:
-        rows = (await conn.execute(_APPEND, params)).all()
+        rows = await driver_fetch(
+            conn,
+            _APPEND,
+            stream_id,
+            jurisdiction,
+            _metadata(causation, traceparent),
+            [uuid4() for _ in events],
+            [expected_version + i + 1 for i in range(len(events))],
+            [e.type_name() for e in events],
+            [e.schema_version for e in events],
+            [e.model_dump_json() for e in events],
+        )
     except IntegrityError as exc:
         if "events_stream_version" in str(exc.orig):
             raise ConcurrencyError(f"stream was changed concurrently; expected version {expected_version}") from None
         raise
-    return list(rows)
+    return [Appended(*row) for row in rows]
 
 
 async def load(
