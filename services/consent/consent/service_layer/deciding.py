@@ -44,6 +44,9 @@ class Decider:
         self.clock = clock
         self.site = site
         self._mous: dict[tuple[str, int], Mou] = {}
+        # A recorded MOU version's grants to one agency, given its relations to a participant: they depend on
+        # nothing else (never on time, nor on a consent), so they are worked out once. Bounded: agencies x relations.
+        self._site_grants: dict[tuple[str, int, str, frozenset[str]], tuple[policy.Basis, ...]] = {}
 
     def mous_recorded(self, requests: Sequence[commands.DecideAccess]) -> bool:
         """True once each site's directory MOU version is recorded (else the command path records it first)."""
@@ -68,11 +71,11 @@ class Decider:
         for request, key in zip(requests, keys, strict=True):
             found = facts[key]
             request = replace(request, participant_id=found.survivor)  # a merged id is decided as its survivor
-            bases = list(found.bases)
+            bases = found.bases
             mou = mous[request.jurisdiction]
             # The MOU covers the site's own participants only: an id from elsewhere, or none, gets no site grant.
             if mou is not None and found.known:
-                bases += mou.bases(request.requester_agency, found.related)
+                bases = [*bases, *self._grants(mou, request.requester_agency, found.related)]
             access = policy.AccessRequest(
                 request.participant_id,
                 request.jurisdiction,
@@ -88,6 +91,14 @@ class Decider:
         causation = context.current()
         await gate_store.record(conn, events, causation, telemetry.current_traceparent(), AccessDecision.stream_prefix)
         return decided
+
+    def _grants(self, mou: Mou, agency: str, related: set[str]) -> tuple[policy.Basis, ...]:
+        key = (mou.jurisdiction, mou.version, agency, frozenset(related))
+        if key not in self._site_grants:
+            if len(self._site_grants) > 10_000:
+                self._site_grants.clear()
+            self._site_grants[key] = tuple(mou.bases(agency, related))
+        return self._site_grants[key]
 
     async def _mou(self, conn: AsyncConnection, jurisdiction: str, version: int | None) -> Mou | None:
         if version is None:
