@@ -8,7 +8,8 @@ then the provider records a consent granting the prosecutor assessments), so dec
 Then the prosecutor's token asks the consent service itself (not through the gateway) for POST
 /v1/access-decisions, one at a time and from `concurrency` callers, beside GET /auth/check (the token verified,
 nothing else) from the same client; and POST /v1/access-decisions/batch. Every decision is recorded (its row,
-its event, its outbox row in one transaction), as always: nothing here skips that.
+its event, its outbox row in one transaction), as always: nothing here skips that. Beside them, the floor: a
+sequential one-row commit with raw asyncpg on the same PostgreSQL (a decision commits once before it answers).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _load import J, referral, token
@@ -90,6 +92,23 @@ async def _timed(n: int, concurrency: int, call: Callable[[], Awaitable[int]]) -
     return latencies, len(latencies) / (time.perf_counter() - started)
 
 
+async def _raw_commits(running: Running, n: int) -> tuple[list[float], float]:
+    """Sequential one-row autocommitted inserts on the same PostgreSQL: no decision can answer faster."""
+    conn = await asyncpg.connect(running.database_url("consent"))
+    try:
+        # A logged table: a temporary one writes no WAL, so its commits flush nothing.
+        await conn.execute("CREATE TABLE IF NOT EXISTS bench_commits (id bigserial PRIMARY KEY, v text)")
+
+        async def insert() -> int:
+            await conn.execute("INSERT INTO bench_commits (v) VALUES ('x')")
+            return 200
+
+        return await _timed(n, 1, insert)
+    finally:
+        await conn.execute("DROP TABLE IF EXISTS bench_commits")
+        await conn.close()
+
+
 def _line(name: str, latencies: list[float], rate: float) -> str:
     p50, p99 = quantile(latencies, 0.5) * 1000, quantile(latencies, 0.99) * 1000
     return f"{name:<32} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   {rate:7.0f}/s"
@@ -126,6 +145,9 @@ async def _measure(running: Running, n: int, concurrency: int, batch: int) -> No
             print(_line("baseline GET /auth/check", base, base_rate))
             print(_line("POST /v1/access-decisions", dec, dec_rate))
             sequential_p99 = sequential_p99 or quantile(dec, 0.99)
+        raw, raw_rate = await _raw_commits(running, n)
+        print("-- the floor: a recorded decision commits once (its WAL flushed) before it answers")
+        print(_line("raw asyncpg one-row commit", raw, raw_rate))
         batches = max(4, n // batch // 2)
         print(f"-- batches of {batch} decisions ({batches} batches each)")
         rates = {}

@@ -36,4 +36,5 @@ def create(settings: ConsentSettings | None = None, clock: Clock | None = None) 
     )
     app = create_app(spec, settings, clock)
     app.state.sites = handlers.site.sites  # one directory for the routes and the decisions
+    app.state.decider = handlers.decider  # the gate's fast path (entrypoints/decisions.py)
     return app

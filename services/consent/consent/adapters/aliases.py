@@ -90,8 +90,13 @@ async def resolve_many(
     """Like `survivors`, for a transaction that will write: no link can commit in between (`lock` False only for
     a rebuild's replay, which no live writer can race)."""
     if lock:
-        await conn.execute(_LOCK_SHARED, {"jurisdiction": jurisdiction})
+        await lock_shared(conn, jurisdiction)
     return await survivors(conn, jurisdiction, ids)
+
+
+async def lock_shared(conn: AsyncConnection, jurisdiction: str) -> None:
+    """Until the transaction ends, no link in the jurisdiction can commit (one waits for any under way)."""
+    await conn.execute(_LOCK_SHARED, {"jurisdiction": jurisdiction})
 
 
 async def resolve(conn: AsyncConnection, jurisdiction: str, participant_id: str, *, lock: bool = True) -> str:

@@ -1,5 +1,5 @@
-"""What decisions read (consent grants, relations, break-glass) and the decision log and break-glass uses they
-project (from AccessDecided and BreakGlassInvoked, in projections.py); the reasons written for break-glass."""
+"""The decision log and the break-glass uses, projected from AccessDecided and BreakGlassInvoked (projections.py);
+the reasons written for break-glass; the scope prefilter for lists. What decisions read: gate_store.py."""
 
 from __future__ import annotations
 
@@ -10,34 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consent.adapters import relations
-from consent.domain.commands import DecideAccess
 from consent.domain.mou import Mou
-from consent.domain.policy import Basis
 from divert_contracts.consent import AccessDecided, BreakGlassInvoked
 from divert_kernel.projection import Fact
 
-# Every candidate basis for one (participant, requester) in one round trip, read fresh: no cache to outlive a
-# revocation. The pure decision (consent.domain.policy.decide) checks categories, purposes and periods. The
-# requester's relations to the participant come along: they say which of the MOU's terms are its own.
-_BASES = sa.text(
-    """
-    SELECT 'consent' AS kind, c.consent_id::text AS id, g.categories, g.purposes,
-           c.effective_at AS starts_at, c.expires_at AS ends_at,
-           (c.state <> 'active' OR g.revoked_at IS NOT NULL) AS void
-    FROM consent_grants g JOIN consents c ON c.consent_id = g.consent_id
-    WHERE g.participant_id = CAST(:participant_id AS uuid) AND g.recipient_agency = :agency
-      AND c.jurisdiction = :jurisdiction
-    UNION ALL
-    SELECT 'break_glass', break_glass_id::text, categories, ARRAY['BTG'], invoked_at, expires_at, false
-    FROM break_glass
-    WHERE participant_id = CAST(:participant_id AS uuid) AND requester_agency = :agency
-      AND jurisdiction = :jurisdiction
-    UNION ALL
-    SELECT 'relation', relation, CAST(ARRAY[] AS text[]), CAST(ARRAY[] AS text[]), since, NULL, false
-    FROM participant_relations
-    WHERE participant_id = CAST(:participant_id AS uuid) AND agency = :agency AND jurisdiction = :jurisdiction
-    """
-)
 _ADD_DECISION = sa.text(
     """
     INSERT INTO access_decisions (decision_id, participant_id, jurisdiction, requester_agency, requester_agency_type,
@@ -62,52 +38,34 @@ _ADD_REASON = sa.text(
 )
 
 
-async def bases(conn: AsyncConnection, request: DecideAccess) -> tuple[list[Basis], set[str]]:
-    """The consent and break-glass bases, and the requester's relations to the participant."""
-    rows = await conn.execute(
-        _BASES,
-        {
-            "participant_id": request.participant_id,
-            "agency": request.requester_agency,
-            "jurisdiction": request.jurisdiction,
-        },
-    )
-    found, related = [], set()
-    for r in rows:
-        if r.kind == "relation":
-            related.add(r.id)
-        else:
-            found.append(
-                Basis(r.kind, r.id, frozenset(r.categories), frozenset(r.purposes), r.starts_at, r.ends_at, r.void)
-            )
-    return found, related
+def decision_row(e: AccessDecided, jurisdiction: str, client_id: str) -> dict[str, Any]:
+    """A decision's row in the log, as projected (here) and as recorded live (gate_store.record): one shape."""
+    return {
+        "decision_id": e.decision_id,
+        "participant_id": e.participant_id,
+        "jurisdiction": jurisdiction,
+        "requester_agency": e.requester_agency,
+        "requester_agency_type": e.requester_agency_type,
+        "requester_client": client_id,
+        "acting_person": e.acting_person,
+        "category": e.category,
+        "purpose": e.purpose,
+        "decision": e.decision,
+        "basis_kind": e.basis_kind,
+        "basis_id": e.basis_id,
+        "decided_at": e.decided_at,
+        "flags": list(e.flags),
+    }
 
 
 async def add_decisions(conn: AsyncConnection, decided: Sequence[Fact]) -> None:
-    """Project decisions in one multi-row statement. The requester's client is the one that caused the event (its
-    metadata's actor): a client id is no personal data, and the decision event need not repeat it."""
+    """Project decisions in one multi-row statement (a rebuild's replay: live, gate_store.record writes the rows
+    with their events). The requester's client is the one that caused the event (its metadata's actor): a client
+    id is no personal data, and the decision event need not repeat it."""
     rows = []
     for fact in decided:
-        e = fact.event
-        assert isinstance(e, AccessDecided)
-        rows.append(
-            {
-                "decision_id": e.decision_id,
-                "participant_id": e.participant_id,
-                "jurisdiction": fact.jurisdiction,
-                "requester_agency": e.requester_agency,
-                "requester_agency_type": e.requester_agency_type,
-                "requester_client": fact.actor.client_id,
-                "acting_person": e.acting_person,
-                "category": e.category,
-                "purpose": e.purpose,
-                "decision": e.decision,
-                "basis_kind": e.basis_kind,
-                "basis_id": e.basis_id,
-                "decided_at": e.decided_at,
-                "flags": list(e.flags),
-            }
-        )
+        assert isinstance(fact.event, AccessDecided)
+        rows.append(decision_row(fact.event, fact.jurisdiction, fact.actor.client_id))
     await conn.execute(_ADD_DECISION, rows)
 
 

@@ -265,23 +265,26 @@ class AccessDecision(Aggregate):
     @classmethod
     def record(cls, decision_id: str, cmd: commands.DecideAccess, verdict: Verdict, now: datetime) -> AccessDecision:
         recorded = cls(decision_id, cmd.jurisdiction)
-        recorded._record(
-            AccessDecided(
-                decision_id=decision_id,
-                participant_id=cmd.participant_id,
-                requester_agency=cmd.requester_agency,
-                requester_agency_type=cmd.requester_agency_type,
-                category=cmd.category,  # type: ignore[arg-type]
-                purpose=cmd.purpose,  # type: ignore[arg-type]
-                decision=verdict.decision,  # type: ignore[arg-type]
-                basis_kind=verdict.basis_kind,  # type: ignore[arg-type]
-                basis_id=verdict.basis_id,
-                decided_at=now,
-                acting_person=cmd.acting_person,
-                flags=[*verdict.flags, *(["what_if"] if cmd.what_if else [])],
-            )
-        )
+        recorded._record(cls.decided(decision_id, cmd, verdict, now))
         return recorded
+
+    @staticmethod
+    def decided(decision_id: str, cmd: commands.DecideAccess, verdict: Verdict, now: datetime) -> AccessDecided:
+        """The decision's one event (its stream holds nothing else: the gate records many in one statement)."""
+        return AccessDecided(
+            decision_id=decision_id,
+            participant_id=cmd.participant_id,
+            requester_agency=cmd.requester_agency,
+            requester_agency_type=cmd.requester_agency_type,
+            category=cmd.category,  # type: ignore[arg-type]
+            purpose=cmd.purpose,  # type: ignore[arg-type]
+            decision=verdict.decision,  # type: ignore[arg-type]
+            basis_kind=verdict.basis_kind,  # type: ignore[arg-type]
+            basis_id=verdict.basis_id,
+            decided_at=now,
+            acting_person=cmd.acting_person,
+            flags=[*verdict.flags, *(["what_if"] if cmd.what_if else [])],
+        )
 
     @singledispatchmethod
     def apply(self, event: Event) -> None:

@@ -4,14 +4,15 @@ leaves the program. Handlers decide and record events; the read models are proje
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from uuid import uuid4
 
-from consent.adapters import aliases, decisions, participants, store
-from consent.domain import commands, policy
+from consent.adapters import aliases, decisions, store
+from consent.domain import commands
 from consent.domain.errors import OverlappingConsent
-from consent.domain.model import AccessDecision, BreakGlassAccess, Consent
+from consent.domain.model import BreakGlassAccess, Consent
 from consent.domain.mou import Mou
+from consent.service_layer.deciding import Decided, Decider
 from consent.service_layer.site import SiteTerms
 from divert_contracts.casemgmt import ParticipantStatusChanged
 from divert_contracts.consent import ConsentDrafted, GrantTerms
@@ -22,26 +23,11 @@ from divert_kernel.sites import Sites
 from divert_kernel.uow import UnitOfWork
 
 
-@dataclass(frozen=True)
-class Decided:
-    decision_id: str
-    verdict: policy.Verdict
-
-    def as_dict(self) -> dict[str, object]:
-        v = self.verdict
-        return {
-            "decision_id": self.decision_id,
-            "decision": v.decision,
-            "basis": {"kind": v.basis_kind, "id": v.basis_id} if v.permitted else None,
-            "obligations": v.obligations,
-            "flags": v.flags,
-        }
-
-
 class Handlers:
     def __init__(self, clock: Clock, sites: Sites | None = None) -> None:
         self.clock = clock
         self.site = SiteTerms(clock, sites or Sites())
+        self.decider = Decider(clock, self.site)
 
     def commands(self) -> dict[type, object]:
         return {
@@ -143,46 +129,11 @@ class Handlers:
         return {"break_glass_id": access_id, "expires_at": access.expires_at}
 
     async def decide_many(self, cmd: commands.DecideMany, uow: UnitOfWork) -> list[Decided]:
-        """Fail closed: permit only on a live consent, site grant or break-glass; every decision recorded."""
-        now = self.clock.now()
-        jurisdictions = sorted({r.jurisdiction for r in cmd.requests})
-        mous = {j: await self.site.mou_in_force(uow, j) for j in jurisdictions}
-        asked = await self._survivors_asked(uow, cmd.requests, jurisdictions)
-        known = {
-            j: await participants.known(uow.conn, j, [r.participant_id for r in asked if r.jurisdiction == j])
-            for j in jurisdictions
-        }
-        decided = []
-        for request in asked:
-            access = policy.AccessRequest(
-                request.participant_id,
-                request.jurisdiction,
-                request.requester_agency,
-                request.requester_agency_type,
-                request.category,
-                request.purpose,
-            )
-            bases, related = await decisions.bases(uow.conn, request)
-            mou = mous[request.jurisdiction]
-            # The MOU covers the site's own participants only: an id from elsewhere, or none, gets no site grant.
-            if mou is not None and request.participant_id in known[request.jurisdiction]:
-                bases += mou.bases(request.requester_agency, related)
-            verdict = policy.decide(access, bases, now)
-            decision_id = str(uuid4())
-            uow.add(AccessDecision.record(decision_id, request, verdict, now))
-            decided.append(Decided(decision_id, verdict))
-        return decided  # the decision log is projected from the events, all of them in one statement
-
-    @staticmethod
-    async def _survivors_asked(
-        uow: UnitOfWork, requests: Sequence[commands.DecideAccess], jurisdictions: list[str]
-    ) -> list[commands.DecideAccess]:
-        """The requests, each about its participant's survivor: a merged id is decided and recorded as the one."""
-        survivors = {
-            j: await aliases.resolve_many(uow.conn, j, [r.participant_id for r in requests if r.jurisdiction == j])
-            for j in jurisdictions
-        }
-        return [replace(r, participant_id=survivors[r.jurisdiction][r.participant_id]) for r in requests]
+        """The gate inside a unit of work (a keyed request, or the first after a new MOU version): the MOU
+        recorded first if need be, the reads ordered after any person match under way."""
+        for jurisdiction in sorted({r.jurisdiction for r in cmd.requests}):
+            await self.site.mou_in_force(uow, jurisdiction)
+        return await self.decider.decide(uow.conn, cmd.requests, lock=True)
 
     async def projected_only(self, uow: UnitOfWork, received: ReceivedEvent) -> None:
         """Nothing to decide: the event only feeds read models (projections, run by the consumer)."""

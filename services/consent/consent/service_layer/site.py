@@ -91,6 +91,11 @@ class SiteTerms:
 
     # -- the MOU ---------------------------------------------------------------------------------------
 
+    def mou_recorded(self, jurisdiction: str) -> bool:
+        """Whether the directory's MOU version for the site is known to be recorded (no site: nothing to record)."""
+        site = self.sites.get(jurisdiction)
+        return site is None or (jurisdiction, site.version) in self._recorded
+
     async def mou_in_force(self, uow: UnitOfWork, jurisdiction: str) -> Mou | None:
         """The newest recorded MOU, after recording the directory's version if it is not recorded yet."""
         site = self.sites.get(jurisdiction)
