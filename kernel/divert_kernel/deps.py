@@ -17,7 +17,7 @@ from divert_kernel.messagebus import MessageBus
 from divert_kernel.sites import Sites
 
 
-def _bus(request: Request) -> MessageBus:
+async def _bus(request: Request) -> MessageBus:
     return cast(MessageBus, request.app.state.bus)
 
 
@@ -54,19 +54,19 @@ async def _borrowed(conn: AsyncConnection) -> AsyncIterator[AsyncConnection]:
     yield conn  # committed (or rolled back) with the answer, never here
 
 
-def _engine(request: Request) -> AsyncEngine:
+async def _engine(request: Request) -> AsyncEngine:
     return cast(AsyncEngine, _ReadsItsOwnWrites(request.app.state.engine))
 
 
-def _gate(request: Request) -> ConsentGate:
+async def _gate(request: Request) -> ConsentGate:
     return cast(ConsentGate, request.app.state.gate)
 
 
-def _clock(request: Request) -> Clock:
+async def _clock(request: Request) -> Clock:
     return cast(Clock, request.app.state.clock)
 
 
-def _sites(request: Request) -> Sites:
+async def _sites(request: Request) -> Sites:
     return cast(Sites, request.app.state.sites)
 
 

@@ -47,7 +47,7 @@ class LocalGate(ConsentGate):
         return decided[0] if path == "/v1/access-decisions" else {"decisions": decided}
 
 
-def _self_gate(request: Request) -> ConsentGate:
+async def _self_gate(request: Request) -> ConsentGate:
     return LocalGate(request.app.state.bus)
 
 
