@@ -320,6 +320,9 @@ def two_gateways(database: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "GATEWAY_ISSUER": ISSUER,
         "GATEWAY_SIGNING_KEY_FILE": str(home / "signing.jwk.json"),
         "GATEWAY_RATE_LIMITS": json.dumps({"reads": "4/minute"}),
+        # Written through on every request: exact across replicas. With the default interval a replica may miss
+        # the other's last 0.2 s of hits (tests/test_rate_limits_synced.py covers that bound).
+        "GATEWAY_RATE_LIMIT_SYNC_SECONDS": "0",
         **{f"GATEWAY_{s.upper()}_URL": nowhere for s in ("referral", "casemgmt", "consent", "prosecution", "audit")},
     }
     env.pop("GATEWAY_NATS_URL", None)

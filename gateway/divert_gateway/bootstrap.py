@@ -44,6 +44,7 @@ def create(settings: GatewaySettings | None = None, clock: Clock | None = None) 
         # Its own small pool: counting requests never waits behind the requests' own database work.
         counters = ratelimits.storage_for(settings.database_url, clock)
         app.state.rate_limiter = ratelimit.Limiter(counters, settings, clock)
+        app.state.rate_limiter.counts.start()
         if settings.bootstrap_clients_file is not None and settings.bootstrap_clients_file.exists():
             await clients.register(app.state.engine, clients.read_clients_file(settings.bootstrap_clients_file))
         # Idle connections are dropped before uvicorn's 5 s keep-alive closes them from the other end; reusing
@@ -74,6 +75,7 @@ def create(settings: GatewaySettings | None = None, clock: Clock | None = None) 
             for upstream in app.state.upstreams.values():
                 await upstream.aclose()
             await app.state.engine.dispose()
+            await app.state.rate_limiter.counts.close()
             await counters.close()
 
     app = FastAPI(

@@ -46,6 +46,10 @@ class GatewaySettings(BaseSettings):
     # Rate limits, counted in the gateway's database so every replica shares them; a partial mapping (say
     # GATEWAY_RATE_LIMITS='{"exports": "5/minute"}') keeps the other classes' defaults.
     rate_limits: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    # How often a replica adds its reads/writes/exports counts to the shared rows and reads the others' back: a
+    # client spread over several replicas may exceed a limit by what the others admitted within this interval
+    # (adapters/ratecounts.py). 0: every request written through, exact across replicas, one statement each.
+    rate_limit_sync_seconds: float = Field(default=0.2, ge=0, le=5)
     # Failed client authentications at /oauth/token. Per (client id, address) and per address: past either, that
     # address gets 429 (even with the right secret) until the window ends, so guessing from one place stops, and
     # a stranger's failures never lock the client out of its own address. Per client id from any address: a

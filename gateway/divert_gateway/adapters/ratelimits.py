@@ -55,7 +55,7 @@ class PostgresStorage(Storage):
         database_url = "postgresql+asyncpg" + uri[uri.index("://") :]
         self.engine = make_engine(database_url, pool_size=int(options.get("pool_size", 5)))
         # The upsert is atomic alone: without BEGIN and COMMIT around it a hit is one round trip, not three.
-        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.clock = clock or SystemClock()
         self._purged_at: datetime | None = None
         # A window's end never moves while it lasts: remembered from `incr`, `get_expiry` needs no round trip.
@@ -81,7 +81,7 @@ class PostgresStorage(Storage):
 
     async def _add(self, key: str, expiry: int, amount: int) -> tuple[int, datetime]:
         now = self.clock.now()
-        async with self._autocommit.connect() as conn:
+        async with self.autocommit.connect() as conn:
             params = {"key": key, "amount": amount, "now": now, "expires_at": now + timedelta(seconds=expiry)}
             count, ends = (await conn.execute(_INCR, params)).one()
             if self._purged_at is None or now - self._purged_at > PURGE_EVERY:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from divert_gateway.adapters import tx
 
@@ -82,30 +81,6 @@ async def delete(engine: AsyncEngine, endpoint_id: str, agency: str) -> bool:
                     sa.text(f"DELETE FROM {table} WHERE endpoint_id = CAST(:id AS uuid)"), {"id": endpoint_id}
                 )
     return bool(gone.rowcount)
-
-
-async def subscribers(conn: AsyncConnection, jurisdiction: str, event_type: str) -> list[dict[str, Any]]:
-    rows = await conn.execute(
-        sa.text(
-            "SELECT endpoint_id, agency, agency_type FROM webhook_endpoints "
-            "WHERE enabled AND :jurisdiction = ANY(jurisdictions) AND :event_type = ANY(event_types)"
-        ),
-        {"jurisdiction": jurisdiction, "event_type": event_type},
-    )
-    return [dict(r) for r in rows.mappings()]
-
-
-async def enqueue(conn: AsyncConnection, message: dict[str, Any]) -> None:
-    """One message per (endpoint, event); a redelivered event changes nothing."""
-    await conn.execute(
-        sa.text(
-            "INSERT INTO webhook_messages (endpoint_id, event_id, event_type, jurisdiction, participant_id, category, "
-            "reason, envelope, event_time, status, next_attempt_at) VALUES (CAST(:endpoint_id AS uuid), "
-            "CAST(:event_id AS uuid), :event_type, :jurisdiction, :participant_id, :category, :reason, "
-            "CAST(:envelope AS jsonb), :event_time, 'pending', :now) ON CONFLICT DO NOTHING"
-        ),
-        {**message, "envelope": json.dumps(message["envelope"])},
-    )
 
 
 async def replay(

@@ -5,9 +5,10 @@ publish is not acknowledged and the message is retried on the webhook schedule, 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +24,8 @@ from divert_kernel.gate import ConsentGate
 
 log = logging.getLogger("divert.gateway.feeds")
 
+Outcome = tuple[dict[str, Any], str, int, datetime | None]  # message, status, attempts, next attempt
+
 _CLAIM = sa.text(
     """
     UPDATE feed_messages SET next_attempt_at = :lease
@@ -33,10 +36,16 @@ _CLAIM = sa.text(
         attempts
     """
 )
+# A batch's outcomes in one statement (the profile found one transaction per message).
 _SETTLE = sa.text(
-    "UPDATE feed_messages SET status = :status, attempts = :attempts, next_attempt_at = :next "
-    "WHERE jurisdiction = :jurisdiction AND agency = :agency AND event_id = CAST(:event_id AS uuid)"
+    "UPDATE feed_messages f SET status = v.status, attempts = v.attempts, next_attempt_at = v.next "
+    "FROM unnest(CAST(:jurisdictions AS text[]), CAST(:agencies AS text[]), CAST(:event_ids AS uuid[]), "
+    "CAST(:statuses AS text[]), CAST(:attempts AS integer[]), CAST(:nexts AS timestamptz[])) "
+    "AS v(jurisdiction, agency, event_id, status, attempts, next) "
+    "WHERE f.jurisdiction = v.jurisdiction AND f.agency = v.agency AND f.event_id = v.event_id"
 )
+# How long a batch waits for JetStream's acknowledgements; an unanswered publish is retried on the schedule.
+ACK_TIMEOUT_SECONDS = 5.0
 
 
 def subject(jurisdiction: str, agency: str, event_type: str) -> str:
@@ -62,35 +71,51 @@ class FeedPublisher:
         if not claimed:
             return 0
         permitted, denied = await decide.split(self._gate, self._mint, claimed)
-        for m in denied:
-            await self._settle(m, "denied", m["attempts"], None)
-        for m in permitted:
-            await self._publish(m, now)
+        outcomes = [(m, "denied", m["attempts"], None) for m in denied]
+        outcomes += await self._publish(permitted, now)
+        await self._settle(outcomes)
         return len(claimed)
 
-    async def _publish(self, m: dict[str, Any], now) -> None:  # type: ignore[no-untyped-def]
-        headers = {"Nats-Msg-Id": f"{m['event_id']}:{m['agency']}"}
-        body = json.dumps(m["envelope"], separators=(",", ":")).encode()
-        try:
-            await self._js.publish(subject(m["jurisdiction"], m["agency"], m["event_type"]), body, headers=headers)
-        except Exception as exc:  # noqa: BLE001 - no stream yet, or NATS away: retried on the schedule
+    async def _publish(self, messages: list[dict[str, Any]], now: datetime) -> list[Outcome]:
+        """Publish the batch without waiting for each acknowledgement in turn, then collect them all."""
+        sent: list[asyncio.Future[Any] | BaseException] = []
+        for m in messages:
+            headers = {"Nats-Msg-Id": f"{m['event_id']}:{m['agency']}"}
+            body = json.dumps(m["envelope"], separators=(",", ":")).encode()
+            try:
+                ack = await self._js.publish_async(
+                    subject(m["jurisdiction"], m["agency"], m["event_type"]), body, headers=headers
+                )
+                sent.append(asyncio.ensure_future(asyncio.wait_for(ack, ACK_TIMEOUT_SECONDS)))
+            except Exception as exc:  # noqa: BLE001 - NATS away: this one is retried on the schedule
+                sent.append(exc)
+        futures = [f for f in sent if isinstance(f, asyncio.Future)]
+        await asyncio.gather(*futures, return_exceptions=True)
+        outcomes: list[Outcome] = []
+        for m, f in zip(messages, sent, strict=True):
+            failed = f if isinstance(f, BaseException) else f.exception()
             attempts = m["attempts"] + 1
+            if failed is None:
+                outcomes.append((m, "published", attempts, None))
+                continue
+            # No stream captures the subject yet, or NATS is away: retried on the webhook schedule.
+            log.info("feed_publish_not_acknowledged", extra={"error": type(failed).__name__})
             retry = rules.next_retry(attempts, now)
-            log.info("feed_publish_not_acknowledged", extra={"error": type(exc).__name__})
-            await self._settle(m, "failed" if retry is None else "pending", attempts, retry)
-            return
-        await self._settle(m, "published", m["attempts"] + 1, None)
+            outcomes.append((m, "failed" if retry is None else "pending", attempts, retry))
+        return outcomes
 
-    async def _settle(self, m: dict[str, Any], status: str, attempts: int, next_at) -> None:  # type: ignore[no-untyped-def]
+    async def _settle(self, outcomes: list[Outcome]) -> None:
+        if not outcomes:
+            return
         async with self._engine.begin() as conn:
             await conn.execute(
                 _SETTLE,
                 {
-                    "status": status,
-                    "attempts": attempts,
-                    "next": next_at,
-                    "jurisdiction": m["jurisdiction"],
-                    "agency": m["agency"],
-                    "event_id": str(m["event_id"]),
+                    "jurisdictions": [m["jurisdiction"] for m, *_ in outcomes],
+                    "agencies": [m["agency"] for m, *_ in outcomes],
+                    "event_ids": [str(m["event_id"]) for m, *_ in outcomes],
+                    "statuses": [status for _, status, _, _ in outcomes],
+                    "attempts": [attempts for _, _, attempts, _ in outcomes],
+                    "nexts": [next_at for *_, next_at in outcomes],
                 },
             )

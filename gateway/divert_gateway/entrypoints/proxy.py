@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 
-import httpx
+import aiohttp
 from fastapi import APIRouter, Request, Response
 from opentelemetry.trace import SpanKind
 
@@ -120,18 +120,16 @@ async def _send(request: Request, service: str, headers: dict[str, str]) -> Resp
     with telemetry.span_from(None, f"proxy {service}", SpanKind.CLIENT, **{"divert.upstream": service}):
         telemetry.inject_headers(headers)
         try:
-            reply = await upstream.request(
-                request.method, _raw_target(request), content=await request.body(), headers=headers
-            )
-        except httpx.InvalidURL:
+            reply = await upstream.forward(request.method, _raw_target(request), await request.body(), headers)
+        except ValueError:  # yarl refusing the target (aiohttp.InvalidURL is one)
             raise DivertError("the request path is not a valid URL path", field="path") from None
-        except httpx.TimeoutException:
+        except TimeoutError:  # aiohttp's connect and read timeouts are TimeoutErrors too
             raise Unavailable(f"the {service} service did not answer in time") from None
-        except httpx.TransportError:
+        except aiohttp.ClientError:
             raise Unavailable(f"the {service} service is unavailable; try again shortly") from None
     return Response(
-        content=reply.content,
-        status_code=reply.status_code,
+        content=reply.body,
+        status_code=reply.status,
         headers={name: value for name in FORWARDED_RESPONSE_HEADERS if (value := reply.headers.get(name)) is not None},
     )
 

@@ -1,7 +1,10 @@
 """Rate limits at the edge: per client and class of route, and failed client authentications at /oauth/token.
 
 Counted with the `limits` library's fixed windows in the gateway's PostgreSQL (adapters.ratelimits), so every
-replica shares them. Every limited response carries the IETF `RateLimit-Policy` and `RateLimit` fields
+replica shares them. The per-client classes (reads, writes, exports) are counted in memory between syncs every
+`rate_limit_sync_seconds` (adapters.ratecounts: exact on one replica; across replicas a client may exceed a limit
+by what the other replicas admitted for it within one interval); the token class and the failed-authentication
+lockouts are written through on every count, exact across replicas. Every limited response carries the IETF `RateLimit-Policy` and `RateLimit` fields
 (draft-ietf-httpapi-ratelimit-headers, structured-field lists: `"reads";q=600;w=60` and `"reads";r=599;t=42`);
 a refusal is 429 problem+json with `Retry-After`. A request without a valid token counts against its remote
 address. If the counters cannot be reached the request goes on unlimited: throttling protects the services; it
@@ -22,6 +25,7 @@ from limits.errors import StorageError
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from divert_gateway.adapters.ratecounts import BatchedCounts
 from divert_gateway.adapters.ratelimits import PostgresStorage
 from divert_gateway.config import GatewaySettings
 from divert_gateway.entrypoints import token_form
@@ -72,6 +76,7 @@ class Limiter:
 
     def __init__(self, storage: PostgresStorage, settings: GatewaySettings, clock: Clock) -> None:
         self.storage = storage
+        self.counts = BatchedCounts(storage, settings.rate_limit_sync_seconds)
         self.strategy = FixedWindowRateLimiter(storage)
         self.clock = clock
         self.classes = {name: parse(limit) for name, limit in settings.rate_limits.items()}
@@ -87,9 +92,11 @@ class Limiter:
         return Window(policy, item.amount, item.get_expiry(), stats.remaining, reset, allowed)
 
     async def hit(self, policy: str, who: str) -> Window:
-        """Count one request: the fixed window `limits` keeps, answered from the counting statement itself."""
+        """Count one request: the fixed window `limits` keeps. The token class is read by the lockout checks
+        straight from PostgreSQL, so it is written through; the others are counted in memory between syncs."""
         item = self.classes[policy]
-        count, ends = await self.storage.hit(item.key_for(policy, who), item.get_expiry())
+        counter = self.storage if policy == "token" else self.counts
+        count, ends = await counter.hit(item.key_for(policy, who), item.get_expiry())
         reset = max(0, math.ceil(ends.timestamp() - self.clock.now().timestamp()))
         remaining = max(0, item.amount - count)
         return Window(policy, item.amount, item.get_expiry(), remaining, reset, allowed=count <= item.amount)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import aiohttp
 import httpx
 import pytest
 from pydantic import ValidationError
@@ -45,6 +46,20 @@ async def test_requests_take_turns_and_skip_a_replica_that_refuses(two_up_one_do
         await replicas.aclose()
     assert set(answers) == {"a", "b"}  # both live replicas served, and no request failed for the dead one
     assert answers.count("a") >= 2 and answers.count("b") >= 2
+
+
+async def test_the_proxys_forwards_take_turns_and_skip_a_replica_that_refuses(two_up_one_down: list[int]) -> None:
+    replicas = Replicas([f"http://127.0.0.1:{p}" for p in two_up_one_down], timeout=5)
+    try:
+        answers = [(await replicas.forward("POST", "/v1/x?a=%2F", b"{}", {})).body for _ in range(6)]
+        every = Replicas([f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"], timeout=5)
+        with pytest.raises(aiohttp.ClientConnectorError):
+            await every.forward("GET", "/readyz", b"", {})
+        await every.aclose()
+    finally:
+        await replicas.aclose()
+    assert set(answers) == {b"a", b"b"}
+    assert answers.count(b"a") >= 2 and answers.count(b"b") >= 2
 
 
 async def test_when_every_replica_refuses_the_caller_gets_the_connect_error() -> None:
