@@ -91,6 +91,19 @@ class Projections:
 
         return register
 
+    def on_each_batch(self, *event_types: type[Event], tables: Sequence[str]) -> Callable[[B], B]:
+        """Decorate a batch projector that reads and writes `tables` alone. A rebuild's page (`apply_batch`)
+        hands it every fact of its types at once, moved ahead of facts of other types whose projectors touch
+        none of these tables (so the rows come out as if each fact were applied in order); elsewhere it takes
+        runs like `on_each_run`."""
+
+        def register(fn: B) -> B:
+            for cls in event_types:
+                self._projectors.setdefault((cls.service, cls.__name__), []).append(_Batched(fn, frozenset(tables)))
+            return fn
+
+        return register
+
     def handles(self, source: str, event_type: str) -> bool:
         return (source, event_type) in self._projectors
 
@@ -117,10 +130,48 @@ class Projections:
                         await projector(conn, fact)
             start = end
 
+    async def apply_batch(self, conn: AsyncConnection, facts: Sequence[Fact]) -> None:
+        """Project facts as if in order, with fewer calls: each fact joins the earlier run of its type when every
+        run since touches other tables than its type's projectors (declared with `on_each_batch`)."""
+        for run in self._commuting_runs(facts):
+            await self.apply_all(conn, run)
+
+    def _commuting_runs(self, facts: Sequence[Fact]) -> list[list[Fact]]:
+        runs: list[list[Fact]] = []
+        run_tables: list[frozenset[str] | None] = []
+        open_runs: dict[tuple[str, str], int] = {}  # types whose last run nothing conflicting has followed
+        known: dict[tuple[str, str], frozenset[str] | None] = {}
+        for fact in facts:
+            key = (fact.source, type(fact.event).__name__)
+            tables = known[key] if key in known else known.setdefault(key, self._tables(key))
+            at = open_runs.get(key)
+            if tables is not None and at is not None:
+                runs[at].append(fact)
+                continue
+            open_runs = {k: i for k, i in open_runs.items() if _commute(run_tables[i], tables)}
+            runs.append([fact])
+            run_tables.append(tables)
+            if tables is not None:
+                open_runs[key] = len(runs) - 1
+        return runs
+
+    def _tables(self, key: tuple[str, str]) -> frozenset[str] | None:
+        """The tables the type's projectors touch, if every one of them declares them (None: unknown)."""
+        projectors = self._projectors.get(key, ())
+        if not all(isinstance(p, _Batched) and p.tables is not None for p in projectors):
+            return None
+        return frozenset().union(*(p.tables for p in projectors if isinstance(p, _Batched) and p.tables))
+
+
+def _commute(a: frozenset[str] | None, b: frozenset[str] | None) -> bool:
+    """Whether projectors touching tables `a` and ones touching `b` may run in either order."""
+    return a is not None and b is not None and not (a & b)
+
 
 @dataclass(frozen=True)
 class _Batched:
     fn: BatchProjector
+    tables: frozenset[str] | None = None  # declared by on_each_batch: the only tables it reads or writes
 
 
 _BY_SERVICE: dict[str, Projections] = {}
