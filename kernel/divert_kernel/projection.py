@@ -131,36 +131,47 @@ class Projections:
             start = end
 
     async def apply_batch(self, conn: AsyncConnection, facts: Sequence[Fact]) -> None:
-        """Project facts as if in order, with fewer calls: each fact joins the earlier run of its type when every
-        run since touches other tables than its type's projectors (declared with `on_each_batch`)."""
-        for run in self._commuting_runs(facts):
-            await self.apply_all(conn, run)
+        """Project facts as if in order, with fewer calls: a fact joins the earlier run of facts with the same
+        projectors when every run since touches other tables than those (declared with `on_each_batch`)."""
+        for projectors, run in self._commuting_runs(facts):
+            for projector in projectors:
+                if isinstance(projector, _Batched):
+                    await projector.fn(conn, run)
+                else:
+                    for fact in run:
+                        await projector(conn, fact)
 
-    def _commuting_runs(self, facts: Sequence[Fact]) -> list[list[Fact]]:
-        runs: list[list[Fact]] = []
+    def _commuting_runs(self, facts: Sequence[Fact]) -> list[tuple[_Group, list[Fact]]]:
+        runs: list[tuple[_Group, list[Fact]]] = []
         run_tables: list[frozenset[str] | None] = []
-        open_runs: dict[tuple[str, str], int] = {}  # types whose last run nothing conflicting has followed
-        known: dict[tuple[str, str], frozenset[str] | None] = {}
+        open_runs: dict[_Group, int] = {}  # groups whose last run nothing conflicting has followed
+        known: dict[tuple[str, str], tuple[_Group, frozenset[str] | None]] = {}
         for fact in facts:
             key = (fact.source, type(fact.event).__name__)
-            tables = known[key] if key in known else known.setdefault(key, self._tables(key))
-            at = open_runs.get(key)
+            if key not in known:
+                group = tuple(self._projectors.get(key, ()))
+                known[key] = (group, _tables(group))
+            group, tables = known[key]
+            at = open_runs.get(group)
             if tables is not None and at is not None:
-                runs[at].append(fact)
+                runs[at][1].append(fact)
                 continue
-            open_runs = {k: i for k, i in open_runs.items() if _commute(run_tables[i], tables)}
-            runs.append([fact])
+            open_runs = {g: i for g, i in open_runs.items() if _commute(run_tables[i], tables)}
+            runs.append((group, [fact]))
             run_tables.append(tables)
             if tables is not None:
-                open_runs[key] = len(runs) - 1
+                open_runs[group] = len(runs) - 1
         return runs
 
-    def _tables(self, key: tuple[str, str]) -> frozenset[str] | None:
-        """The tables the type's projectors touch, if every one of them declares them (None: unknown)."""
-        projectors = self._projectors.get(key, ())
-        if not all(isinstance(p, _Batched) and p.tables is not None for p in projectors):
-            return None
-        return frozenset().union(*(p.tables for p in projectors if isinstance(p, _Batched) and p.tables))
+
+_Group = tuple["Projector | _Batched", ...]  # the projectors of an event type: facts with the same run together
+
+
+def _tables(group: _Group) -> frozenset[str] | None:
+    """The tables a group of projectors touches, if every one of them declares them (None: unknown)."""
+    if not all(isinstance(p, _Batched) and p.tables is not None for p in group):
+        return None
+    return frozenset().union(*(p.tables for p in group if isinstance(p, _Batched) and p.tables))
 
 
 def _commute(a: frozenset[str] | None, b: frozenset[str] | None) -> bool:
@@ -194,7 +205,7 @@ _STORE_CONSUMED = sa.text(
 )
 
 
-def foreign_fact(received: ReceivedEvent, position: int) -> Fact | None:
+def foreign_fact(received: ReceivedEvent, position: int, *, replaying: bool = False) -> Fact | None:
     if received.event is None:
         return None
     return Fact(
@@ -207,6 +218,7 @@ def foreign_fact(received: ReceivedEvent, position: int) -> Fact | None:
         time=received.time,
         version=int(received.envelope.get("streamversion", 0)),
         position=position,
+        replaying=replaying,
     )
 
 
@@ -226,7 +238,9 @@ async def consumed(conn: AsyncConnection, service: str, consumer: str, received:
         await projections.apply(conn, fact)
 
 
-def own_fact(service: str, event: Event, jurisdiction: str, stream_id: str, row: Any, actor: Actor) -> Fact:
+def own_fact(
+    service: str, event: Event, jurisdiction: str, stream_id: str, row: Any, actor: Actor, *, replaying: bool = False
+) -> Fact:
     """An own event as appended (`row` from eventstore.append) or as stored (a row of the events table)."""
     return Fact(
         event=event,
@@ -238,6 +252,7 @@ def own_fact(service: str, event: Event, jurisdiction: str, stream_id: str, row:
         time=row.recorded_at,
         version=row.version,
         position=row.position,
+        replaying=replaying,
     )
 
 
