@@ -22,7 +22,9 @@ _TEXT = st.text(st.one_of(st.characters(), _EDGE_CHARS, st.characters(min_codepo
 _INTS = st.one_of(st.integers(), st.integers(min_value=2**53 - 3, max_value=2**53 + 3).map(lambda n: n * (-1) ** n))
 _SCALARS = st.one_of(st.none(), st.booleans(), _INTS, st.floats(), _TEXT)
 _VALUES = st.recursive(
-    _SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(_TEXT, inner, max_size=6)), max_leaves=40
+    _SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(_TEXT, inner, max_size=6)),
+    max_leaves=40,
 )
 
 
