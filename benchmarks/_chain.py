@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 import rfc8785
-from _report import target
+from _report import not_measured, target
 from _system import Running
 
 AUDIT_FILL = 60_000  # entries added after the load's
@@ -46,8 +46,15 @@ async def _audit_verify(running: Running) -> None:
     from divert_kernel.db import make_engine
 
     started = time.perf_counter()
-    added, library_rate = await _grow_chain(running.database_url("audit"), AUDIT_FILL)
-    print(f"audit chain: {added} entries added in {time.perf_counter() - started:.1f} s", flush=True)
+    filled, library_rate = await _grow_chain(running.database_url("audit"), AUDIT_FILL)
+    print(
+        f"audit chain filled by the load: {filled} entries; {AUDIT_FILL} more grown from them in "
+        f"{time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    if not library_rate:
+        not_measured("audit verification entries/s", "the load left no entry to grow the chain from")
+        return
     document = httpx.get(f"{running.stack.service_url('audit')}/v1/audit/checkpoint-key", timeout=10).json()
     engine = make_engine(running.database_url("audit", "postgresql+asyncpg"))
     try:
@@ -66,14 +73,17 @@ async def _audit_verify(running: Running) -> None:
 
 
 async def _grow_chain(url: str, count: int) -> tuple[int, float]:
-    """Chain `count` copies of the load's entries after the head; returns the count and the library's rate."""
+    """Chain `count` copies of the load's entries after the head; returns how many the load left and the
+    library's rate (0 when there was nothing to copy)."""
     from audit.domain.canonical import instant
 
     conn = await asyncpg.connect(url)
     try:
         async with conn.transaction():
             seq, prev = await conn.fetchrow("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-            kept = [json.loads(r[0]) for r in await conn.fetch(_TEMPLATES)]
+            filled, kept = seq, [json.loads(r[0]) for r in await conn.fetch(_TEMPLATES)]
+            if not kept:
+                return filled, 0.0
             base = datetime.now(UTC)
             entries = []
             for i in range(count):
@@ -95,7 +105,7 @@ async def _grow_chain(url: str, count: int) -> tuple[int, float]:
             await conn.execute("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", seq, prev)
     finally:
         await conn.close()
-    return count, library_rate
+    return filled, library_rate
 
 
 # The load's own entries (version 2), as JSON text: the shapes a deployment's chain holds.
@@ -127,6 +137,9 @@ async def _projection_rebuild(running: Running) -> None:
     print(
         f"{REBUILT} history: {grown} events (own and consumed) after copying, in {time.perf_counter() - started:.1f} s"
     )
+    if grown < REBUILD_EVENTS:
+        not_measured("projection rebuild events/s", f"the load left no {REBUILT} history to grow")
+        return
     baseline = await _raw_replay(running.database_url(REBUILT))
     projections = projections_of(REBUILT)
     engine = make_engine(running.database_url(REBUILT, "postgresql+asyncpg"), pool_size=1)
