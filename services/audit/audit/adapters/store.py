@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -107,11 +108,16 @@ async def verify(
             head_seq, head_hash = await head(conn)
             walker = ChainWalker(head_seq, head_hash, _seals(await checkpoints(conn), published, verifies))
             # The rows straight from asyncpg, in the snapshot the statements above began: a server-side cursor
-            # fetched a page per round trip, without SQLAlchemy's per-row result processing.
+            # fetched a page per round trip, without SQLAlchemy's per-row result processing; the database reads
+            # the next page while this one is hashed.
             driver = (await conn.get_raw_connection()).driver_connection
             cursor = await driver.cursor(_WALK)
-            while page := await cursor.fetch(_WALK_PAGE):
-                if not _walk(walker, page, head_seq, progress):
+            page = await cursor.fetch(_WALK_PAGE)
+            while page:
+                ahead = asyncio.ensure_future(cursor.fetch(_WALK_PAGE)) if len(page) == _WALK_PAGE else None
+                whole = _walk(walker, page, head_seq, progress)
+                page = await ahead if ahead is not None else []  # awaited either way: one statement at a time
+                if not whole:
                     break
     return walker.result()
 
