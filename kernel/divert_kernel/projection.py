@@ -91,6 +91,19 @@ class Projections:
 
         return register
 
+    def on_each_batch(self, *event_types: type[Event], tables: Sequence[str]) -> Callable[[B], B]:
+        """Decorate a batch projector that reads and writes `tables` alone. A rebuild's page (`apply_batch`)
+        hands it every fact of its types at once, moved ahead of facts of other types whose projectors touch
+        none of these tables (so the rows come out as if each fact were applied in order); elsewhere it takes
+        runs like `on_each_run`."""
+
+        def register(fn: B) -> B:
+            for cls in event_types:
+                self._projectors.setdefault((cls.service, cls.__name__), []).append(_Batched(fn, frozenset(tables)))
+            return fn
+
+        return register
+
     def handles(self, source: str, event_type: str) -> bool:
         return (source, event_type) in self._projectors
 
@@ -117,10 +130,59 @@ class Projections:
                         await projector(conn, fact)
             start = end
 
+    async def apply_batch(self, conn: AsyncConnection, facts: Sequence[Fact]) -> None:
+        """Project facts as if in order, with fewer calls: a fact joins the earlier run of facts with the same
+        projectors when every run since touches other tables than those (declared with `on_each_batch`)."""
+        for projectors, run in self._commuting_runs(facts):
+            for projector in projectors:
+                if isinstance(projector, _Batched):
+                    await projector.fn(conn, run)
+                else:
+                    for fact in run:
+                        await projector(conn, fact)
+
+    def _commuting_runs(self, facts: Sequence[Fact]) -> list[tuple[_Group, list[Fact]]]:
+        runs: list[tuple[_Group, list[Fact]]] = []
+        run_tables: list[frozenset[str] | None] = []
+        open_runs: dict[_Group, int] = {}  # groups whose last run nothing conflicting has followed
+        known: dict[tuple[str, str], tuple[_Group, frozenset[str] | None]] = {}
+        for fact in facts:
+            key = (fact.source, type(fact.event).__name__)
+            if key not in known:
+                group = tuple(self._projectors.get(key, ()))
+                known[key] = (group, _tables(group))
+            group, tables = known[key]
+            at = open_runs.get(group)
+            if tables is not None and at is not None:
+                runs[at][1].append(fact)
+                continue
+            open_runs = {g: i for g, i in open_runs.items() if _commute(run_tables[i], tables)}
+            runs.append((group, [fact]))
+            run_tables.append(tables)
+            if tables is not None:
+                open_runs[group] = len(runs) - 1
+        return runs
+
+
+_Group = tuple["Projector | _Batched", ...]  # the projectors of an event type: facts with the same run together
+
+
+def _tables(group: _Group) -> frozenset[str] | None:
+    """The tables a group of projectors touches, if every one of them declares them (None: unknown)."""
+    if not all(isinstance(p, _Batched) and p.tables is not None for p in group):
+        return None
+    return frozenset().union(*(p.tables for p in group if isinstance(p, _Batched) and p.tables))
+
+
+def _commute(a: frozenset[str] | None, b: frozenset[str] | None) -> bool:
+    """Whether projectors touching tables `a` and ones touching `b` may run in either order."""
+    return a is not None and b is not None and not (a & b)
+
 
 @dataclass(frozen=True)
 class _Batched:
     fn: BatchProjector
+    tables: frozenset[str] | None = None  # declared by on_each_batch: the only tables it reads or writes
 
 
 _BY_SERVICE: dict[str, Projections] = {}
@@ -143,7 +205,7 @@ _STORE_CONSUMED = sa.text(
 )
 
 
-def foreign_fact(received: ReceivedEvent, position: int) -> Fact | None:
+def foreign_fact(received: ReceivedEvent, position: int, *, replaying: bool = False) -> Fact | None:
     if received.event is None:
         return None
     return Fact(
@@ -156,6 +218,7 @@ def foreign_fact(received: ReceivedEvent, position: int) -> Fact | None:
         time=received.time,
         version=int(received.envelope.get("streamversion", 0)),
         position=position,
+        replaying=replaying,
     )
 
 
@@ -175,7 +238,9 @@ async def consumed(conn: AsyncConnection, service: str, consumer: str, received:
         await projections.apply(conn, fact)
 
 
-def own_fact(service: str, event: Event, jurisdiction: str, stream_id: str, row: Any, actor: Actor) -> Fact:
+def own_fact(
+    service: str, event: Event, jurisdiction: str, stream_id: str, row: Any, actor: Actor, *, replaying: bool = False
+) -> Fact:
     """An own event as appended (`row` from eventstore.append) or as stored (a row of the events table)."""
     return Fact(
         event=event,
@@ -187,6 +252,7 @@ def own_fact(service: str, event: Event, jurisdiction: str, stream_id: str, row:
         time=row.recorded_at,
         version=row.version,
         position=row.position,
+        replaying=replaying,
     )
 
 

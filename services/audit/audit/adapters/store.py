@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -30,7 +31,6 @@ class ChainTampered(Exception):
 
 _MOVE_HEAD = sa.text("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1")
 _HEAD = sa.text("SELECT seq, hash FROM audit_head WHERE id = 1")
-_ROWS = sa.text("SELECT seq, event_id, recorded_at, entry, prev_hash, hash, hash_version FROM audit_log ORDER BY seq")
 _CHECKPOINTS = sa.text(
     "SELECT checkpoint_id::text, seq, hash, sealed_at, key_id, signature FROM audit_checkpoints ORDER BY seq"
 )
@@ -107,15 +107,35 @@ async def verify(
         async with conn.begin():
             head_seq, head_hash = await head(conn)
             walker = ChainWalker(head_seq, head_hash, _seals(await checkpoints(conn), published, verifies))
-            result = await conn.stream(_ROWS.execution_options(yield_per=1000))
-            async for r in result:
-                row = Row(int(r.seq), r.event_id, r.recorded_at, r.entry, r.prev_hash, r.hash, int(r.hash_version))
-                if not walker.feed(row):
+            # The rows straight from asyncpg, in the snapshot the statements above began: a server-side cursor
+            # fetched a page per round trip, without SQLAlchemy's per-row result processing; the database reads
+            # the next page while this one is hashed.
+            driver = (await conn.get_raw_connection()).driver_connection
+            cursor = await driver.cursor(_WALK)
+            page = await cursor.fetch(_WALK_PAGE)
+            while page:
+                ahead = asyncio.ensure_future(cursor.fetch(_WALK_PAGE)) if len(page) == _WALK_PAGE else None
+                whole = _walk(walker, page, head_seq, progress)
+                page = await ahead if ahead is not None else []  # awaited either way: one statement at a time
+                if not whole:
                     break
-                if progress is not None:
-                    progress(row.seq, head_seq)
-            await result.close()
     return walker.result()
+
+
+# The entry as its JSON text, parsed here with the standard library (as the engine's own codec does).
+_WALK = "SELECT seq, event_id, recorded_at, entry::text, prev_hash, hash, hash_version FROM audit_log ORDER BY seq"
+_WALK_PAGE = 2000
+
+
+def _walk(walker: ChainWalker, page: list[Any], head_seq: int, progress: Callable[[int, int], None] | None) -> bool:
+    """Feed a page of rows to the walker; False once the chain is broken."""
+    loads = json.loads
+    for seq, event_id, recorded_at, entry, prev_hash, digest, version in page:
+        if not walker.feed(Row(seq, event_id, recorded_at, loads(entry), prev_hash, digest, version)):
+            return False
+        if progress is not None:
+            progress(seq, head_seq)
+    return True
 
 
 async def last_checkpoint(conn: AsyncConnection) -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from audit.domain.canonical import instant, sha256_hex
+from audit.domain.canonical import fast_sha256_hex, instant
 
 GENESIS = "0" * 64
 HASH_VERSION = 2
@@ -28,8 +28,9 @@ def link_v1(prev_hash: str, seq: int, entry: Mapping[str, Any]) -> str:
 
 
 def link(prev_hash: str, seq: int, event_id: str, recorded_at: datetime, entry: Mapping[str, Any]) -> str:
-    """The version-2 hash of an entry: every stored field, in RFC 8785 canonical form."""
-    return sha256_hex(
+    """The version-2 hash of an entry: every stored field, in RFC 8785 canonical form (the library's bytes, by
+    the faster canonicaliser proved identical to it: audit.domain.canonical)."""
+    return fast_sha256_hex(
         {
             "hash_version": HASH_VERSION,
             "seq": seq,

@@ -3,6 +3,7 @@ and of what the referral and case-management services publish (prosecution.servi
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -18,6 +19,28 @@ _ADD = sa.text(
     ON CONFLICT (referral_id) DO NOTHING
     """
 )
+# _ADD for many charges, in their order (unnest keeps it): each parameter an array, one element a charge.
+_ADD_MANY = sa.text(
+    """
+    INSERT INTO held_charges (referral_id, jurisdiction, participant_id, offense_codes, status, intake_deadline, held_at,
+                              charging_reference, prosecutor_agency)
+    SELECT r, j, p, ARRAY(SELECT jsonb_array_elements_text(c)), 'held', d, h, cr, pa
+    FROM unnest(CAST(:referral_ids AS uuid[]), CAST(:jurisdictions AS text[]), CAST(:participant_ids AS uuid[]),
+                CAST(:offense_codes AS jsonb[]), CAST(:intake_deadlines AS date[]), CAST(:held_ats AS timestamptz[]),
+                CAST(:charging_references AS text[]), CAST(:prosecutor_agencies AS text[]))
+         AS t(r, j, p, c, d, h, cr, pa)
+    ON CONFLICT (referral_id) DO NOTHING
+    """
+)
+_ADD_MANY_COLUMNS = {
+    "referral_ids": "referral_id",
+    "jurisdictions": "jurisdiction",
+    "participant_ids": "participant_id",
+    "intake_deadlines": "intake_deadline",
+    "held_ats": "held_at",
+    "charging_references": "charging_reference",
+    "prosecutor_agencies": "prosecutor_agency",
+}
 _SYNC = sa.text(
     """
     UPDATE held_charges
@@ -47,6 +70,10 @@ _UNDECIDED_OF = sa.text(
 _KNOW = sa.text(
     "INSERT INTO known_participants (participant_id, jurisdiction) VALUES (CAST(:participant_id AS uuid), :jurisdiction) "
     "ON CONFLICT DO NOTHING"
+)
+_KNOW_MANY = sa.text(
+    "INSERT INTO known_participants (participant_id, jurisdiction) "
+    "SELECT p, j FROM unnest(CAST(:ids AS uuid[]), CAST(:jurisdictions AS text[])) AS k(p, j) ON CONFLICT DO NOTHING"
 )
 _KNOWN = sa.text("SELECT jurisdiction FROM known_participants WHERE participant_id = CAST(:participant_id AS uuid)")
 # An event of one jurisdiction never touches a charge held in another.
@@ -89,6 +116,14 @@ async def add(
     await conn.execute(_ADD, params)
 
 
+async def add_many(conn: AsyncConnection, charges: list[dict[str, Any]]) -> None:
+    """`add` for each, in order, in one statement; the first of a referral wins, as it would one by one."""
+    if charges:
+        params = {name: [c[key] for c in charges] for name, key in _ADD_MANY_COLUMNS.items()}
+        params["offense_codes"] = [json.dumps(list(c["offense_codes"])) for c in charges]
+        await conn.execute(_ADD_MANY, params)
+
+
 async def sync(
     conn: AsyncConnection, referral_id: str, status: str, at: datetime, intake_deadline: date | None = None
 ) -> None:
@@ -114,6 +149,12 @@ async def undecided_of(conn: AsyncConnection, jurisdiction: str, participant_ids
 
 async def know_participant(conn: AsyncConnection, participant_id: str, jurisdiction: str) -> None:
     await conn.execute(_KNOW, {"participant_id": participant_id, "jurisdiction": jurisdiction})
+
+
+async def know_participants(conn: AsyncConnection, known: list[tuple[str, str]]) -> None:
+    """`know_participant` for each (participant_id, jurisdiction), in one statement."""
+    if known:
+        await conn.execute(_KNOW_MANY, {"ids": [p for p, _ in known], "jurisdictions": [j for _, j in known]})
 
 
 async def participant_jurisdiction(conn: AsyncConnection, participant_id: str) -> str | None:

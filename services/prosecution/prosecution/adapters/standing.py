@@ -27,6 +27,21 @@ _PUT_STANDING = sa.text(
         exited = EXCLUDED.exited, status_at = EXCLUDED.status_at
     """
 )
+_STANDINGS_OF = sa.text(
+    "SELECT s.jurisdiction, s.participant_id::text, s.enrolled, s.enrolment_at, s.exited, s.status_at "
+    "FROM participant_standing s JOIN unnest(CAST(:jurisdictions AS text[]), CAST(:ids AS uuid[])) AS k(j, p) "
+    "ON s.jurisdiction = k.j AND s.participant_id = k.p"
+)
+_PUT_STANDINGS = sa.text(
+    """
+    INSERT INTO participant_standing (jurisdiction, participant_id, enrolled, enrolment_at, exited, status_at)
+    SELECT * FROM unnest(CAST(:jurisdictions AS text[]), CAST(:ids AS uuid[]), CAST(:enrolled AS boolean[]),
+                         CAST(:enrolment_ats AS timestamptz[]), CAST(:exited AS boolean[]), CAST(:status_ats AS timestamptz[]))
+    ON CONFLICT (jurisdiction, participant_id) DO UPDATE
+    SET enrolled = EXCLUDED.enrolled, enrolment_at = EXCLUDED.enrolment_at,
+        exited = EXCLUDED.exited, status_at = EXCLUDED.status_at
+    """
+)
 _SURVIVOR = sa.text(
     "SELECT survivor_participant_id::text FROM participant_links "
     "WHERE jurisdiction = :jurisdiction AND merged_participant_id = CAST(:participant_id AS uuid)"
@@ -111,6 +126,29 @@ async def put_standing(conn: AsyncConnection, jurisdiction: str, participant_id:
         "status_at": standing.status_at,
     }
     await conn.execute(_PUT_STANDING, params)
+
+
+async def standings_of(conn: AsyncConnection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Standing]:
+    """The standing of each (jurisdiction, participant_id), in one statement (absent: the default)."""
+    params = {"jurisdictions": [j for j, _ in keys], "ids": [p for _, p in keys]}
+    rows = await conn.execute(_STANDINGS_OF, params) if keys else []
+    found = {(r[0], r[1]): Standing(enrolled=r[2], enrolment_at=r[3], exited=r[4], status_at=r[5]) for r in rows}
+    return {key: found.get(key, Standing()) for key in keys}
+
+
+async def put_standings(conn: AsyncConnection, changed: dict[tuple[str, str], Standing]) -> None:
+    """`put_standing` for each (at most one per key), in one statement."""
+    if changed:
+        rows = list(changed.items())
+        params = {
+            "jurisdictions": [j for (j, _), _ in rows],
+            "ids": [p for (_, p), _ in rows],
+            "enrolled": [s.enrolled for _, s in rows],
+            "enrolment_ats": [s.enrolment_at for _, s in rows],
+            "exited": [s.exited for _, s in rows],
+            "status_ats": [s.status_at for _, s in rows],
+        }
+        await conn.execute(_PUT_STANDINGS, params)
 
 
 async def put_time_zone(conn: AsyncConnection, jurisdiction: str, policy_version: int, zone: str) -> None:

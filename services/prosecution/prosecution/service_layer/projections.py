@@ -5,6 +5,7 @@ or consumes each event, and replayed by `divert projections rebuild prosecution`
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -53,21 +54,33 @@ projections = Projections(
 )
 
 
-@projections.on(ChargeHeld)
-async def charge_held(conn: AsyncConnection, fact: Fact) -> None:
-    held = fact.event
-    assert isinstance(held, ChargeHeld)
-    await held_charges.add(
-        conn,
-        referral_id=held.referral_id,
-        jurisdiction=fact.jurisdiction,
-        participant_id=held.participant_id,
-        offense_codes=list(held.offense_codes),
-        intake_deadline=held.intake_deadline,
-        held_at=held.held_at,
-        charging_reference=held.charging_reference,
-        prosecutor_agency=held.prosecutor_agency,
-    )
+# Each batch projector names the only table it touches: a rebuild then hands it a whole page's facts of its types
+# at once (Projections.on_each_batch); live, it takes each append's or consumed event's facts.
+@projections.on_each_batch(ChargeHeld, tables=("held_charges",))
+async def charges_held(conn: AsyncConnection, facts: Sequence[Fact]) -> None:
+    charges = []
+    for fact in facts:
+        held = fact.event
+        assert isinstance(held, ChargeHeld)
+        charges.append(
+            {
+                "referral_id": held.referral_id,
+                "jurisdiction": fact.jurisdiction,
+                "participant_id": held.participant_id,
+                "offense_codes": list(held.offense_codes),
+                "intake_deadline": held.intake_deadline,
+                "held_at": held.held_at,
+                "charging_reference": held.charging_reference,
+                "prosecutor_agency": held.prosecutor_agency,
+            }
+        )
+    await held_charges.add_many(conn, charges)
+
+
+async def _lock_sites(conn: AsyncConnection, facts: Sequence[Fact]) -> None:
+    """Live writers of a site's standing take its lock (see standing.py); a rebuild's private copies need none."""
+    for jurisdiction in sorted({f.jurisdiction for f in facts if not f.replaying}):
+        await standing.lock_site(conn, jurisdiction)
 
 
 @projections.on(
@@ -112,11 +125,14 @@ async def court_date_scheduled(conn: AsyncConnection, fact: Fact) -> None:
     await cases.project_court_date(conn, fact.event, fact.jurisdiction)
 
 
-@projections.on(DiversionOffered, SocialContactReferralSubmitted)
-async def participant_referred(conn: AsyncConnection, fact: Fact) -> None:
-    assert isinstance(fact.event, (DiversionOffered, SocialContactReferralSubmitted))
-    await standing.lock_site(conn, fact.jurisdiction)
-    await held_charges.know_participant(conn, fact.event.participant_id, fact.jurisdiction)
+@projections.on_each_batch(DiversionOffered, SocialContactReferralSubmitted, tables=("known_participants",))
+async def participants_referred(conn: AsyncConnection, facts: Sequence[Fact]) -> None:
+    await _lock_sites(conn, facts)
+    known = []
+    for fact in facts:
+        assert isinstance(fact.event, (DiversionOffered, SocialContactReferralSubmitted))
+        known.append((fact.event.participant_id, fact.jurisdiction))
+    await held_charges.know_participants(conn, known)
 
 
 @projections.on(IntakeCompleted)
@@ -130,11 +146,21 @@ async def intake_completed(conn: AsyncConnection, fact: Fact) -> None:
     await take_in(conn, fact, intake.participant_id)
 
 
-@projections.on(EnrolmentChanged, ParticipantStatusChanged)
-async def standing_changed(conn: AsyncConnection, fact: Fact) -> None:
-    assert isinstance(fact.event, (EnrolmentChanged, ParticipantStatusChanged))
-    await standing.lock_site(conn, fact.jurisdiction)
-    await take_in(conn, fact, fact.event.participant_id)
+@projections.on_each_batch(EnrolmentChanged, ParticipantStatusChanged, tables=("participant_standing",))
+async def standings_changed(conn: AsyncConnection, facts: Sequence[Fact]) -> None:
+    """`take_in` for each fact in order: one read of every standing involved, one write of those that changed."""
+    await _lock_sites(conn, facts)
+    keys = []
+    for fact in facts:
+        assert isinstance(fact.event, (EnrolmentChanged, ParticipantStatusChanged))
+        keys.append((fact.jurisdiction, fact.event.participant_id))
+    held = await standing.standings_of(conn, list(dict.fromkeys(keys)))
+    changed = {}
+    for fact, key in zip(facts, keys, strict=True):
+        updated = held[key].after(fact.event, fact.time)
+        if updated != held[key]:
+            held[key] = changed[key] = updated
+    await standing.put_standings(conn, changed)
 
 
 async def take_in(conn: AsyncConnection, fact: Fact, participant_id: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from divert_contracts.casemgmt import EnrolmentChanged, IntakeCompleted
+from divert_contracts.casemgmt import EnrolmentChanged, IntakeCompleted, ParticipantStatusChanged
 from divert_contracts.referral import EligibilityPolicyAmended, ParticipantsLinked
 from divert_devstack.testing import eventually, publish_as
 from divert_kernel import rebuild
@@ -175,3 +175,39 @@ async def test_a_rebuild_refuses_history_consumed_before_it_was_kept(app: FastAP
         async with app.state.engine.begin() as conn:
             await conn.execute(sa.text("DELETE FROM processed_events WHERE event_id = CAST(:event_id AS uuid)"), unkept)
     assert not (await rebuild.run(app.state.engine, projections, verify=True)).differs
+
+
+async def test_standings_folded_in_one_batch_match_the_ones_taken_in_one_by_one(
+    service: httpx.AsyncClient, app: FastAPI, bus: nats.NATS, offer: Callable, clock: FixedClock
+) -> None:
+    """Live, each enrolment change is taken in alone; a rebuild hands a page of them to one call (several for
+    the same participant among them, interleaved with offers): the standings must come out the same."""
+    clock.at = datetime(2026, 11, 2, tzinfo=UTC)
+    people = [str(uuid4()) for _ in range(3)]
+    changes = [
+        EnrolmentChanged(participant_id=people[0], enrolment="enrolled", changed_at=clock.at),
+        ParticipantStatusChanged(participant_id=people[0], status="exited", reason="done", changed_at=clock.at),
+        EnrolmentChanged(participant_id=people[1], enrolment="not_enrolled", changed_at=clock.at),
+        EnrolmentChanged(participant_id=people[0], enrolment="enrolled", changed_at=clock.at),
+        EnrolmentChanged(participant_id=people[1], enrolment="enrolled", changed_at=clock.at),
+        ParticipantStatusChanged(participant_id=people[2], status="inactive", reason="away", changed_at=clock.at),
+    ]
+    for change in changes:  # offers of others between them: no charge of these people closes (a barrier)
+        await publish_as(bus, "referral", offer(str(uuid4()), str(uuid4())))
+        await publish_as(bus, "casemgmt", change)
+
+    async def taken_in() -> bool:
+        async with app.state.engine.connect() as conn:
+            n = await conn.execute(
+                sa.text("SELECT count(*) FROM participant_standing WHERE participant_id = ANY(CAST(:ids AS uuid[]))"),
+                {"ids": people},
+            )
+            seen = await conn.execute(
+                sa.text("SELECT count(*) FROM consumed_events WHERE envelope->'data'->>'participant_id' = ANY(:ids)"),
+                {"ids": people},
+            )
+            return n.scalar_one() == 3 and seen.scalar_one() == len(changes)
+
+    await eventually(taken_in)
+    checked = await rebuild.run(app.state.engine, projections, verify=True)
+    assert not checked.differs, checked.tables
