@@ -27,6 +27,7 @@ from divert_kernel.db import create_kernel_tables, make_engine
 from divert_kernel.envelope import ReceivedEvent
 from divert_kernel.events import Event
 from divert_kernel.eventstore import StoredEvent
+from divert_kernel.outbox import OutboxRelay
 from divert_kernel.uow import UnitOfWork
 
 SOURCE = "batchsource"
@@ -201,3 +202,31 @@ async def test_what_each_message_of_a_batch_appends_carries_its_own_causation(en
     # One transaction for the three (the batch path was taken), and one wake of the relay for its commit.
     assert len(await _rows(engine, "SELECT DISTINCT xmin::text FROM processed_events")) == 1
     assert wakes == [1]
+
+
+async def test_the_relay_marks_published_only_what_jetstream_acknowledged(engine: AsyncEngine, nc) -> None:
+    big = "x" * 4000
+    for of in ("first", big, "third"):
+        async with UnitOfWork(engine, "batchprobe") as uow:
+            echo = Echo(str(uuid4()), JURISDICTION)
+            uow.add(echo)
+            echo.echo(of)
+            await uow.commit()
+    js, name = nc.jetstream(), bus.stream_name("batchprobe")
+    await bus.ensure_stream(js, "batchprobe")
+    await js.purge_stream(name)
+    config = (await js.stream_info(name)).config
+    config.max_msg_size = 2048  # JetStream refuses the middle event and stores the two around it
+    await js.update_stream(config)
+    relay = OutboxRelay(engine, "batchprobe", nc)
+
+    assert await relay.publish_pending() == 2
+    unpublished = "SELECT e.data->>'of' FROM outbox o JOIN events e USING (position) WHERE o.published_at IS NULL"
+    assert await _rows(engine, unpublished) == [(big,)]
+
+    config.max_msg_size = -1
+    await js.update_stream(config)
+    assert await relay.publish_pending() == 1
+    assert await _rows(engine, unpublished) == []
+    stored = [json.loads((await js.get_msg(name, seq)).data)["data"]["of"] for seq in (1, 2, 3)]
+    assert stored == ["first", "third", big]  # sent again, it lands after the later ones (see OutboxRelay._send)
