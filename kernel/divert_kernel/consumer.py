@@ -42,6 +42,8 @@ _CLAIM_ALL = sa.text(
     "INSERT INTO processed_events (consumer, event_id) SELECT :c, id FROM unnest(CAST(:ids AS uuid[])) AS id "
     "ON CONFLICT DO NOTHING RETURNING event_id"
 )
+# A deadlock or serialization failure can come of a batch holding its locks (advisory ones, rows) for longer.
+_BATCH_CONFLICTS = {"40P01", "40001"}
 _DEAD_LETTER = sa.text(
     "INSERT INTO dead_letters (consumer, event_id, subject, envelope, error, attempts) "
     "VALUES (:consumer, :event_id, :subject, :envelope, :error, :attempts)"
@@ -152,7 +154,8 @@ class Consumer:
 
         If a handler raises, everything is rolled back: that message is settled with its error as `handle` would
         (retried with backoff, or dead-lettered), without running it again, and every other message of the batch
-        goes through `handle` alone. Each event is still claimed, in effect applied, once.
+        goes through `handle` alone (all of them, after a deadlock or serialization failure). Each event is still
+        claimed, in effect applied, once.
         """
         failed: int | None = None
         try:
@@ -171,6 +174,8 @@ class Consumer:
             raise
         except Exception as exc:
             log.info("consumer_batch_rolled_back", extra={"durable": self.name, "error": type(exc).__name__})
+            if getattr(getattr(exc, "orig", None), "sqlstate", None) in _BATCH_CONFLICTS:
+                failed = None  # the batch's own doing (its locks held longer): no message is to blame
             for i, (msg, received, _) in enumerate(batch):
                 await self._settle(self._failed(msg, received, exc) if i == failed else self.handle(msg))
             return
