@@ -204,6 +204,35 @@ async def test_what_each_message_of_a_batch_appends_carries_its_own_causation(en
     assert wakes == [1]
 
 
+class _Deadlock(Exception):
+    """What SQLAlchemy raises when PostgreSQL breaks a deadlock: the driver's error, with its SQLSTATE, as `orig`."""
+
+    def __init__(self) -> None:
+        super().__init__("deadlock detected")
+        self.orig = type("DriverError", (), {"sqlstate": "40P01"})()
+
+
+async def test_a_batch_that_deadlocks_blames_no_message_and_applies_each_alone(engine: AsyncEngine, nc) -> None:
+    ids = [await _publish(nc, n) for n in range(1, 5)]
+    deadlocked: list[int] = []
+
+    async def apply(uow: UnitOfWork, received: ReceivedEvent) -> None:
+        if received.envelope["data"]["n"] == 2 and not deadlocked:
+            deadlocked.append(1)
+            raise _Deadlock()
+        await _effect(uow, received)
+
+    consumer = Consumer(engine, nc, subscriber="probe", source=SOURCE, handlers={"Probed": apply})
+
+    async def applied() -> bool:
+        return len(await _rows(engine, "SELECT 1 FROM effects")) == 4
+
+    await _run_until(consumer, applied)
+    # In order, one transaction each: none was sent back to wait for a retry behind the others.
+    in_commit_order = "SELECT event_id::text FROM effects ORDER BY xmin::text::bigint"
+    assert await _rows(engine, in_commit_order) == [(i,) for i in ids]
+
+
 async def test_the_relay_marks_published_only_what_jetstream_acknowledged(engine: AsyncEngine, nc) -> None:
     big = "x" * 4000
     for of in ("first", big, "third"):
