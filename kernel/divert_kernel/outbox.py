@@ -54,7 +54,11 @@ class _PendingAcks:
             self._inbox = inbox
         token = str(next(self._tokens))
         future = self._waiting[token] = asyncio.get_running_loop().create_future()
-        await self._nc.publish(subject, payload, reply=f"{self._inbox}.{token}", headers=headers)
+        try:
+            await self._nc.publish(subject, payload, reply=f"{self._inbox}.{token}", headers=headers)
+        except BaseException:
+            self.forget(token)
+            raise
         return token, future
 
     def forget(self, token: str) -> None:
