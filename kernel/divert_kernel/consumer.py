@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from uuid import UUID
 
 import nats.errors
 import nats.js.errors
@@ -37,6 +38,12 @@ _CLAIM = sa.text(
     "INSERT INTO processed_events (consumer, event_id) VALUES (:consumer, CAST(:event_id AS uuid)) "
     "ON CONFLICT DO NOTHING RETURNING 1"
 )
+_CLAIM_ALL = sa.text(
+    "INSERT INTO processed_events (consumer, event_id) SELECT :c, id FROM unnest(CAST(:ids AS uuid[])) AS id "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
+# A deadlock or serialization failure can come of a batch holding its locks (advisory ones, rows) for longer.
+_BATCH_CONFLICTS = {"40P01", "40001"}
 _DEAD_LETTER = sa.text(
     "INSERT INTO dead_letters (consumer, event_id, subject, envelope, error, attempts) "
     "VALUES (:consumer, :event_id, :subject, :envelope, :error, :attempts)"
@@ -91,15 +98,7 @@ class Consumer:
                 if await self._durable_missing():
                     sub = await self._subscribe()
                 continue
-            for msg in messages:
-                try:
-                    await self.handle(msg)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    # e.g. the ack could not be sent while NATS is away: JetStream redelivers, and the
-                    # processed-event claim makes the second application a no-op.
-                    log.warning("consumer_settle_failed", extra={"durable": self.name, "error": type(exc).__name__})
+            await self.handle_batch(messages)
 
     async def _durable_missing(self) -> bool:
         """True when the durable consumer is gone (deleted by an operator, or the stream was rebuilt)."""
@@ -133,6 +132,66 @@ class Consumer:
                 log.warning("consumer_subscribe_failed", extra={"durable": self.name, "error": type(exc).__name__})
                 await asyncio.sleep(0.5)
 
+    async def handle_batch(self, messages: list[Msg]) -> None:
+        """Apply a fetched batch in one transaction, then ack each message; see `_apply_batch` for a failure."""
+        batch: list[tuple[Msg, ReceivedEvent, EventHandler]] = []
+        for msg in messages:
+            try:
+                received = envelope.from_bytes(msg.data)
+                handler = self._handlers.get(received.type) or self._handlers.get(ANY_EVENT)
+            except Exception:
+                handler = None
+            if handler is None or len(messages) == 1:
+                await self._settle(self.handle(msg))  # unreadable (dead-lettered), unhandled (acked), or alone
+            else:
+                batch.append((msg, received, handler))
+        if batch:
+            await self._apply_batch(batch)
+
+    async def _apply_batch(self, batch: list[tuple[Msg, ReceivedEvent, EventHandler]]) -> None:
+        """One transaction for the batch: one claim statement, and per message (in order) its causation, span,
+        handler and flush, so the events it appends carry its own causation and traceparent; one commit.
+
+        If a handler raises, everything is rolled back: that message is settled with its error as `handle` would
+        (retried with backoff, or dead-lettered), without running it again, and every other message of the batch
+        goes through `handle` alone (all of them, after a deadlock or serialization failure). Each event is still
+        claimed, in effect applied, once.
+        """
+        failed: int | None = None
+        try:
+            async with UnitOfWork(self._engine, self.subscriber, self._on_commit) as uow:
+                ids = [received.id for _, received, _ in batch]
+                claimed = {str(row[0]) for row in await uow.conn.execute(_CLAIM_ALL, {"c": self.name, "ids": ids})}
+                for i, (_, received, handler) in enumerate(batch):
+                    failed = i
+                    key = str(UUID(received.id))
+                    if key in claimed:  # else applied before (a redelivery), or earlier in this batch
+                        claimed.discard(key)
+                        await self._run(uow, handler, received)
+                failed = None
+                await uow.commit()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.info("consumer_batch_rolled_back", extra={"durable": self.name, "error": type(exc).__name__})
+            if getattr(getattr(exc, "orig", None), "sqlstate", None) in _BATCH_CONFLICTS:
+                failed = None  # the batch's own doing (its locks held longer): no message is to blame
+            for i, (msg, received, _) in enumerate(batch):
+                await self._settle(self._failed(msg, received, exc) if i == failed else self.handle(msg))
+            return
+        for msg, _, _ in batch:
+            await self._settle(msg.ack())
+
+    async def _settle(self, settling: Awaitable[None]) -> None:
+        try:
+            await settling
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # e.g. the ack could not be sent while NATS is away: JetStream redelivers, and the
+            # processed-event claim makes the second application a no-op.
+            log.warning("consumer_settle_failed", extra={"durable": self.name, "error": type(exc).__name__})
+
     async def handle(self, msg: Msg) -> None:
         """Apply one message; ack after commit, retry with backoff, dead-letter after max attempts."""
         try:
@@ -147,33 +206,37 @@ class Consumer:
         try:
             await self._apply(handler, received)
         except Exception as exc:
-            attempts = msg.metadata.num_delivered or 1
-            if attempts >= self._max_attempts:
-                await self._dead_letter(msg, received.id, exc)
-            else:
-                extra = {
-                    "durable": self.name,
-                    "event_type": received.type,
-                    "attempt": attempts,
-                    "error": type(exc).__name__,
-                }
-                log.info("consumer_retrying", extra=extra)
-                await msg.nak(delay=min(RETRY_BASE_SECONDS * 2**attempts, ACK_WAIT_SECONDS))
+            await self._failed(msg, received, exc)
             return
         await msg.ack()
 
+    async def _failed(self, msg: Msg, received: ReceivedEvent, exc: Exception) -> None:
+        """Retry with backoff, or dead-letter after max attempts."""
+        attempts = msg.metadata.num_delivered or 1
+        if attempts >= self._max_attempts:
+            await self._dead_letter(msg, received.id, exc)
+            return
+        extra = {"durable": self.name, "event_type": received.type, "attempt": attempts, "error": type(exc).__name__}
+        log.info("consumer_retrying", extra=extra)
+        await msg.nak(delay=min(RETRY_BASE_SECONDS * 2**attempts, ACK_WAIT_SECONDS))
+
     async def _apply(self, handler: EventHandler, received: ReceivedEvent) -> None:
+        async with UnitOfWork(self._engine, self.subscriber, self._on_commit) as uow:
+            claimed = await uow.conn.execute(_CLAIM, {"consumer": self.name, "event_id": received.id})
+            if claimed.first() is not None:
+                await self._run(uow, handler, received)
+            await uow.commit()
+
+    async def _run(self, uow: UnitOfWork, handler: EventHandler, received: ReceivedEvent) -> None:
+        """Keep and apply one claimed event, and append what it caused, under its causation and its span."""
         traceparent = received.envelope.get("traceparent")
         with telemetry.span_from(
             traceparent, f"consume {received.service}.{received.type}", SpanKind.CONSUMER, consumer=self.name
         ):
             context.set_current(context.caused_by(received.id, received.envelope.get("correlationid"), received.actor))
-            async with UnitOfWork(self._engine, self.subscriber, self._on_commit) as uow:
-                claimed = await uow.conn.execute(_CLAIM, {"consumer": self.name, "event_id": received.id})
-                if claimed.first() is not None:
-                    await uow.consumed(self.name, received)  # kept for rebuilds, and projected
-                    await handler(uow, received)
-                await uow.commit()
+            await uow.consumed(self.name, received)  # kept for rebuilds, and projected
+            await handler(uow, received)
+            await uow.flush()
 
     async def retry_requested(self, every: float = 1.0) -> None:
         """Run the dead letters an operator asked to retry (`divert dead-letters retry`), at most once per `every`

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 
 import sqlalchemy as sa
 from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.errors import NoStreamResponseError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from divert_kernel import bus, envelope
@@ -26,8 +29,59 @@ _PENDING = sa.text(
     """
 )
 _MARK = sa.text("UPDATE outbox SET published_at = now() WHERE position = ANY(CAST(:positions AS bigint[]))")
+ACK_TIMEOUT_SECONDS = 5
 # One relay publishes at a time per database, so JetStream receives each service's events in order.
 _LEADER = sa.text("SELECT pg_try_advisory_xact_lock(hashtext('divert-outbox-relay'))")
+
+
+class _PendingAcks:
+    """JetStream publishes sent without waiting, their acks answered to one inbox subscription of this relay.
+
+    Not nats-py's `publish_async`: in 2.16 an error answer from JetStream (e.g. a message over the stream's size
+    limit) raises inside its reply callback and leaves that publish's future unresolved, a wait of the full timeout.
+    """
+
+    def __init__(self, nc: Client) -> None:
+        self._nc = nc
+        self._inbox: str | None = None
+        self._tokens = itertools.count()
+        self._waiting: dict[str, asyncio.Future[None]] = {}
+
+    async def send(self, subject: str, payload: bytes, headers: dict[str, str]) -> tuple[str, asyncio.Future[None]]:
+        if self._inbox is None:
+            inbox = self._nc.new_inbox()  # under this user's inbox prefix, which its permissions allow
+            await self._nc.subscribe(f"{inbox}.*", cb=self._answered)
+            self._inbox = inbox
+        token = str(next(self._tokens))
+        future = self._waiting[token] = asyncio.get_running_loop().create_future()
+        try:
+            await self._nc.publish(subject, payload, reply=f"{self._inbox}.{token}", headers=headers)
+        except BaseException:
+            self.forget(token)
+            raise
+        return token, future
+
+    def forget(self, token: str) -> None:
+        future = self._waiting.pop(token, None)
+        if future is not None and not future.done():
+            future.cancel()
+
+    async def _answered(self, msg: Msg) -> None:
+        future = self._waiting.pop(msg.subject.rsplit(".", 1)[-1], None)
+        if future is None or future.done():
+            return
+        if msg.headers and msg.headers.get("Status") == "503":
+            future.set_exception(NoStreamResponseError())
+            return
+        try:
+            error = json.loads(msg.data).get("error")
+        except ValueError as exc:
+            future.set_exception(exc)
+            return
+        if error:
+            future.set_exception(RuntimeError(f"JetStream refused the event: {error.get('description', error)}"))
+        else:
+            future.set_result(None)
 
 
 class OutboxRelay:
@@ -51,6 +105,7 @@ class OutboxRelay:
         self._engine = engine
         self._service = service
         self._js = nc.jetstream()
+        self._acks = _PendingAcks(nc)
         self._batch = batch
         self._idle = idle
         self._gather = gather
@@ -96,19 +151,43 @@ class OutboxRelay:
             if not (await conn.execute(_LEADER)).scalar():
                 return 0
             rows = (await conn.execute(_PENDING, {"limit": self._batch})).mappings().all()
-            acked: list[int] = []
+            sent: list[tuple[int, str, asyncio.Future[None]]] = []
             try:
                 for row in rows:
-                    stored = StoredEvent(**row)
-                    ce = envelope.to_cloudevent(self._service, stored, self._public_base_url)
-                    await self._js.publish(
-                        envelope.subject(stored.jurisdiction, self._service, stored.type),
-                        json.dumps(ce, separators=(",", ":")).encode(),
-                        timeout=5,
-                        headers={"Nats-Msg-Id": stored.event_id},
-                    )
-                    acked.append(stored.position)
+                    sent.append((row["position"], *await self._send(StoredEvent(**row))))
             finally:
+                acked = await self._acknowledged(sent)
                 if acked:
                     await conn.execute(_MARK, {"positions": acked})
             return len(acked)
+
+    async def _send(self, stored: StoredEvent) -> tuple[str, asyncio.Future[None]]:
+        """Send without waiting for its ack: the batch's acks are awaited together (one round trip, not one each).
+
+        The messages leave in order on one connection, so JetStream stores them in order. If one in the middle
+        fails (refused, or its ack times out) while later ones are stored, it is sent again next round and lands
+        after them: consumers already cope with that, since an event that needs an earlier one is retried with
+        backoff until the earlier one is applied. Nats-Msg-Id (the event id) makes a resend of a stored event a
+        no-op, so nothing is stored twice whatever was or was not acknowledged.
+        """
+        ce = envelope.to_cloudevent(self._service, stored, self._public_base_url)
+        return await self._acks.send(
+            envelope.subject(stored.jurisdiction, self._service, stored.type),
+            json.dumps(ce, separators=(",", ":")).encode(),
+            headers={"Nats-Msg-Id": stored.event_id},
+        )
+
+    async def _acknowledged(self, sent: list[tuple[int, str, asyncio.Future[None]]]) -> list[int]:
+        """The positions JetStream acknowledged within the timeout; the rest are given up (sent again later)."""
+        waiting = [future for _, _, future in sent if not future.done()]
+        if waiting:
+            await asyncio.wait(waiting, timeout=ACK_TIMEOUT_SECONDS)
+        acked = []
+        for position, token, future in sent:
+            if not future.done():
+                self._acks.forget(token)
+            elif not future.cancelled() and future.exception() is None:
+                acked.append(position)
+        if len(acked) < len(sent):
+            log.warning("outbox_publish_unacknowledged", extra={"events": len(sent) - len(acked)})
+        return acked

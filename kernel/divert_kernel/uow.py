@@ -21,7 +21,8 @@ class UnitOfWork:
     def __init__(self, engine: AsyncEngine, service: str, on_commit: Callable[[], None] | None = None) -> None:
         self._engine = engine
         self.service = service
-        self._on_commit = on_commit
+        self._on_commit = on_commit  # told after a commit that appended events (the outbox relay's wake)
+        self._appended = False
         self._seen: list[Aggregate] = []
         self._committed = False
         self._closed = False
@@ -71,7 +72,10 @@ class UnitOfWork:
         await self.flush()
         await self.conn.commit()
         self._committed = True
-        if self._on_commit is not None:
+        # Only a commit that appended has anything for the relay: waking it for the rest (most consumed events)
+        # cost a relay round (lock, query, commit) each. A missed wake is still caught by the relay's idle poll.
+        if self._appended and self._on_commit is not None:
+            self._appended = False
             self._on_commit()
 
     async def consumed(self, consumer: str, received: ReceivedEvent) -> None:
@@ -95,6 +99,7 @@ class UnitOfWork:
                     causation=causation,
                     traceparent=traceparent,
                 )
+                self._appended = True
                 events, aggregate.pending = aggregate.pending, []
                 if projections is not None:
                     facts.extend(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,19 +18,37 @@ from audit.domain.checkpoint import SealedHead
 
 # Appends are serialised on the head row: a chain has one order.
 _LOCK_HEAD = sa.text("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+# One round trip an entry: refuse a row already beyond the head, chain the entry unless its event is in, and move
+# the head to it. `taken` and `seq` come back: a taken sequence is tampering; no seq, the event was in already.
 _APPEND = sa.text(
-    "INSERT INTO audit_log (seq, event_id, recorded_at, entry, prev_hash, hash, hash_version) "
-    "VALUES (:seq, :event_id, :recorded_at, CAST(:entry AS jsonb), :prev_hash, :hash, :hash_version) "
-    "ON CONFLICT (event_id) DO NOTHING RETURNING seq"
+    """
+    WITH beyond AS (SELECT EXISTS (SELECT 1 FROM audit_log WHERE seq = CAST(:seq AS bigint)) AS taken),
+    appended AS (
+        INSERT INTO audit_log (seq, event_id, recorded_at, entry, prev_hash, hash, hash_version)
+        SELECT CAST(:seq AS bigint), CAST(:event_id AS text), CAST(:recorded_at AS timestamptz),
+               CAST(:entry AS jsonb), CAST(:prev_hash AS text), CAST(:hash AS text), CAST(:hash_version AS smallint)
+        WHERE NOT (SELECT taken FROM beyond)
+        ON CONFLICT (event_id) DO NOTHING RETURNING seq, hash
+    ),
+    moved AS (UPDATE audit_head h SET seq = a.seq, hash = a.hash FROM appended a WHERE h.id = 1 RETURNING h.seq)
+    SELECT (SELECT taken FROM beyond) AS taken, (SELECT seq FROM moved) AS seq
+    """
 )
-_SEQ_TAKEN = sa.text("SELECT 1 FROM audit_log WHERE seq = :seq")
+
+
+@dataclass
+class Held:
+    """The head as one transaction holds it: locked by its first append, kept by the appends after it (the lock
+    stays until the transaction ends, so nothing else moves the head meanwhile), which need not read it again."""
+
+    seq: int | None = None
+    hash: str = ""
 
 
 class ChainTampered(Exception):
     """A row sits beyond the head: someone wrote to the log outside the service. Nothing more is appended."""
 
 
-_MOVE_HEAD = sa.text("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1")
 _HEAD = sa.text("SELECT seq, hash FROM audit_head WHERE id = 1")
 _CHECKPOINTS = sa.text(
     "SELECT checkpoint_id::text, seq, hash, sealed_at, key_id, signature FROM audit_checkpoints ORDER BY seq"
@@ -44,25 +63,35 @@ _ADD_CHECKPOINT = sa.text(
 Verifies = Callable[[bytes, str, str], bool]
 
 
-async def append(conn: AsyncConnection, event_id: str, recorded_at: datetime, entry: Mapping[str, Any]) -> int | None:
-    """Chain one entry after the head (locked for the transaction): its sequence, or None if the event is in."""
-    seq, prev = (await conn.execute(_LOCK_HEAD)).one()
-    if (await conn.execute(_SEQ_TAKEN, {"seq": seq + 1})).first() is not None:
-        raise ChainTampered(f"entry {seq + 1} exists beyond the head")
-    digest = chain.link(prev, seq + 1, event_id, recorded_at, entry)
+async def append(
+    conn: AsyncConnection, event_id: str, recorded_at: datetime, entry: Mapping[str, Any], held: Held | None = None
+) -> int | None:
+    """Chain one entry after the head (locked for the transaction): its sequence, or None if the event is in.
+
+    `held`, passed to each append of one transaction, spares the appends after the first their read of the head.
+    """
+    held = held or Held()
+    if held.seq is None:
+        seq, held.hash = (await conn.execute(_LOCK_HEAD)).one()
+        held.seq = int(seq)
+    seq = held.seq + 1
+    digest = chain.link(held.hash, seq, event_id, recorded_at, entry)
     params = {
-        "seq": seq + 1,
+        "seq": seq,
         "event_id": event_id,
         "recorded_at": recorded_at,
         "entry": json.dumps(entry),
-        "prev_hash": prev,
+        "prev_hash": held.hash,
         "hash": digest,
         "hash_version": chain.HASH_VERSION,
     }
-    if (await conn.execute(_APPEND, params)).first() is None:
+    taken, appended = (await conn.execute(_APPEND, params)).one()
+    if taken:
+        raise ChainTampered(f"entry {seq} exists beyond the head")
+    if appended is None:
         return None
-    await conn.execute(_MOVE_HEAD, {"seq": seq + 1, "hash": digest})
-    return int(seq + 1)
+    held.seq, held.hash = seq, digest
+    return seq
 
 
 async def head(conn: AsyncConnection) -> tuple[int, str]:

@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
+from weakref import WeakKeyDictionary
 
 from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -53,6 +54,8 @@ class Handlers:
     def __init__(self, clock: Clock, key: CheckpointKey) -> None:
         self.clock = clock
         self.key = key
+        # The chain's head as each unit of work holds it: a consumer's batch chains its entries one after another.
+        self._held: WeakKeyDictionary[UnitOfWork, store.Held] = WeakKeyDictionary()
 
     def commands(self) -> dict[type, object]:
         return {SealAuditCheckpoint: self.seal}
@@ -64,7 +67,7 @@ class Handlers:
         """Chain the event, then project the entry as chained (a rebuild replays the chain the same way)."""
         now = self.clock.now()
         entry = chain.entry_from_envelope(received.envelope, now)
-        seq = await store.append(uow.conn, received.id, now, entry)
+        seq = await store.append(uow.conn, received.id, now, entry, self._held.setdefault(uow, store.Held()))
         fact = entry_fact(seq, entry) if seq is not None else None
         if fact is not None:
             await projections.apply(uow.conn, fact)
