@@ -13,6 +13,7 @@ FIGURES = (
     "TARGET e2e sustained diversions/s, nothing lost",
     "TARGET e2e ChargeHeld p99 at 150/s",
     "lost (acknowledged, no ChargeHeld",
+    "webhook deliveries to 14 subscribers (one per demo agency, every event type):",
     "raw asyncpg one-row commits, same PostgreSQL:",
     "e2e sustained / raw commits",
     "audit chain filled by the load:",
@@ -36,4 +37,5 @@ def test_e2e_prints_every_figure_and_loses_nothing() -> None:
     columns = row.replace("|", " ").split()
     refused, late, twice = (int(c) for c in columns[10:13])
     assert (refused, late, twice) == (0, 0, 0), row
+    assert re.search(r"^webhook deliveries to .*: [1-9]\d*, 0 delivered twice", out, re.M), out
     assert re.search(r"^lost \(acknowledged, no ChargeHeld 60 s after the last step\): 0 of \d+$", out, re.M), out
