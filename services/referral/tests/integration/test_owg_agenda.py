@@ -418,7 +418,9 @@ class TestEachSectionIsFedByItsEvents:
 
         async def summary() -> dict[str, Any] | None:
             rows = rows_of(await agenda(service, provider), "case_plans", pid)
-            return rows[0] if rows and rows[0].get("contacts_since") == 2 and rows[0]["plan_version"] == 2 else None
+            # The provider's name permit follows the hand-off's event at consent: eventually, like the counts.
+            ready = rows and rows[0].get("contacts_since") == 2 and rows[0]["plan_version"] == 2
+            return rows[0] if ready and "last_name" in rows[0] else None
 
         row = await eventually(summary)
         assert row["goal_count"] == 3 and row["last_name"] == "Plan"
