@@ -35,7 +35,7 @@ SUSTAINED_P99 = 1.0  # a step "keeps up" with nothing refused or lost and Charge
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     env = os.environ.get
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--rates", default=env("BENCH_RATES", "50,100,150,200,300"), help="referrals/s per step")
+    parser.add_argument("--rates", default=env("BENCH_RATES", "25,50,75,100,150,200,300"), help="referrals/s per step")
     parser.add_argument("--seconds", type=float, default=float(env("BENCH_SECONDS", "10")), help="each step's length")
     parser.add_argument("--drain", type=float, default=float(env("BENCH_DRAIN", "15")), help="wait after a step, s")
     parser.add_argument("--read-every", type=int, default=int(env("BENCH_READ_EVERY", "10")), help="sample reads")
