@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.errors import NoStreamResponseError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from divert_kernel import bus, envelope
 from divert_kernel.eventstore import StoredEvent
@@ -28,10 +28,27 @@ _PENDING = sa.text(
     LIMIT :limit
     """
 )
+# Outside a transaction, on the partial index outbox_unpublished: an idle round is this one statement, not a
+# transaction around the leader lock and the pending query (four round trips, several times a second per service).
+_ANY_PENDING = "SELECT EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL)"
 _MARK = sa.text("UPDATE outbox SET published_at = now() WHERE position = ANY(CAST(:positions AS bigint[]))")
 ACK_TIMEOUT_SECONDS = 5
 # One relay publishes at a time per database, so JetStream receives each service's events in order.
 _LEADER = sa.text("SELECT pg_try_advisory_xact_lock(hashtext('divert-outbox-relay'))")
+
+
+async def _any_pending(conn: AsyncConnection) -> bool:
+    """Whether any event waits to be published, asked on the driver before `conn` begins a transaction (so no
+    BEGIN and COMMIT around it). A row committed just after is not missed: its commit wakes the relay again."""
+    raw = await conn.get_raw_connection()
+    adapted = raw.dbapi_connection
+    try:
+        async with adapted._execute_mutex:  # type: ignore[union-attr]
+            return bool(await adapted._connection.fetchval(_ANY_PENDING))  # type: ignore[union-attr]
+    except Exception:
+        # SQLAlchemy did not see this statement fail, so would pool a connection the database may have dropped.
+        await conn.invalidate()
+        raise
 
 
 class _PendingAcks:
@@ -118,6 +135,7 @@ class OutboxRelay:
     async def run(self) -> None:
         await self._ensure_stream()
         while True:
+            self._wake.clear()  # before the round: a commit during it wakes the next one
             try:
                 published = await self.publish_pending()
             except asyncio.CancelledError:
@@ -127,7 +145,6 @@ class OutboxRelay:
                 published = 0
                 await asyncio.sleep(0.5)
             if published < self._batch:
-                self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._idle)
                     await asyncio.sleep(self._gather)
@@ -147,19 +164,22 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch; rows are marked published only for events JetStream acknowledged."""
-        async with self._engine.connect() as conn, conn.begin():
-            if not (await conn.execute(_LEADER)).scalar():
+        async with self._engine.connect() as conn:
+            if not await _any_pending(conn):
                 return 0
-            rows = (await conn.execute(_PENDING, {"limit": self._batch})).mappings().all()
-            sent: list[tuple[int, str, asyncio.Future[None]]] = []
-            try:
-                for row in rows:
-                    sent.append((row["position"], *await self._send(StoredEvent(**row))))
-            finally:
-                acked = await self._acknowledged(sent)
-                if acked:
-                    await conn.execute(_MARK, {"positions": acked})
-            return len(acked)
+            async with conn.begin():
+                if not (await conn.execute(_LEADER)).scalar():
+                    return 0
+                rows = (await conn.execute(_PENDING, {"limit": self._batch})).mappings().all()
+                sent: list[tuple[int, str, asyncio.Future[None]]] = []
+                try:
+                    for row in rows:
+                        sent.append((row["position"], *await self._send(StoredEvent(**row))))
+                finally:
+                    acked = await self._acknowledged(sent)
+                    if acked:
+                        await conn.execute(_MARK, {"positions": acked})
+                return len(acked)
 
     async def _send(self, stored: StoredEvent) -> tuple[str, asyncio.Future[None]]:
         """Send without waiting for its ack: the batch's acks are awaited together (one round trip, not one each).

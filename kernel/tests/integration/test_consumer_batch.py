@@ -259,3 +259,19 @@ async def test_the_relay_marks_published_only_what_jetstream_acknowledged(engine
     assert await _rows(engine, unpublished) == []
     stored = [json.loads((await js.get_msg(name, seq)).data)["data"]["of"] for seq in (1, 2, 3)]
     assert stored == ["first", "third", big]  # sent again, it lands after the later ones (see OutboxRelay._send)
+
+
+async def test_the_relay_publishes_only_while_it_leads_and_idles_on_one_statement(engine: AsyncEngine, nc) -> None:
+    relay = OutboxRelay(engine, "batchprobe", nc)
+    await bus.ensure_stream(nc.jetstream(), "batchprobe")
+    assert await relay.publish_pending() == 0  # nothing pending: answered without the leader lock
+    async with UnitOfWork(engine, "batchprobe") as uow:
+        echo = Echo(str(uuid4()), JURISDICTION)
+        uow.add(echo)
+        echo.echo("one")
+        await uow.commit()
+    async with engine.connect() as other, other.begin():  # another replica's relay leads
+        await other.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('divert-outbox-relay'))"))
+        assert await relay.publish_pending() == 0
+    assert await relay.publish_pending() == 1
+    assert await relay.publish_pending() == 0
