@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.responses import Response
+from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -56,7 +57,8 @@ def count_decisions(results: Any) -> None:
 
 
 class RequestMetrics:
-    """Counts and times each request by its route template; logs it as `request_served` (no path, no query)."""
+    """Counts and times each request by its route template; logs it as `request_served` (no path, no query); sets
+    the response status on the request's span (installed inside TracingMiddleware, by `install`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -67,11 +69,13 @@ class RequestMetrics:
             return
         started = time.perf_counter()
         status = 500  # if the app raises before answering, the server's error handler answers 500
+        span = trace.get_current_span()  # TracingMiddleware's, just outside: its status is set here (one wrapper)
 
         async def record_status(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                span.set_attribute("http.response.status_code", status)
             await send(message)
 
         try:

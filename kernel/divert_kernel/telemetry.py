@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from divert_kernel import logs
 
@@ -88,13 +88,9 @@ class TracingMiddleware:
         # Named by the route template once routed, never by the raw path: a path can hold ids or refused text.
         with span_from(traceparent, scope["method"], SpanKind.SERVER) as span:
             span.set_attribute("http.request.method", scope["method"])
-
-            async def record_status(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    span.set_attribute("http.response.status_code", message["status"])
-                await send(message)
-
-            await self.app(scope, receive, record_status)
+            # No send wrapper of its own (a layer per response message): RequestMetrics, the next middleware in,
+            # sets http.response.status_code on this span as it sees the response start.
+            await self.app(scope, receive, send)
             route = scope.get("route")
             if route is not None and hasattr(route, "path"):
                 span.update_name(f"{scope['method']} {route.path}")
