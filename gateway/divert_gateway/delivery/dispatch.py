@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
+import aiohttp
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
+from yarl import URL
 
 from divert_gateway.delivery import decide, disabling
 from divert_gateway.delivery.decide import Mint
@@ -97,11 +98,13 @@ class Dispatcher:
         self._wall = SystemClock()
         self._allow_private = allow_private
         self._batch = batch
-        self._http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._http: aiohttp.ClientSession | None = None  # made in the event loop, at the first attempt
         self._sending = asyncio.Semaphore(32)
 
     async def close(self) -> None:
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.close()
         await self._gate.close()
 
     async def drain(self) -> int:
@@ -158,12 +161,8 @@ class Dispatcher:
             code: int | None = None
             try:
                 if target is not None:
-                    url, pinned, extensions = target.request()
-                    reply = await self._http.post(
-                        url, content=body, headers={**headers, **pinned}, extensions=extensions
-                    )
-                    code = reply.status_code
-            except httpx.HTTPError:
+                    code = await self._post(target, body, headers)
+            except (aiohttp.ClientError, TimeoutError):
                 code = None
             except Exception as exc:  # noqa: BLE001 - one attempt's surprise is a failed attempt, not a dead job
                 log.warning("webhook_attempt_failed", extra={"error": type(exc).__name__})
@@ -180,6 +179,21 @@ class Dispatcher:
         disable = "gone" if gone else "failing" if failing_too_long else None
         next_at = None if status == "failed" else retry
         outcomes.append(Outcome(m, status, "failed", attempts, code, duration, next_at, disable=disable))
+
+    async def _post(self, target: rules.Target, body: str, headers: dict[str, str]) -> int:
+        """POST to the checked address (the name in `Host` and as the TLS SNI name); the status code. aiohttp,
+        not httpx: the profile found httpx's per-request overhead the largest share of the dispatcher's CPU."""
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=self._timeout, auto_decompress=False)
+        url, pinned, extensions = target.request()
+        async with self._http.post(
+            URL(url, encoded=True),
+            data=body.encode(),
+            headers={**headers, **pinned},
+            server_hostname=extensions.get("sni_hostname"),
+            allow_redirects=False,
+        ) as reply:
+            return reply.status
 
     async def _settle(self, outcomes: list[Outcome], now: datetime) -> None:
         if not outcomes:
