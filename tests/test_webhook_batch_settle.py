@@ -6,12 +6,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from divert_gateway.domain import webhooks as rules
-from tests.test_webhooks_delivery import Harness, harness, receiver  # noqa: F401 - the fixtures
+from tests import test_webhooks_delivery as base
+from tests.test_webhooks_delivery import Harness
 from tests.webhook_receiver import Receiver
 
+harness, receiver = base.harness, base.receiver  # the delivery tests' fixtures
 
-async def _rows(harness: Harness, sql: str, ids: list[str]) -> list[tuple]:
-    async with harness.app.state.engine.connect() as conn:
+
+async def _rows(h: Harness, sql: str, ids: list[str]) -> list[tuple]:
+    async with h.app.state.engine.connect() as conn:
         return [tuple(r) for r in await conn.execute(sa.text(sql), {"ids": ids})]
 
 
