@@ -89,7 +89,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = make_engine(settings.database_url)
+        app.state.engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
         app.state.verifier = TokenVerifier(
             settings.jwks_url,
             settings.token_issuer,

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """An asyncpg engine. No pre-ping (a round trip per transaction): a connection that died with a restarted
     database is invalidated on first use, that one request gets a 503, and the next reconnects."""
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=max(1, pool_size // 2), pool_pre_ping=False)
 
 
 async def driver_fetch(conn: AsyncConnection, statement: str, *args: Any) -> list[asyncpg.Record]:

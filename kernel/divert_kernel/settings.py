@@ -17,6 +17,9 @@ class ServiceSettings(BaseSettings):
 
     environment: str = "development"
     database_url: str = "postgresql+asyncpg://divert:divert@127.0.0.1:55432/divert"
+    # Connections each replica keeps open (and up to half as many more in a burst). Too few, and a busy replica
+    # opens and closes overflow connections all the time: a TLS probe and a cold statement cache each.
+    database_pool_size: int = 20
     nats_url: str = "nats://127.0.0.1:44222"
     jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
     token_issuer: str = "http://127.0.0.1:8000"
