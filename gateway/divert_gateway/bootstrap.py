@@ -30,7 +30,8 @@ def create(settings: GatewaySettings | None = None, clock: Clock | None = None) 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = make_engine(settings.database_url, pool_size=5)
+        # Delivery (intake, feeds, webhooks) and the gateway's own routes: the proxy needs no connection.
+        app.state.engine = make_engine(settings.database_url, pool_size=10)
         # The key set lives in the gateway database, shared by every replica (adapters/keys.py).
         await keys.ensure_one(app.state.engine, settings.signing_key_file)
         lifetime = timedelta(seconds=settings.token_ttl_seconds)
