@@ -11,7 +11,7 @@ text) lives in the service's record tables, written by command handlers and kept
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -121,25 +121,14 @@ class Projections:
             if any(isinstance(p, _Batched) for p in projectors):
                 while end < len(facts) and (facts[end].source, type(facts[end].event).__name__) == key:
                     end += 1
-            run = facts[start:end]
-            for projector in projectors:
-                if isinstance(projector, _Batched):
-                    await projector.fn(conn, run)
-                else:
-                    for fact in run:
-                        await projector(conn, fact)
+            await _project_run(conn, projectors, facts[start:end])
             start = end
 
     async def apply_batch(self, conn: AsyncConnection, facts: Sequence[Fact]) -> None:
         """Project facts as if in order, with fewer calls: a fact joins the earlier run of facts with the same
         projectors when every run since touches other tables than those (declared with `on_each_batch`)."""
         for projectors, run in self._commuting_runs(facts):
-            for projector in projectors:
-                if isinstance(projector, _Batched):
-                    await projector.fn(conn, run)
-                else:
-                    for fact in run:
-                        await projector(conn, fact)
+            await _project_run(conn, projectors, run)
 
     def _commuting_runs(self, facts: Sequence[Fact]) -> list[tuple[_Group, list[Fact]]]:
         runs: list[tuple[_Group, list[Fact]]] = []
@@ -264,3 +253,13 @@ def stored_actor(metadata: dict[str, Any] | None) -> Actor:
         agency_type=actor.get("agency_type", "system"),
         person=actor.get("person"),
     )
+
+
+async def _project_run(conn: AsyncConnection, projectors: Iterable[Any], run: Sequence[Fact]) -> None:
+    """Each projector over a run of facts: a batch projector in one call, any other fact by fact."""
+    for projector in projectors:
+        if isinstance(projector, _Batched):
+            await projector.fn(conn, run)
+        else:
+            for fact in run:
+                await projector(conn, fact)
