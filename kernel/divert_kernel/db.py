@@ -35,8 +35,18 @@ async def driver_fetch(conn: AsyncConnection, statement: str, *args: Any) -> lis
             return await adapted._connection.fetch(statement, *args)  # type: ignore[union-attr,no-any-return]
     except asyncpg.IntegrityConstraintViolationError as error:
         raise sa_exc.IntegrityError(statement, args, error) from error
-    except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-        raise sa_exc.DBAPIError(statement, args, error) from error
+    except Exception as error:
+        # A connection lost (the database restarted, the backend was ended) is dropped from the pool, as
+        # SQLAlchemy's own execute does, and reads as "database unavailable" (503) to the problem handlers. The
+        # adapter's BEGIN raises its own driver-level errors, wrapped here the same way.
+        if isinstance(error, sa_exc.SQLAlchemyError) and not isinstance(error, sa_exc.DBAPIError):
+            raise
+        lost = adapted._connection.is_closed() or isinstance(  # type: ignore[union-attr]
+            error, asyncpg.PostgresConnectionError | asyncpg.InterfaceError | OSError
+        )
+        if lost:
+            await conn.invalidate()
+        raise sa_exc.DBAPIError(statement, args, error, connection_invalidated=lost) from error
 
 
 def create_kernel_tables(op: object) -> None:
